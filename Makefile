@@ -1,0 +1,110 @@
+# sparkmon — build, test, install.
+#
+#   make run     install missing dependencies, build, run the daemon in the foreground
+#   make test    install missing dependencies, build, run every test
+#   make deps    install (only) the missing Debian packages, idempotently
+#
+# BUILD names the build folder, so that several builds can share one tree.
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BUILD     ?= build
+ASAN      := $(BUILD)-asan
+
+CC        ?= cc
+PKGS      := libmnl libcurl libmicrohttpd json-c inih
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2
+CPPFLAGS  += -D_GNU_SOURCE -DSPARKMON_VERSION='"$(VERSION)"' -I. -MMD -MP
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=c11 $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# Debian packages, listed in tests/deps/*.txt: build.txt is what building
+# needs; every other list is what some test needs.
+deps_of    = $(shell sed 's/\#.*//' $(1) 2>/dev/null)
+DEPS_BUILD := $(call deps_of,tests/deps/build.txt)
+DEPS       := $(sort $(call deps_of,$(wildcard tests/deps/*.txt)))
+
+LIB_SRC   := $(sort $(wildcard monitor/*.c probes/*.c web/*.c))
+LIB_SRC   := $(filter-out monitor/main.c,$(LIB_SRC))
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN  := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
+
+obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
+
+.PHONY: all deps deps-build run test unit unit-asan cli integration format \
+        format-check install clean
+all: $(BUILD)/sparkmon
+
+# ---- dependencies -----------------------------------------------------------
+deps:
+	@tests/deps.sh $(DEPS)
+deps-build:
+	@tests/deps.sh $(DEPS_BUILD)
+
+# ---- build ------------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(ASAN)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANITIZE) -c -o $@ $<
+
+$(BUILD)/libsparkmon.a: $(call obj,$(BUILD),$(LIB_SRC))
+	$(AR) rcs $@ $^
+$(ASAN)/libsparkmon.a: $(call obj,$(ASAN),$(LIB_SRC))
+	$(AR) rcs $@ $^
+
+$(BUILD)/sparkmon: $(BUILD)/obj/monitor/main.o $(BUILD)/libsparkmon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(ASAN)/sparkmon: $(ASAN)/obj/monitor/main.o $(ASAN)/libsparkmon.a
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libsparkmon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(ASAN)/test/%: $(ASAN)/obj/tests/unit/%.o $(ASAN)/libsparkmon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS) -lcmocka
+
+-include $(shell find $(BUILD) $(ASAN) -name '*.d' 2>/dev/null)
+
+# ---- run --------------------------------------------------------------------
+run: deps-build
+	@$(MAKE) --no-print-directory $(BUILD)/sparkmon
+	./$(BUILD)/sparkmon serve
+
+# ---- tests ------------------------------------------------------------------
+# Unit tests run from the project root so that fixture paths are stable.
+unit: $(addprefix $(BUILD)/test/,$(UNIT_BIN))
+	@tests/run-unit.sh $^
+unit-asan: $(addprefix $(ASAN)/test/,$(UNIT_BIN))
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  tests/run-unit.sh $^
+cli: $(BUILD)/sparkmon $(ASAN)/sparkmon
+	@tests/cli/run.sh $(BUILD)/sparkmon
+	@ASAN_OPTIONS=detect_leaks=1 tests/cli/run.sh $(ASAN)/sparkmon
+integration: $(BUILD)/sparkmon
+	@tests/integration/run.sh $(BUILD)/sparkmon
+
+test: deps
+	@$(MAKE) --no-print-directory format-check
+	@$(MAKE) --no-print-directory unit unit-asan cli integration
+
+# ---- style ------------------------------------------------------------------
+C_FILES = $(shell find monitor probes web tests -name '*.[ch]' -not -path '*/fixtures/*')
+format:
+	clang-format -i $(C_FILES)
+format-check:
+	@clang-format --dry-run --Werror $(C_FILES) && echo "format: clean"
+
+# ---- install ----------------------------------------------------------------
+install: $(BUILD)/sparkmon
+	install -D -m 0755 $(BUILD)/sparkmon $(DESTDIR)$(PREFIX)/bin/sparkmon
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

@@ -1,0 +1,68 @@
+/* The verdict: turns a snapshot into named checks with a status, a one-line
+ * summary and a hint. Thresholds live here, not in the probes; nothing here
+ * does I/O. */
+#ifndef SPARKMON_VERDICT_H
+#define SPARKMON_VERDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "monitor/config.h"
+#include "monitor/snapshot.h"
+
+/* Values are the monitoring-plugins exit codes. */
+enum check_status {
+	CHECK_OK = 0,
+	CHECK_WARNING = 1,
+	CHECK_CRITICAL = 2,
+	CHECK_UNKNOWN = 3,
+};
+
+#define CHECK_ID_MAX   48
+#define CHECK_TEXT_MAX 512
+
+struct check {
+	char id[CHECK_ID_MAX];
+	enum check_status status;
+	char summary[CHECK_TEXT_MAX];
+	char hint[CHECK_TEXT_MAX]; /* what to run to fix it; "" when OK */
+};
+
+#define VERDICT_CHECKS_MAX 32
+
+struct verdict {
+	struct check checks[VERDICT_CHECKS_MAX];
+	size_t count;
+	enum check_status overall; /* the worst check; OK when there are none */
+};
+
+/* Selection of checks by id or by area ("forwarding" = "forwarding.*"). */
+struct check_filter {
+	const char *patterns[VERDICT_CHECKS_MAX];
+	size_t count; /* 0 = every check */
+};
+
+/* Parses "ID[,ID...]" into *ret. Unknown ids give -EINVAL and the offending
+ * id in bad. The filter points into `list`, which must outlive it. */
+int verdict_parse_filter(char *list, struct check_filter *ret, char *bad, size_t badlen);
+
+/* Which probes the selected checks need (bit 1u << probe_id). */
+unsigned verdict_probe_mask(const struct check_filter *filter);
+
+/* Evaluates the selected checks on a snapshot. */
+void verdict_evaluate(const struct config *cfg, const struct snapshot *snap,
+                      const struct check_filter *filter, struct verdict *ret);
+
+/* "OK", "WARNING", ... as the plugin line prints them. */
+const char *verdict_status_upper(enum check_status status);
+/* "ok", "warning", ... as JSON carries them. */
+const char *verdict_status_lower(enum check_status status);
+
+/* Orders statuses by how bad they are: OK < WARNING < UNKNOWN < CRITICAL.
+ * Something known to be broken outranks something that could not be told. */
+int verdict_severity(enum check_status status);
+
+/* The i-th known check id, or NULL past the end (for --help). */
+const char *verdict_check_id(size_t i);
+
+#endif

@@ -1,0 +1,225 @@
+#include "probes/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RUNNER_DEFAULT_TIMEOUT_MS 5000
+#define RUNNER_DEFAULT_MAX_OUTPUT (1024 * 1024)
+
+/* The child sees only this: a C locale keeps number formats parseable
+ * (nvidia-smi prints decimal commas under some locales). */
+static char *const runner_env[] = {
+    (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+    (char *)"LC_ALL=C",
+    NULL,
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int spawn_child(const char *const argv[], int out_fd, int err_fd, pid_t *ret)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	char *const *args;
+	int r;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+	/* Sockets and files of ours that lack O_CLOEXEC stay ours. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	/* Its own process group, so that the deadline kills grandchildren too;
+	 * default signal dispositions and an empty mask, whatever ours are. */
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+	                                    POSIX_SPAWN_SETSIGDEF);
+	/* posix_spawn's argv type predates const; it does not write to it. */
+	memcpy(&args, &argv, sizeof(args));
+	r = posix_spawn(ret, argv[0], &fa, &attr, args, runner_env);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	return -r;
+}
+
+/* Appends what is readable on fd to buf (up to cap); returns bytes read,
+ * 0 at EOF, -1 when nothing was ready. Bytes past cap are read and counted
+ * but dropped. */
+static ssize_t drain(int fd, char *buf, size_t *len, size_t cap, size_t *seen)
+{
+	char chunk[16384];
+	ssize_t n = read(fd, chunk, sizeof(chunk));
+
+	if (n < 0)
+		return (errno == EINTR || errno == EAGAIN) ? -1 : 0;
+	if (n > 0) {
+		size_t keep = cap > *len ? cap - *len : 0;
+
+		if ((size_t)n < keep)
+			keep = (size_t)n;
+		memcpy(buf + *len, chunk, keep);
+		*len += keep;
+		*seen += (size_t)n;
+	}
+	return n;
+}
+
+struct pipes {
+	int out[2];
+	int err[2];
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Reads both pipes until EOF on both, the deadline, or the cap. */
+static void collect(struct pipes *p, pid_t pid, long long deadline, size_t cap,
+                    struct runner_result *res)
+{
+	size_t err_len = 0, out_seen = 0, err_seen = 0;
+
+	while (p->out[0] >= 0 || p->err[0] >= 0) {
+		struct pollfd fds[2] = {{p->out[0], POLLIN, 0}, {p->err[0], POLLIN, 0}};
+		long long left = deadline - now_ms();
+		int r;
+
+		if (left <= 0) {
+			res->timed_out = true;
+			break;
+		}
+		r = poll(fds, 2, (int)(left > 1000 ? 1000 : left));
+		if (r < 0 && errno != EINTR)
+			break;
+		if (fds[0].revents &&
+		    drain(p->out[0], res->out, &res->out_len, cap, &out_seen) == 0)
+			close_fd(&p->out[0]);
+		if (fds[1].revents &&
+		    drain(p->err[0], res->err, &err_len, sizeof(res->err) - 1, &err_seen) == 0)
+			close_fd(&p->err[0]);
+		if (out_seen > cap) {
+			res->truncated = true;
+			break;
+		}
+	}
+	if (res->timed_out || res->truncated)
+		kill(-pid, SIGKILL);
+	res->out[res->out_len] = '\0';
+	res->err[err_len] = '\0';
+}
+
+static void reap(pid_t pid, long long deadline, struct runner_result *res)
+{
+	int status;
+
+	/* The pipes are closed but the child may still run (it closed its
+	 * stdout early): wait for it under the same deadline. */
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return;
+		if (r == 0 && now_ms() >= deadline && !res->timed_out) {
+			res->timed_out = true;
+			kill(-pid, SIGKILL);
+		}
+		if (r == 0)
+			usleep(res->timed_out ? 1000 : 2000);
+	}
+	if (WIFEXITED(status)) {
+		res->exited = true;
+		res->exit_code = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status)) {
+		res->signaled = true;
+		res->signal = WTERMSIG(status);
+	}
+}
+
+int runner_run(const char *const argv[], const struct runner_options *opts,
+               struct runner_result *ret)
+{
+	unsigned timeout = opts && opts->timeout_ms ? opts->timeout_ms : RUNNER_DEFAULT_TIMEOUT_MS;
+	size_t cap = opts && opts->max_output ? opts->max_output : RUNNER_DEFAULT_MAX_OUTPUT;
+	struct pipes p = {{-1, -1}, {-1, -1}};
+	struct runner_result res;
+	long long start = now_ms(), deadline = start + timeout;
+	pid_t pid;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	if (!argv || !argv[0] || argv[0][0] != '/')
+		return -EINVAL;
+	res.out = malloc(cap + 1);
+	if (!res.out)
+		return -ENOMEM;
+	if (pipe2(p.out, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(p.err, O_CLOEXEC | O_NONBLOCK) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = spawn_child(argv, p.out[1], p.err[1], &pid);
+	close_fd(&p.out[1]);
+	close_fd(&p.err[1]);
+	if (r < 0)
+		goto out;
+	collect(&p, pid, deadline, cap, &res);
+	close_fd(&p.out[0]);
+	close_fd(&p.err[0]);
+	reap(pid, deadline, &res);
+	res.duration_seconds = (double)(now_ms() - start) / 1000.0;
+	*ret = res;
+	res.out = NULL;
+	r = 0;
+out:
+	close_fd(&p.out[0]);
+	close_fd(&p.out[1]);
+	close_fd(&p.err[0]);
+	close_fd(&p.err[1]);
+	free(res.out);
+	return r;
+}
+
+void runner_result_free(struct runner_result *res)
+{
+	if (!res)
+		return;
+	free(res->out);
+	res->out = NULL;
+}
+
+void runner_describe(const struct runner_result *res, char *buf, size_t size)
+{
+	if (res->timed_out)
+		snprintf(buf, size, "timed out after %.1f s", res->duration_seconds);
+	else if (res->truncated)
+		snprintf(buf, size, "output over %zu bytes", res->out_len);
+	else if (res->signaled)
+		snprintf(buf, size, "killed by signal %d", res->signal);
+	else
+		snprintf(buf, size, "exit code %d", res->exit_code);
+}
