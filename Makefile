@@ -13,13 +13,13 @@ BUILD     ?= build
 ASAN      := $(BUILD)-asan
 
 CC        ?= cc
-PKGS      := libmnl libcurl libmicrohttpd json-c inih
+PKGS      := libmnl libcurl libmicrohttpd json-c inih libsystemd
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2
 CPPFLAGS  += -D_GNU_SOURCE -DSPARKMON_VERSION='"$(VERSION)"' -I. -MMD -MP
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread
 SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # Debian packages, listed in tests/deps/*.txt: build.txt is what building
@@ -33,10 +33,13 @@ LIB_SRC   := $(filter-out monitor/main.c,$(LIB_SRC))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 
+# Keep objects that pattern rules chain through (make would delete them).
+.SECONDARY:
+
 obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
 .PHONY: all deps deps-build run test unit unit-asan cli integration format \
-        format-check install clean
+        format-check install deb clean
 all: $(BUILD)/sparkmon
 
 # ---- dependencies -----------------------------------------------------------
@@ -60,7 +63,7 @@ $(ASAN)/libsparkmon.a: $(call obj,$(ASAN),$(LIB_SRC))
 	$(AR) rcs $@ $^
 
 $(BUILD)/sparkmon: $(BUILD)/obj/monitor/main.o $(BUILD)/libsparkmon.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(ASAN)/sparkmon: $(ASAN)/obj/monitor/main.o $(ASAN)/libsparkmon.a
 	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
@@ -72,6 +75,10 @@ $(ASAN)/test/%: $(ASAN)/obj/tests/unit/%.o $(ASAN)/libsparkmon.a
 	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS) -lcmocka
 
 -include $(shell find $(BUILD) $(ASAN) -name '*.d' 2>/dev/null)
+
+# The status page's files are assembled into web/page.o (.incbin), which
+# the compiler's dependency files do not track.
+$(BUILD)/obj/web/page.o $(ASAN)/obj/web/page.o: $(wildcard web/page/*)
 
 # ---- run --------------------------------------------------------------------
 run: deps-build
@@ -103,8 +110,29 @@ format-check:
 	@clang-format --dry-run --Werror $(C_FILES) && echo "format: clean"
 
 # ---- install ----------------------------------------------------------------
-install: $(BUILD)/sparkmon
+# The unit and man pages follow PREFIX; the configuration lives in /etc
+# whatever the PREFIX, and an existing one is never overwritten.
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+install: $(BUILD)/sparkmon $(BUILD)/sparkmon.conf
 	install -D -m 0755 $(BUILD)/sparkmon $(DESTDIR)$(PREFIX)/bin/sparkmon
+	install -D -m 0644 packaging/man/sparkmon.8 $(DESTDIR)$(PREFIX)/share/man/man8/sparkmon.8
+	install -D -m 0644 packaging/man/sparkmon.conf.5 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5/sparkmon.conf.5
+	sed 's|/usr/bin/sparkmon|$(PREFIX)/bin/sparkmon|' packaging/systemd/sparkmon.service \
+	  >$(BUILD)/sparkmon.service
+	install -D -m 0644 $(BUILD)/sparkmon.service $(DESTDIR)$(UNITDIR)/sparkmon.service
+	install -D -m 0644 packaging/cron/sparkmon $(DESTDIR)/etc/cron.d/sparkmon
+	test -e $(DESTDIR)/etc/sparkmon/sparkmon.conf || \
+	  install -D -m 0644 $(BUILD)/sparkmon.conf $(DESTDIR)/etc/sparkmon/sparkmon.conf
+
+# The shipped configuration: every key of `sparkmon config`, commented out.
+$(BUILD)/sparkmon.conf: $(BUILD)/sparkmon packaging/gen-conf.sh
+	packaging/gen-conf.sh $(BUILD)/sparkmon >$@.tmp && mv $@.tmp $@
+
+# Debian package, built in a copy of the tree in $(BUILD)-deb (not inside
+# $(BUILD): the copy's files would be taken for dependency files).
+deb:
+	@packaging/mkdeb.sh $(BUILD)-deb
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(BUILD)-deb

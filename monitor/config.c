@@ -1,5 +1,6 @@
 #include "monitor/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -8,14 +9,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "monitor/netaddr.h"
 #include "probes/readfile.h"
+#include "probes/wireguard.h"
 
 /* A configuration file larger than this is certainly a mistake. */
 #define CONFIG_FILE_MAX (256 * 1024)
 /* libinih's line buffer (INI_MAX_LINE in Debian's build). */
 #define CONFIG_LINE_MAX 200
 
-enum key_type { KEY_DURATION, KEY_PERCENT, KEY_BOOL, KEY_PATH };
+enum key_type {
+	KEY_DURATION,
+	KEY_PERCENT,
+	KEY_BOOL,
+	KEY_PATH,
+	KEY_COUNT,     /* uint32_t in min..max */
+	KEY_SIZE,      /* uint64_t bytes, written with a unit: 512KiB, 2MiB */
+	KEY_TEXT,      /* char[CONFIG_TEXT_MAX], printable, may be empty */
+	KEY_FILE,      /* char[CONFIG_PATH_MAX]: an absolute path, or empty for none */
+	KEY_ENDPOINTS, /* char[CONFIG_TEXT_MAX]: "addr:port" list (monitor/netaddr.h) */
+	KEY_NETWORKS,  /* char[CONFIG_TEXT_MAX]: "addr/prefix" list (monitor/netaddr.h) */
+	KEY_IFNAMES,   /* struct config_ifnames: interface names, space or comma separated */
+};
 
 struct key_def {
 	const char *section;
@@ -28,6 +43,7 @@ struct key_def {
 
 #define FIELD(f)   offsetof(struct config, f)
 #define SECONDS(n) ((uint64_t)(n)*1000)
+#define KIB        ((uint64_t)1024)
 
 static const struct key_def config_keys[] = {
     {"general", "interval", KEY_DURATION, FIELD(interval_ms), SECONDS(1), SECONDS(3600),
@@ -42,6 +58,72 @@ static const struct key_def config_keys[] = {
      "CRITICAL when available memory falls below this share of total"},
     {"forwarding", "check_persistent", KEY_BOOL, FIELD(forwarding_check_persistent), 0, 0,
      "warn when net.ipv4.ip_forward is on now but would be off after a reboot"},
+    {"gpu", "nvidia_smi", KEY_PATH, FIELD(gpu_nvidia_smi), 0, 0,
+     "nvidia-smi to run; when it is not installed the GPU checks are absent"},
+    {"gpu", "timeout", KEY_DURATION, FIELD(gpu_timeout_ms), 100, SECONDS(60),
+     "nvidia-smi is killed after this long (a wedged driver makes it hang)"},
+    {"gpu", "interval", KEY_DURATION, FIELD(gpu_interval_ms), SECONDS(1), SECONDS(3600),
+     "how often the GPU probe runs"},
+    {"gpu", "expected", KEY_BOOL, FIELD(gpu_expected), 0, 0,
+     "a GPU must be there: no nvidia-smi, no GPU or a failing driver is CRITICAL"},
+    {"gpu", "temperature_warning", KEY_COUNT, FIELD(gpu_temperature_warning), 1, 200,
+     "WARNING at this GPU temperature, in degrees Celsius"},
+    {"gpu", "temperature_critical", KEY_COUNT, FIELD(gpu_temperature_critical), 1, 200,
+     "CRITICAL at this GPU temperature, in degrees Celsius"},
+    {"http", "listen", KEY_ENDPOINTS, FIELD(http_listen), 0, 0,
+     "addresses to serve HTTP on (address:port, [v6]:port; comma-separated)"},
+    {"http", "listen_wireguard", KEY_BOOL, FIELD(http_listen_wireguard), 0, 0,
+     "also serve on the addresses of watched WireGuard interfaces while they exist"},
+    {"http", "allow", KEY_NETWORKS, FIELD(http_allow), 0, 0,
+     "client networks allowed to connect (address/prefix; comma-separated)"},
+    {"http", "allow_wireguard", KEY_BOOL, FIELD(http_allow_wireguard), 0, 0,
+     "also allow clients from the subnets of watched WireGuard interfaces"},
+    {"http", "max_connections", KEY_COUNT, FIELD(http_max_connections), 1, 10000,
+     "connections served at once"},
+    {"http", "max_connections_per_ip", KEY_COUNT, FIELD(http_max_connections_per_ip), 1, 10000,
+     "connections served at once to one client address"},
+    {"http", "timeout", KEY_DURATION, FIELD(http_timeout_ms), SECONDS(1), SECONDS(3600),
+     "an idle connection is closed after this long"},
+    {"http", "memory_limit", KEY_SIZE, FIELD(http_memory_limit), 8 * KIB, 1024 * KIB,
+     "memory for one connection's request; larger request headers are refused"},
+    {"http", "auth_user", KEY_TEXT, FIELD(http_auth_user), 0, 0,
+     "HTTP basic authentication user; empty: no authentication"},
+    {"http", "auth_bcrypt", KEY_TEXT, FIELD(http_auth_bcrypt), 0, 0,
+     "bcrypt hash of that user's password ($2b$...; htpasswd -nbB user password)"},
+    {"http", "tls_cert", KEY_FILE, FIELD(http_tls_cert), 0, 0,
+     "PEM certificate file; with tls_key, serve HTTPS instead of HTTP"},
+    {"http", "tls_key", KEY_FILE, FIELD(http_tls_key), 0, 0, "PEM private key file"},
+    {"history", "retention", KEY_DURATION, FIELD(history_retention_ms), SECONDS(60),
+     SECONDS(30 * 86400), "how far back the in-memory history reaches"},
+    {"history", "memory", KEY_SIZE, FIELD(history_memory), 64 * KIB, 1024 * 1024 * KIB,
+     "memory budget of the history; older points are averaged to fit"},
+    {"history", "peers", KEY_COUNT, FIELD(history_peers), 0, 1000,
+     "busiest peers that get history series besides named or required ones"},
+    {"wireguard", "interfaces", KEY_IFNAMES, FIELD(wireguard_interfaces), 0, 0,
+     "WireGuard interfaces to watch (space-separated); empty: every one found"},
+    {"wireguard", "wg_quick_file", KEY_FILE, FIELD(wireguard_wg_quick_file), 0, 0,
+     "wg-quick file of each interface (%i = its name), for peer names and the port; "
+     "empty: none"},
+    {"wireguard", "listen_port", KEY_COUNT, FIELD(wireguard_listen_port), 0, 65535,
+     "port the router forwards; 0: the wg-quick file's ListenPort, else not checked"},
+    {"wireguard", "stale_after", KEY_DURATION, FIELD(wireguard_stale_after_ms), SECONDS(60),
+     SECONDS(7 * 86400), "a peer whose last handshake is older than this is down"},
+    {"firewall", "iptables_save", KEY_PATH, FIELD(firewall_iptables_save), 0, 0,
+     "iptables-save program (iptables-nft-save or iptables-legacy-save to pick a backend)"},
+    {"endpoint", "interval", KEY_DURATION, FIELD(endpoint_interval_ms), SECONDS(10), SECONDS(86400),
+     "how often the public IP and the reachability URLs are checked"},
+    {"endpoint", "ip_urls", KEY_TEXT, FIELD(endpoint_ip_urls), 0, 0,
+     "URLs that answer with the public IPv4 address as plain text, tried in order"},
+    {"endpoint", "expected_public_ip", KEY_TEXT, FIELD(endpoint_expected_ip), 0, 0,
+     "the public IPv4 address clients connect to; empty: remember the first one seen"},
+    {"endpoint", "hostname", KEY_TEXT, FIELD(endpoint_hostname), 0, 0,
+     "DNS name in the clients' Endpoint, compared with the public IP; empty: none"},
+    {"endpoint", "probes", KEY_TEXT, FIELD(endpoint_probes), 0, 0,
+     "URLs this server must reach (space-separated); empty: none"},
+    {"endpoint", "connect_timeout", KEY_DURATION, FIELD(endpoint_connect_timeout_ms), 100,
+     SECONDS(60), "connect timeout of each HTTP request"},
+    {"endpoint", "timeout", KEY_DURATION, FIELD(endpoint_timeout_ms), 100, SECONDS(120),
+     "total timeout of each HTTP request"},
 };
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -54,6 +136,30 @@ void config_defaults(struct config *cfg)
 	cfg->memory_warning_bp = 1000;
 	cfg->memory_critical_bp = 500;
 	cfg->forwarding_check_persistent = true;
+	strcpy(cfg->gpu_nvidia_smi, "/usr/bin/nvidia-smi");
+	cfg->gpu_timeout_ms = SECONDS(5);
+	cfg->gpu_interval_ms = SECONDS(10);
+	cfg->gpu_expected = false;
+	cfg->gpu_temperature_warning = 85;
+	cfg->gpu_temperature_critical = 95;
+	strcpy(cfg->http_listen, "127.0.0.1:19586");
+	cfg->http_listen_wireguard = true;
+	strcpy(cfg->http_allow, "127.0.0.0/8, ::1/128");
+	cfg->http_allow_wireguard = true;
+	cfg->http_max_connections = 64;
+	cfg->http_max_connections_per_ip = 16;
+	cfg->http_timeout_ms = SECONDS(10);
+	cfg->http_memory_limit = 32 * KIB;
+	cfg->history_retention_ms = SECONDS(86400);
+	cfg->history_memory = 2048 * KIB;
+	cfg->history_peers = 8;
+	strcpy(cfg->wireguard_wg_quick_file, "/etc/wireguard/%i.conf");
+	cfg->wireguard_stale_after_ms = SECONDS(600);
+	strcpy(cfg->firewall_iptables_save, "/usr/sbin/iptables-save");
+	cfg->endpoint_interval_ms = SECONDS(300);
+	strcpy(cfg->endpoint_ip_urls, "https://api.ipify.org");
+	cfg->endpoint_connect_timeout_ms = SECONDS(3);
+	cfg->endpoint_timeout_ms = SECONDS(10);
 }
 
 /* ---- errors -------------------------------------------------------------- */
@@ -76,12 +182,13 @@ static void errors_add(struct config_errors *errors, const char *name, int line,
 		snprintf(where, sizeof(where), "%s:%d: ", name, line);
 	else
 		snprintf(where, sizeof(where), "%s: ", name);
+	/* Counted first: out of memory loses the text, never the failure. */
+	errors->count++;
 	text = realloc(errors->text, old + strlen(where) + strlen(msg) + 2);
 	if (!text)
-		return; /* out of memory: count it, lose the text */
+		return;
 	sprintf(text + old, "%s%s\n", where, msg);
 	errors->text = text;
-	errors->count++;
 }
 
 void config_errors_free(struct config_errors *errors)
@@ -115,9 +222,11 @@ int config_parse_duration_ms(const char *text, uint64_t *ret)
 		if (!isdigit((unsigned char)*p))
 			return -EINVAL;
 		for (; isdigit((unsigned char)*p); p++) {
-			if (n > (UINT64_MAX - 9) / 10)
+			uint64_t digit = (uint64_t)(*p - '0');
+
+			if (n > (UINT64_MAX - digit) / 10)
 				return -ERANGE;
-			n = n * 10 + (uint64_t)(*p - '0');
+			n = n * 10 + digit;
 		}
 		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 			size_t ulen = strlen(units[i].unit);
@@ -232,6 +341,127 @@ static int parse_path(const char *text, char *ret, size_t size)
 	return 0;
 }
 
+/* Counts: a plain decimal integer. */
+static int parse_count(const char *text, uint64_t *ret)
+{
+	uint64_t n = 0;
+
+	if (!*text)
+		return -EINVAL;
+	for (const char *p = text; *p; p++) {
+		if (!isdigit((unsigned char)*p) || n > UINT32_MAX)
+			return -EINVAL;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	*ret = n;
+	return 0;
+}
+
+static const struct {
+	const char *unit;
+	uint64_t bytes;
+} size_units[] = {{"GiB", 1024 * 1024 * KIB}, {"MiB", 1024 * KIB}, {"KiB", KIB}, {"B", 1}};
+
+/* Sizes: an integer and a binary unit ("512KiB", "2MiB", "100B"). */
+static int parse_size(const char *text, uint64_t *ret)
+{
+	uint64_t n = 0;
+	const char *p = text;
+
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (n > (UINT64_MAX >> 31) / 10)
+			return -ERANGE;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	for (size_t i = 0; i < sizeof(size_units) / sizeof(size_units[0]); i++) {
+		if (strcmp(p, size_units[i].unit) == 0) {
+			*ret = n * size_units[i].bytes;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static void format_size(uint64_t bytes, char *buf, size_t size)
+{
+	for (size_t i = 0; i < sizeof(size_units) / sizeof(size_units[0]); i++) {
+		if (bytes != 0 && bytes % size_units[i].bytes == 0) {
+			snprintf(buf, size, "%llu%s",
+			         (unsigned long long)(bytes / size_units[i].bytes),
+			         size_units[i].unit);
+			return;
+		}
+	}
+	snprintf(buf, size, "0B");
+}
+
+/* Free text: printable ASCII, as it must survive the INI round trip. */
+static int parse_text(const char *text, char *ret, size_t size)
+{
+	if (strlen(text) >= size)
+		return -ENAMETOOLONG;
+	for (const char *p = text; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			return -EINVAL;
+	strcpy(ret, text);
+	return 0;
+}
+
+/* Interface names, space or comma separated; each as the kernel accepts
+ * it (1..15 bytes, no '/', no whitespace, not "." or ".."). */
+static int parse_ifnames(const char *text, struct config_ifnames *ret)
+{
+	struct config_ifnames names = {.count = 0};
+	const char *p = text;
+
+	while (*p) {
+		size_t len = strcspn(p, " \t,");
+
+		if (len == 0) {
+			p++;
+			continue;
+		}
+		if (len >= CONFIG_IFNAME_SIZE || names.count == CONFIG_IFNAMES_MAX ||
+		    memchr(p, '/', len) || (len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.'))
+			return -EINVAL;
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
+				return -EINVAL;
+		for (uint32_t i = 0; i < names.count; i++)
+			if (strlen(names.names[i]) == len && strncmp(names.names[i], p, len) == 0)
+				return -EINVAL;
+		memcpy(names.names[names.count], p, len);
+		names.names[names.count++][len] = '\0';
+		p += len;
+	}
+	*ret = names;
+	return 0;
+}
+
+static void format_ifnames(const struct config_ifnames *names, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < names->count && o < size; i++)
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? " " : "", names->names[i]);
+}
+
+static bool peer_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len >= CONFIG_PEERNAME_MAX || name[0] == ' ' || name[len - 1] == ' ')
+		return false;
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f || strchr("[];#", *p))
+			return false;
+	return true;
+}
+
 /* ---- the INI handler ----------------------------------------------------- */
 
 struct parse_state {
@@ -241,7 +471,8 @@ struct parse_state {
 	const char *text, *end;
 	int line;                        /* line the reader returned last */
 	int seen_line[CONFIG_KEY_COUNT]; /* where each key was set, 0 = not set */
-	char last_bad_section[64];       /* report an unknown section once */
+	/* Per [peer] section: lines of its first key, public_key, required. */
+	int peer_line[CONFIG_PEERS_MAX][3];
 };
 
 static const struct key_def *find_key(const char *section, const char *name, size_t *index)
@@ -258,6 +489,8 @@ static const struct key_def *find_key(const char *section, const char *name, siz
 
 static bool section_known(const char *section)
 {
+	if (strncmp(section, "peer ", 5) == 0)
+		return true; /* the name is checked with the section's keys */
 	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++)
 		if (strcmp(config_keys[i].section, section) == 0)
 			return true;
@@ -317,6 +550,61 @@ static void set_value(struct parse_state *st, const struct key_def *key, const c
 		memcpy(field, &b, sizeof(b));
 		return;
 	}
+	case KEY_COUNT:
+	case KEY_SIZE: {
+		uint64_t n;
+
+		r = key->type == KEY_COUNT ? parse_count(value, &n) : parse_size(value, &n);
+		if (r < 0 || n < key->min || n > key->max) {
+			if (key->type == KEY_COUNT) {
+				snprintf(lo, sizeof(lo), "%llu", (unsigned long long)key->min);
+				snprintf(hi, sizeof(hi), "%llu", (unsigned long long)key->max);
+			} else {
+				format_size(key->min, lo, sizeof(lo));
+				format_size(key->max, hi, sizeof(hi));
+			}
+			errors_add(st->errors, st->name, st->line,
+			           "%s: '%s' is not %s between %s and %s", key->name, value,
+			           key->type == KEY_COUNT ? "a number" : "a size (example: 2MiB)",
+			           lo, hi);
+			return;
+		}
+		if (key->type == KEY_COUNT) {
+			uint32_t n32 = (uint32_t)n;
+
+			memcpy(field, &n32, sizeof(n32));
+		} else {
+			memcpy(field, &n, sizeof(n));
+		}
+		return;
+	}
+	case KEY_TEXT:
+	case KEY_ENDPOINTS:
+	case KEY_NETWORKS:
+		r = parse_text(value, field, CONFIG_TEXT_MAX);
+		if (r == 0 && key->type == KEY_ENDPOINTS)
+			r = netaddr_parse_endpoints(value, NULL, CONFIG_LIST_MAX);
+		if (r >= 0 && key->type == KEY_NETWORKS)
+			r = netaddr_parse_nets(value, NULL, CONFIG_LIST_MAX);
+		if (r < 0)
+			errors_add(
+			    st->errors, st->name, st->line, "%s: '%s' is not %s", key->name, value,
+			    key->type == KEY_ENDPOINTS  ? "a list of address:port ([v6]:port)"
+			    : key->type == KEY_NETWORKS ? "a list of address/prefix"
+			                                : "printable text of at most 255 bytes");
+		return;
+	case KEY_IFNAMES:
+		if (parse_ifnames(value, (struct config_ifnames *)(void *)field) < 0)
+			errors_add(st->errors, st->name, st->line,
+			           "%s: '%s' is not a list of at most %d interface names",
+			           key->name, value, CONFIG_IFNAMES_MAX);
+		return;
+	case KEY_FILE:
+		if (!*value) {
+			*field = '\0';
+			return;
+		}
+		/* fall through */
 	case KEY_PATH:
 		r = parse_path(value, field, CONFIG_PATH_MAX);
 		if (r < 0)
@@ -328,18 +616,85 @@ static void set_value(struct parse_state *st, const struct key_def *key, const c
 	}
 }
 
+/* [peer NAME] sections: a name for a WireGuard public key, and whether
+ * that peer must be connected. */
+static int on_peer_key(struct parse_state *st, const char *peer_name, const char *name,
+                       const char *value)
+{
+	struct config_peer *peer = NULL;
+	uint8_t key[WIREGUARD_KEY_LEN];
+	int *lines, which;
+	uint32_t i;
+
+	if (!peer_name_valid(peer_name)) {
+		if (strcmp(name, "public_key") == 0) /* once per section */
+			errors_add(st->errors, st->name, st->line,
+			           "[peer %s]: a peer name is 1 to %d printable characters without "
+			           "'[', ']', ';', '#' or surrounding spaces",
+			           peer_name, CONFIG_PEERNAME_MAX - 1);
+		return 1;
+	}
+	for (i = 0; i < st->cfg.n_peers && !peer; i++)
+		if (strcmp(st->cfg.peers[i].name, peer_name) == 0)
+			peer = &st->cfg.peers[i];
+	if (!peer) {
+		if (st->cfg.n_peers == CONFIG_PEERS_MAX) {
+			errors_add(st->errors, st->name, st->line, "more than %d [peer] sections",
+			           CONFIG_PEERS_MAX);
+			return 1;
+		}
+		i = st->cfg.n_peers++;
+		peer = &st->cfg.peers[i];
+		snprintf(peer->name, sizeof(peer->name), "%s", peer_name);
+		st->peer_line[i][0] = st->line;
+	} else {
+		i--;
+	}
+	lines = st->peer_line[i];
+	if (strcmp(name, "public_key") == 0) {
+		which = 1;
+	} else if (strcmp(name, "required") == 0) {
+		which = 2;
+	} else {
+		errors_add(st->errors, st->name, st->line,
+		           "unknown key '%s' in [peer %s] (known: public_key, required)", name,
+		           peer_name);
+		return 1;
+	}
+	if (lines[which]) {
+		errors_add(st->errors, st->name, st->line, "%s: set again (first set on line %d)",
+		           name, lines[which]);
+		return 1;
+	}
+	lines[which] = st->line;
+	if (which == 1 && wireguard_key_from_base64(key, value) == 0)
+		snprintf(peer->public_key, sizeof(peer->public_key), "%s", value);
+	else if (which == 1)
+		errors_add(
+		    st->errors, st->name, st->line,
+		    "public_key: '%s' is not a WireGuard public key (44 characters of base64, "
+		    "as wg pubkey prints it)",
+		    value);
+	else if (parse_bool(value, &peer->required) < 0)
+		errors_add(st->errors, st->name, st->line,
+		           "required: '%s' is not a boolean (yes or no)", value);
+	return 1;
+}
+
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
 	const struct key_def *key;
 	size_t index;
 
+	if (strncmp(section, "peer ", 5) == 0)
+		return on_peer_key(st, section + 5, name, value);
+
 	if (!section_known(section)) {
-		if (strncmp(st->last_bad_section, section, sizeof(st->last_bad_section) - 1) != 0) {
-			errors_add(st->errors, st->name, st->line, "unknown section [%s]",
-			           *section ? section : "(none: keys must follow a [section])");
-			snprintf(st->last_bad_section, sizeof(st->last_bad_section), "%s", section);
-		}
+		/* A named unknown section was reported at its header line. */
+		if (!*section)
+			errors_add(st->errors, st->name, st->line, "'%s' is outside any [section]",
+			           name);
 		return 1;
 	}
 	key = find_key(section, name, &index);
@@ -356,6 +711,26 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	st->seen_line[index] = st->line;
 	set_value(st, key, value);
 	return 1; /* keep going: report every problem, not just the first */
+}
+
+/* libinih calls the handler for keys only, so an unknown section without
+ * keys would pass unnoticed: headers are checked here, at their own line.
+ * The name is taken as libinih takes it: everything between '[' and ']'. */
+static void check_section_line(struct parse_state *st, const char *line)
+{
+	const char *close;
+	char name[64];
+
+	while (isspace((unsigned char)*line))
+		line++;
+	if (*line != '[')
+		return;
+	close = strchr(line, ']');
+	if (!close)
+		return; /* libinih reports the syntax error */
+	snprintf(name, sizeof(name), "%.*s", (int)(close - line - 1), line + 1);
+	if (!section_known(name))
+		errors_add(st->errors, st->name, st->line, "unknown section [%s]", name);
 }
 
 /* libinih reader over an in-memory text: one line per call, so that our line
@@ -382,21 +757,58 @@ static char *read_line(char *buf, int size, void *user)
 	memcpy(buf, st->text, len);
 	buf[len] = '\0';
 	st->text += len;
+	check_section_line(st, buf);
 	return buf;
 }
 
 static void validate(struct parse_state *st)
 {
-	size_t index;
+	size_t crit, warn;
 
 	if (st->cfg.memory_critical_bp >= st->cfg.memory_warning_bp) {
 		char w[16], c[16];
 
-		find_key("memory", "critical_below", &index);
+		find_key("memory", "critical_below", &crit);
+		find_key("memory", "warning_below", &warn);
 		format_percent(st->cfg.memory_warning_bp, w, sizeof(w));
 		format_percent(st->cfg.memory_critical_bp, c, sizeof(c));
-		errors_add(st->errors, st->name, st->seen_line[index],
+		/* Point at the key the file set: with only one of them set, the
+		 * other is a default and has no line. */
+		errors_add(st->errors, st->name,
+		           st->seen_line[crit] ? st->seen_line[crit] : st->seen_line[warn],
 		           "critical_below (%s) must be lower than warning_below (%s)", c, w);
+	}
+	if (st->cfg.gpu_temperature_critical <= st->cfg.gpu_temperature_warning) {
+		find_key("gpu", "temperature_critical", &crit);
+		find_key("gpu", "temperature_warning", &warn);
+		errors_add(st->errors, st->name,
+		           st->seen_line[crit] ? st->seen_line[crit] : st->seen_line[warn],
+		           "temperature_critical (%u) must be higher than temperature_warning (%u)",
+		           st->cfg.gpu_temperature_critical, st->cfg.gpu_temperature_warning);
+	}
+	for (uint32_t i = 0; i < st->cfg.n_peers; i++) {
+		const struct config_peer *peer = &st->cfg.peers[i];
+
+		if (!st->peer_line[i][1]) {
+			errors_add(st->errors, st->name, st->peer_line[i][0],
+			           "[peer %s] has no public_key", peer->name);
+			continue;
+		}
+		for (uint32_t j = 0; j < i; j++)
+			if (strcmp(st->cfg.peers[j].public_key, peer->public_key) == 0 &&
+			    peer->public_key[0])
+				errors_add(st->errors, st->name, st->peer_line[i][1],
+				           "[peer %s] has the same public_key as [peer %s]",
+				           peer->name, st->cfg.peers[j].name);
+	}
+	if (st->cfg.endpoint_expected_ip[0]) {
+		struct in_addr a;
+
+		find_key("endpoint", "expected_public_ip", &crit);
+		if (inet_pton(AF_INET, st->cfg.endpoint_expected_ip, &a) != 1)
+			errors_add(st->errors, st->name, st->seen_line[crit],
+			           "expected_public_ip: '%s' is not an IPv4 address",
+			           st->cfg.endpoint_expected_ip);
 	}
 }
 
@@ -488,6 +900,27 @@ static void format_value(const struct config *cfg, const struct key_def *key, ch
 		snprintf(buf, size, "%s", b ? "yes" : "no");
 		return;
 	}
+	case KEY_COUNT: {
+		uint32_t n;
+
+		memcpy(&n, field, sizeof(n));
+		snprintf(buf, size, "%u", n);
+		return;
+	}
+	case KEY_SIZE: {
+		uint64_t n;
+
+		memcpy(&n, field, sizeof(n));
+		format_size(n, buf, size);
+		return;
+	}
+	case KEY_IFNAMES:
+		format_ifnames((const struct config_ifnames *)(const void *)field, buf, size);
+		return;
+	case KEY_TEXT:
+	case KEY_ENDPOINTS:
+	case KEY_NETWORKS:
+	case KEY_FILE:
 	case KEY_PATH:
 		snprintf(buf, size, "%s", field);
 		return;
@@ -511,6 +944,13 @@ void config_print(const struct config *cfg, FILE *out)
 		format_value(cfg, key, value, sizeof(value));
 		fprintf(out, "# %s\n%s = %s\n", key->doc, key->name, value);
 	}
+	for (uint32_t i = 0; i < cfg->n_peers; i++)
+		fprintf(
+		    out,
+		    "\n# a WireGuard peer by name; required: remote access through it must work\n"
+		    "[peer %s]\npublic_key = %s\nrequired = %s\n",
+		    cfg->peers[i].name, cfg->peers[i].public_key,
+		    cfg->peers[i].required ? "yes" : "no");
 }
 
 int config_path(const struct config *cfg, const char *abs_path, char *buf, size_t size)

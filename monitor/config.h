@@ -14,6 +14,25 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/sparkmon/sparkmon.conf"
 #define CONFIG_PATH_MAX     256
+#define CONFIG_TEXT_MAX     256 /* free-text and list values */
+#define CONFIG_LIST_MAX     16  /* items in an address or network list */
+#define CONFIG_IFNAMES_MAX  8   /* [wireguard] interfaces */
+#define CONFIG_IFNAME_SIZE  16  /* IFNAMSIZ */
+#define CONFIG_PEERS_MAX    64  /* [peer NAME] sections */
+#define CONFIG_PEERNAME_MAX 45  /* libinih keeps 50 bytes of a section name */
+#define CONFIG_KEY_B64_SIZE 45  /* a base64 WireGuard key and its NUL */
+
+struct config_ifnames {
+	char names[CONFIG_IFNAMES_MAX][CONFIG_IFNAME_SIZE];
+	uint32_t count; /* 0 = every WireGuard interface found */
+};
+
+/* [peer NAME]: a WireGuard peer sparkmon knows by name. */
+struct config_peer {
+	char name[CONFIG_PEERNAME_MAX];
+	char public_key[CONFIG_KEY_B64_SIZE];
+	bool required; /* remote access through it must work */
+};
 
 struct config {
 	char source[CONFIG_PATH_MAX]; /* file it was read from; "" = built-in defaults */
@@ -30,6 +49,53 @@ struct config {
 
 	/* [forwarding] */
 	bool forwarding_check_persistent;
+
+	/* [gpu] */
+	char gpu_nvidia_smi[CONFIG_PATH_MAX];
+	uint64_t gpu_timeout_ms;           /* nvidia-smi is killed after this */
+	uint64_t gpu_interval_ms;          /* how often the GPU probe runs */
+	bool gpu_expected;                 /* no GPU (or no nvidia-smi) is CRITICAL */
+	uint32_t gpu_temperature_warning;  /* degrees Celsius */
+	uint32_t gpu_temperature_critical; /* degrees Celsius */
+
+	/* [http] */
+	char http_listen[CONFIG_TEXT_MAX]; /* endpoints, see monitor/netaddr.h */
+	bool http_listen_wireguard;
+	char http_allow[CONFIG_TEXT_MAX]; /* networks, see monitor/netaddr.h */
+	bool http_allow_wireguard;
+	uint32_t http_max_connections;
+	uint32_t http_max_connections_per_ip;
+	uint64_t http_timeout_ms;
+	uint64_t http_memory_limit; /* bytes per connection */
+	char http_auth_user[CONFIG_TEXT_MAX];
+	char http_auth_bcrypt[CONFIG_TEXT_MAX];
+	char http_tls_cert[CONFIG_PATH_MAX]; /* "" = plain HTTP */
+	char http_tls_key[CONFIG_PATH_MAX];
+
+	/* [wireguard] */
+	struct config_ifnames wireguard_interfaces;
+	char wireguard_wg_quick_file[CONFIG_PATH_MAX]; /* "%i" = interface; "" = none */
+	uint32_t wireguard_listen_port;    /* expected; 0 = the wg-quick file's, if any */
+	uint64_t wireguard_stale_after_ms; /* handshake older than this: peer down */
+	struct config_peer peers[CONFIG_PEERS_MAX];
+	uint32_t n_peers;
+
+	/* [history] */
+	uint64_t history_retention_ms;
+	uint64_t history_memory; /* bytes */
+	uint32_t history_peers;
+
+	/* [firewall] */
+	char firewall_iptables_save[CONFIG_PATH_MAX];
+
+	/* [endpoint] */
+	uint64_t endpoint_interval_ms;
+	char endpoint_ip_urls[CONFIG_TEXT_MAX]; /* space-separated, tried in order */
+	char endpoint_expected_ip[CONFIG_TEXT_MAX]; /* IPv4; "" = remember the first seen */
+	char endpoint_hostname[CONFIG_TEXT_MAX];    /* DNS name in the clients' Endpoint */
+	char endpoint_probes[CONFIG_TEXT_MAX];      /* URLs the server must reach */
+	uint64_t endpoint_connect_timeout_ms;
+	uint64_t endpoint_timeout_ms;
 };
 
 /* Collected problems, one "file:line: message" per line. */

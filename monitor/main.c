@@ -15,6 +15,7 @@
 #include "monitor/report.h"
 #include "monitor/serve.h"
 #include "monitor/verdict.h"
+#include "monitor/wgdump.h"
 #include "web/json.h"
 
 /* monitoring-plugins exit code for "could not tell", also used for usage errors. */
@@ -122,6 +123,7 @@ static int cmd_check(const char *path, int argc, char **argv)
 	} else if (!(quiet && verdict->overall == CHECK_OK)) {
 		check_print_text(&cfg, snap, verdict, stdout);
 	}
+	probetab_release_all(snap);
 	free(snap);
 	free(verdict);
 	return code;
@@ -147,6 +149,7 @@ static int cmd_status(const char *path, int argc, char **argv)
 	if (collect(path, NULL, &cfg, &snap, &verdict) < 0)
 		return EXIT_USAGE;
 	report_print(&cfg, snap, verdict, stdout);
+	probetab_release_all(snap);
 	free(snap);
 	free(verdict);
 	return 0;
@@ -171,11 +174,79 @@ static int cmd_serve(const char *path, int argc, char **argv)
 	return serve_run(path);
 }
 
+/* Runs the WireGuard probe alone and prints what it read: every interface,
+ * peer and allowed IP, as `wg show all dump` lays them out or as the JSON
+ * "wireguard" area. Interfaces named on the command line replace the
+ * configured list. Exit 0 when every interface was read, 1 when some could
+ * not be, 3 on usage or probe errors. */
+static int cmd_wireguard(const char *path, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct snapshot *snap;
+	struct config cfg;
+	bool json = false;
+	int c, code = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'j') {
+			json = true;
+		} else if (c == 'h') {
+			usage(stdout);
+			return 0;
+		} else {
+			return EXIT_USAGE;
+		}
+	}
+	if (load_config_or_report(path, &cfg) < 0)
+		return EXIT_USAGE;
+	if (optind < argc) {
+		memset(&cfg.wireguard_interfaces, 0, sizeof(cfg.wireguard_interfaces));
+		for (int i = optind; i < argc; i++) {
+			struct config_ifnames *names = &cfg.wireguard_interfaces;
+
+			if (strlen(argv[i]) >= CONFIG_IFNAME_SIZE ||
+			    names->count == CONFIG_IFNAMES_MAX) {
+				fprintf(stderr, "sparkmon wireguard: bad interface name '%s'\n",
+				        argv[i]);
+				return EXIT_USAGE;
+			}
+			strcpy(names->names[names->count++], argv[i]);
+		}
+	}
+	snap = calloc(1, sizeof(*snap));
+	if (!snap)
+		return EXIT_USAGE;
+	snap->generated_at = time(NULL);
+	probetab_run(PROBE_WIREGUARD, &cfg, snap);
+	if (snap->probes[PROBE_WIREGUARD].status != PROBE_OK) {
+		fprintf(stderr, "sparkmon wireguard: %s\n", snap->probes[PROBE_WIREGUARD].error);
+		code = EXIT_USAGE;
+	} else if (json) {
+		struct json_object *o = json_wireguard_object(&snap->wireguard);
+
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+		                                           JSON_C_TO_STRING_SPACED));
+		json_object_put(o);
+		for (size_t i = 0; i < snap->wireguard.n_devices && !code; i++)
+			code = snap->wireguard.devices[i].error ? 1 : 0;
+	} else {
+		code = wgdump_print(&snap->wireguard, stdout, stderr) ? 1 : 0;
+	}
+	probetab_release_all(snap);
+	free(snap);
+	return code;
+}
+
 static const struct command commands[] = {
     {"serve", cmd_serve, "run the daemon in the foreground"},
     {"check", cmd_check, "run every probe once; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"},
     {"status", cmd_status, "print a report for a person at a terminal"},
     {"config", cmd_config, "print the effective configuration, normalized"},
+    {"wireguard", cmd_wireguard, "print what was read from WireGuard, as wg show all dump"},
 };
 
 static void usage(FILE *out)
@@ -196,6 +267,11 @@ static void usage(FILE *out)
 	      "  -q, --quiet        print nothing when everything is OK\n"
 	      "  --only ID[,ID...]  only these checks (an area such as 'memory' selects all of "
 	      "it)\n\n"
+	      "wireguard options: [--json] [INTERFACE...]\n"
+	      "  (default)          one line per interface and peer, as wg show all dump; "
+	      "keys\n"
+	      "                     sparkmon never holds print as (hidden)\n"
+	      "  --json             the status document's \"wireguard\" area\n\n"
 	      "Check ids:",
 	      out);
 	for (size_t i = 0; verdict_check_id(i); i++)

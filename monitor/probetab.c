@@ -15,9 +15,66 @@ static int run_forwarding(const struct config *cfg, struct snapshot *snap, char 
 	return forwarding_read(cfg, &snap->forwarding, err, errlen);
 }
 
+/* A missing nvidia-smi means no NVIDIA GPU here: not a failure. Whether
+ * that is fine ([gpu] expected) is the verdict's call. */
+static int run_gpu(const struct config *cfg, struct snapshot *snap, char *err, size_t errlen)
+{
+	int r = gpu_read(cfg, &snap->gpu, err, errlen);
+
+	return r == -ENOENT ? PROBE_SKIP : r;
+}
+
+static uint64_t gpu_interval(const struct config *cfg)
+{
+	return cfg->gpu_interval_ms;
+}
+
+/* The area is replaced whole: a fresh read, then the old one freed. */
+static int run_wireguard(const struct config *cfg, struct snapshot *snap, char *err, size_t errlen)
+{
+	struct wireguard fresh = {.devices = NULL};
+	int r = wireguard_read(cfg, &fresh, err, errlen);
+
+	wireguard_free(&snap->wireguard);
+	if (r == 0)
+		snap->wireguard = fresh;
+	return r;
+}
+
+static void release_wireguard(struct snapshot *snap)
+{
+	wireguard_free(&snap->wireguard);
+}
+
+static int run_firewall(const struct config *cfg, struct snapshot *snap, char *err, size_t errlen)
+{
+	return firewall_read(cfg, &snap->firewall, err, errlen);
+}
+
+static int run_endpoint(const struct config *cfg, struct snapshot *snap, char *err, size_t errlen)
+{
+	return endpoint_read(cfg, &snap->endpoint, err, errlen);
+}
+
+/* HTTP requests to outside services: on their own, slower schedule. */
+static uint64_t endpoint_interval(const struct config *cfg)
+{
+	return cfg->endpoint_interval_ms;
+}
+
 const struct probe_def probetab[PROBE__COUNT] = {
-    [PROBE_MEMORY] = {"memory", run_memory},
-    [PROBE_FORWARDING] = {"forwarding", run_forwarding},
+    [PROBE_MEMORY] = {.name = "memory", .run = run_memory, PROBE_AREA(memory)},
+    [PROBE_FORWARDING] = {.name = "forwarding", .run = run_forwarding, PROBE_AREA(forwarding)},
+    [PROBE_GPU] = {.name = "gpu", .run = run_gpu, PROBE_AREA(gpu), .interval_ms = gpu_interval},
+    [PROBE_WIREGUARD] = {.name = "wireguard",
+                         .run = run_wireguard,
+                         PROBE_AREA(wireguard),
+                         .release = release_wireguard},
+    [PROBE_FIREWALL] = {.name = "firewall", .run = run_firewall, PROBE_AREA(firewall)},
+    [PROBE_ENDPOINT] = {.name = "endpoint",
+                        .run = run_endpoint,
+                        PROBE_AREA(endpoint),
+                        .interval_ms = endpoint_interval},
 };
 
 static double elapsed_seconds(const struct timespec *start)
@@ -58,6 +115,13 @@ void probetab_run_all(const struct config *cfg, struct snapshot *snap, unsigned 
 	for (int id = 0; id < PROBE__COUNT; id++)
 		if (mask & (1u << id))
 			probetab_run((enum probe_id)id, cfg, snap);
+}
+
+void probetab_release_all(struct snapshot *snap)
+{
+	for (int id = 0; id < PROBE__COUNT; id++)
+		if (probetab[id].release)
+			probetab[id].release(snap);
 }
 
 int probetab_find(const char *name)

@@ -4,6 +4,8 @@
 #define SPARKMON_PROBETAB_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "monitor/config.h"
 #include "monitor/snapshot.h"
@@ -15,9 +17,24 @@
 typedef int (*probe_run_fn)(const struct config *cfg, struct snapshot *snap, char *err,
                             size_t errlen);
 
+/* Where a probe's part of the snapshot lies. The daemon runs each probe in
+ * its own thread on a private snapshot and moves this part (and the
+ * probe's outcome slot) into the shared one; nothing else is copied. */
+#define PROBE_AREA(field)                                                                          \
+	.area_offset = offsetof(struct snapshot, field),                                           \
+	.area_size = sizeof(((struct snapshot *)0)->field)
+
 struct probe_def {
 	const char *name;
 	probe_run_fn run;
+	/* PROBE_AREA(field). Its content moves between threads by value: the
+	 * run function must accept the part a previous run left (free or
+	 * reuse what it points to). */
+	size_t area_offset, area_size;
+	/* How often the daemon runs it; NULL: the [general] interval. */
+	uint64_t (*interval_ms)(const struct config *cfg);
+	/* Frees what the part points to, for parts that own memory; NULL: none. */
+	void (*release)(struct snapshot *snap);
 };
 
 extern const struct probe_def probetab[PROBE__COUNT];
@@ -27,6 +44,9 @@ void probetab_run(enum probe_id id, const struct config *cfg, struct snapshot *s
 
 /* Runs the probes whose bit is set in `mask` (1u << id), one after another. */
 void probetab_run_all(const struct config *cfg, struct snapshot *snap, unsigned mask);
+
+/* Frees what every probe's part of the snapshot owns (before free(snap)). */
+void probetab_release_all(struct snapshot *snap);
 
 /* Returns the probe's id by name, or -1. */
 int probetab_find(const char *name);

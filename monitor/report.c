@@ -1,5 +1,7 @@
 #include "monitor/report.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -77,6 +79,263 @@ static void print_forwarding(const struct snapshot *snap, FILE *out)
 		        f->boot_file, f->boot_line);
 }
 
+/* A cell of the GPU table: the value with its unit, or N/A as nvidia-smi
+ * prints it. */
+static void gpu_cell(bool has, double v, const char *unit, char *buf, size_t size)
+{
+	if (has)
+		snprintf(buf, size, "%.0f%s", v, unit);
+	else
+		snprintf(buf, size, "N/A");
+}
+
+static void gpu_pair(bool has_a, double a, bool has_b, double b, const char *unit, char *buf,
+                     size_t size)
+{
+	char x[24], y[24];
+
+	gpu_cell(has_a, a, unit, x, sizeof(x));
+	gpu_cell(has_b, b, unit, y, sizeof(y));
+	snprintf(buf, size, "%s / %s", x, y);
+}
+
+static void print_gpu_processes(const struct gpu *g, FILE *out)
+{
+	const struct gpu_processes *list = &g->processes;
+	char mem[32], gpu[16];
+
+	if (!g->processes_valid) {
+		fprintf(out, "  Processes: not read (%s)\n", g->processes_error);
+		return;
+	}
+	if (list->total == 0) {
+		fputs("  Processes: none\n", out);
+		return;
+	}
+	fprintf(out, "  Processes (%u of %u, most memory first)\n", list->count, list->total);
+	fprintf(out, "  %3s %8s %10s  %s\n", "GPU", "PID", "Memory", "Name");
+	for (unsigned i = 0; i < list->count; i++) {
+		const struct gpu_process *p = &list->top[i];
+
+		gpu_cell(p->has_used_memory, (double)(p->used_memory_bytes >> 20), "MiB", mem,
+		         sizeof(mem));
+		if (p->gpu_index >= 0)
+			snprintf(gpu, sizeof(gpu), "%d", p->gpu_index);
+		else
+			snprintf(gpu, sizeof(gpu), "?");
+		fprintf(out, "  %3s %8u %10s  %s\n", gpu, p->pid, mem, p->name);
+	}
+}
+
+/* Like a compact nvidia-smi: one line per GPU, then the processes. */
+static void print_gpu(const struct snapshot *snap, FILE *out)
+{
+	const struct gpu *g = &snap->gpu;
+	char temp[32], util[32], mutil[32], mem[64], power[64], clock[32];
+	char total[16], used[16];
+
+	fputs("\nGPU\n", out);
+	if (!area_ok(snap, PROBE_GPU, out))
+		return;
+	if (g->total == 0) {
+		fputs("  nvidia-smi reports no GPU\n", out);
+		return;
+	}
+	fprintf(out, "  Driver %s\n",
+	        g->devices[0].driver_version[0] ? g->devices[0].driver_version : "N/A");
+	fprintf(out, "  %3s  %-24s %5s %5s %7s  %-21s %-15s %8s %4s\n", "GPU", "Name", "Temp",
+	        "Util", "MemUtil", "Memory", "Power", "SM clock", "Perf");
+	for (unsigned i = 0; i < g->count; i++) {
+		const struct gpu_device *d = &g->devices[i];
+
+		gpu_cell(d->has_temperature, d->temperature_c, "C", temp, sizeof(temp));
+		gpu_cell(d->has_utilization_gpu, d->utilization_gpu_pct, "%", util, sizeof(util));
+		gpu_cell(d->has_utilization_memory, d->utilization_memory_pct, "%", mutil,
+		         sizeof(mutil));
+		if (d->unified_memory)
+			snprintf(mem, sizeof(mem), "unified*");
+		else
+			gpu_pair(d->has_memory_used, (double)(d->memory_used_bytes >> 20),
+			         d->has_memory_total, (double)(d->memory_total_bytes >> 20), "MiB",
+			         mem, sizeof(mem));
+		gpu_pair(d->has_power_draw, d->power_draw_w, d->has_power_limit, d->power_limit_w,
+		         "W", power, sizeof(power));
+		gpu_cell(d->has_clock_sm, d->clock_sm_mhz, "MHz", clock, sizeof(clock));
+		fprintf(out, "  %3u  %-24.24s %5s %5s %7s  %-21s %-15s %8s %4s\n", d->index,
+		        d->name[0] ? d->name : "N/A", temp, util, mutil, mem, power, clock,
+		        d->pstate[0] ? d->pstate : "N/A");
+	}
+	if (g->total > g->count)
+		fprintf(out, "  (%u more GPUs not shown)\n", g->total - g->count);
+	if (g->unified_memory) {
+		if (snap->probes[PROBE_MEMORY].status == PROBE_OK) {
+			human_bytes(snap->memory.used, used, sizeof(used));
+			human_bytes(snap->memory.total, total, sizeof(total));
+			fprintf(out,
+			        "  * unified memory: the GPU uses system memory, %s used of %s "
+			        "(see Memory)\n",
+			        used, total);
+		} else {
+			fputs("  * unified memory: the GPU uses system memory (see Memory)\n", out);
+		}
+	}
+	print_gpu_processes(g, out);
+}
+
+static void print_wireguard_peer(const struct wireguard_peer *p, FILE *out)
+{
+	char name[WIREGUARD_NAME_MAX], age[32], rx[16], tx[16], ip[INET6_ADDRSTRLEN + 8];
+
+	check_sanitize(p->name[0] ? p->name : "(no name)", name, sizeof(name));
+	if (p->handshake_age < 0)
+		snprintf(age, sizeof(age), "never");
+	else
+		human_age((uint64_t)p->handshake_age, age, sizeof(age));
+	human_bytes(p->rx_bytes, rx, sizeof(rx));
+	human_bytes(p->tx_bytes, tx, sizeof(tx));
+	fprintf(out, "    %-20.20s %-6s %-8s %-28s %10s %10s %10s\n", name,
+	        wireguard_peer_state_name(p->state), p->required ? "required" : "",
+	        p->endpoint_text[0] ? p->endpoint_text : "(none)", age, rx, tx);
+	fprintf(out, "      key %s  allowed ips", p->public_key);
+	for (size_t i = 0; i < p->n_allowed_ips; i++) {
+		wireguard_format_ip(&p->allowed_ips[i], ip, sizeof(ip));
+		fprintf(out, "%s%s", i ? ", " : " ", ip);
+	}
+	fputs(p->n_allowed_ips ? "\n" : " (none)\n", out);
+}
+
+/* Like wg show: each interface, then its peers with names and states. */
+static void print_wireguard(const struct snapshot *snap, FILE *out)
+{
+	const struct wireguard *wg = &snap->wireguard;
+	char ip[INET6_ADDRSTRLEN + 8];
+
+	fputs("\nWireGuard\n", out);
+	if (!area_ok(snap, PROBE_WIREGUARD, out))
+		return;
+	if (wg->n_devices == 0)
+		fputs("  no WireGuard interface found\n", out);
+	for (size_t i = 0; i < wg->n_devices; i++) {
+		const struct wireguard_device *d = &wg->devices[i];
+		size_t up = 0;
+
+		fprintf(out, "  interface %s: %s, %s", d->name, wireguard_backend_name(d->backend),
+		        !d->link_found ? "no such network interface"
+		        : d->link_up   ? "up"
+		                       : "down");
+		for (size_t j = 0; j < d->n_addresses; j++) {
+			wireguard_format_ip(&d->addresses[j], ip, sizeof(ip));
+			fprintf(out, "%s%s", j ? ", " : ", addresses ", ip);
+		}
+		fputc('\n', out);
+		if (d->error) {
+			fprintf(out, "    not read: %s\n", d->error_text);
+			continue;
+		}
+		for (size_t j = 0; j < d->n_peers; j++)
+			up += d->peers[j].state == WIREGUARD_PEER_UP;
+		fprintf(out, "    public key: %s\n", d->has_public_key ? d->public_key : "(none)");
+		fprintf(out, "    listening port: %u", d->listen_port);
+		if (d->wgquick_read)
+			fprintf(out, " (%s says %d)", d->wgquick_path, d->wgquick_listen_port);
+		fputc('\n', out);
+		if (d->fwmark)
+			fprintf(out, "    fwmark: 0x%x\n", d->fwmark);
+		if (d->wgquick_error[0] && strcmp(d->wgquick_error, "not found") != 0)
+			fprintf(out, "    wg-quick file %s: %s\n", d->wgquick_path,
+			        d->wgquick_error);
+		fprintf(out, "    peers: %zu, %zu up\n", d->n_peers, up);
+		if (d->n_peers)
+			fprintf(out, "    %-20s %-6s %-8s %-28s %10s %10s %10s\n", "NAME", "STATE",
+			        "", "ENDPOINT", "HANDSHAKE", "RX", "TX");
+		for (size_t j = 0; j < d->n_peers; j++)
+			print_wireguard_peer(&d->peers[j], out);
+	}
+	for (size_t i = 0; i < wg->n_missing_required; i++)
+		fprintf(out, "  required peer %s: not a peer of any watched interface\n",
+		        wg->missing_required[i]);
+}
+
+static void print_firewall(const struct snapshot *snap, FILE *out)
+{
+	const struct firewall *fw = &snap->firewall;
+
+	fputs("\nFirewall\n", out);
+	if (!area_ok(snap, PROBE_FIREWALL, out))
+		return;
+	fprintf(out, "  rules read by:     %s (%s)%s\n", fw->iptables_save,
+	        fw->backend[0] ? fw->backend : "backend not named",
+	        fw->legacy_tables_present ? ", iptables-legacy tables also loaded" : "");
+	fprintf(out, "  FORWARD policy:    %s, %u filter rules, %u nat rules%s\n",
+	        fw->forward_policy, fw->filter_rules, fw->nat_rules,
+	        fw->docker ? ", Docker chains present" : "");
+	fprintf(out, "  VPN network:       %s\n", fw->vpn_subnet[0] ? fw->vpn_subnet : "unknown");
+	for (size_t i = 0; i < fw->n_forward; i++) {
+		const struct firewall_forward *f = &fw->forward[i];
+
+		if (f->rule_number)
+			fprintf(out, "  forward from %-5s %s rule %d: %s\n", f->iface, f->chain,
+			        f->rule_number, f->rule);
+		else
+			fprintf(out, "  forward from %-5s FORWARD policy %s\n", f->iface,
+			        fw->forward_policy);
+	}
+	if (fw->masq_found)
+		fprintf(out, "  masquerade:        %s rule %d: %s\n", fw->masq_chain,
+		        fw->masq_rule_number, fw->masq_rule);
+	else
+		fputs("  masquerade:        none for the VPN\n", out);
+	fprintf(out, "  default route:     %s%s%s\n", fw->default_route ? fw->default_if : "none",
+	        fw->default_via[0] ? " via " : "", fw->default_via);
+	if (fw->wgquick_path[0] || fw->wgquick_error[0])
+		fprintf(out, "  wg-quick file:     %s\n",
+		        fw->wgquick_error[0] ? fw->wgquick_error : fw->wgquick_path);
+	for (size_t i = 0; i < fw->n_expect; i++) {
+		const struct firewall_expectation *e = &fw->expect[i];
+		const char *state = !e->understood ? "not understood"
+		                    : !e->checked  ? "not checked"
+		                    : e->present   ? "present"
+		                                   : "MISSING";
+
+		fprintf(out, "  expected (%s): %s: %s%s%s\n", e->origin, state, e->command,
+		        e->reason[0] ? " -- " : "", e->reason);
+	}
+}
+
+static void print_endpoint(const struct snapshot *snap, FILE *out)
+{
+	const struct endpoint *ep = &snap->endpoint;
+
+	fputs("\nEndpoint\n", out);
+	if (!area_ok(snap, PROBE_ENDPOINT, out))
+		return;
+	if (ep->have_ip)
+		fprintf(out, "  public IPv4:       %s (from %s)\n", ep->public_ip, ep->source_url);
+	else
+		fputs("  public IPv4:       unknown\n", out);
+	for (size_t i = 0; i < ep->n_attempts; i++)
+		if (!ep->attempts[i].ok)
+			fprintf(out, "    %s: %s\n", ep->attempts[i].url, ep->attempts[i].error);
+	if (ep->have_remembered)
+		fprintf(out, "  remembered:        %s (%s)\n", ep->remembered_ip, ep->state_path);
+	if (ep->state_error[0])
+		fprintf(out, "  state:             %s\n", ep->state_error);
+	if (ep->hostname[0]) {
+		fprintf(out, "  %s:", ep->hostname);
+		for (size_t i = 0; i < ep->n_hostname_ips; i++)
+			fprintf(out, " %s", ep->hostname_ips[i]);
+		fprintf(out, "%s\n", ep->hostname_error);
+	}
+	for (size_t i = 0; i < ep->n_probes; i++) {
+		const struct endpoint_request *r = &ep->probes[i];
+
+		fprintf(out, "  reach %-40s %s", r->url, r->ok ? "ok" : "FAILED");
+		if (r->http_code)
+			fprintf(out, " HTTP %ld", r->http_code);
+		fprintf(out, " %.3f s%s%s\n", r->total_seconds, r->error[0] ? " " : "", r->error);
+	}
+}
+
 static void print_probes(const struct snapshot *snap, FILE *out)
 {
 	fputs("\nProbes\n", out);
@@ -103,5 +362,9 @@ void report_print(const struct config *cfg, const struct snapshot *snap,
 	print_checks(verdict, out);
 	print_memory(snap, out);
 	print_forwarding(snap, out);
+	print_gpu(snap, out);
+	print_wireguard(snap, out);
+	print_firewall(snap, out);
+	print_endpoint(snap, out);
 	print_probes(snap, out);
 }

@@ -1,18 +1,65 @@
+/* `sparkmon serve`: the daemon.
+ *
+ * Threads:
+ * - one per probe (monitor/scheduler.c), each on its own interval; a probe
+ *   that hangs holds up only its own thread;
+ * - this one, the poll loop: after probes finish it evaluates the verdict
+ *   on the shared snapshot, logs changes, records history, renders the
+ *   status document and both metrics formats, and publishes them to the
+ *   HTTP server as finished, immutable responses;
+ * - libmicrohttpd's, one per listening address: they only queue those
+ *   finished responses, so a request never waits on a probe and never sees
+ *   a half-updated snapshot. */
 #include "monitor/serve.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "monitor/history.h"
 #include "monitor/log.h"
+#include "monitor/netaddr.h"
 #include "monitor/probetab.h"
+#include "monitor/scheduler.h"
 #include "monitor/verdict.h"
+#include "web/json.h"
+#include "web/prometheus.h"
+#include "web/server.h"
+
+/* How often the loop wakes at the least: bounds how late it notices a
+ * signal (stop within a second) and keeps the heartbeat fresh. */
+#define SERVE_TICK_MS 200
+/* Series slots of the history besides the per-peer ones. */
+#define SERVE_HEADLINE_SERIES 24
+#define SERVE_HISTORY_POINTS  720 /* at most this many points per series in a reply */
+#define SERVE_DYNAMIC_MAX     64
 
 static volatile sig_atomic_t serve_stop;
 static volatile sig_atomic_t serve_reload;
+
+struct serve_state {
+	struct config cfg;
+	struct scheduler *sched;
+	struct server *server;
+	struct verdict *prev, *now;
+	enum probe_status probe_status[PROBE__COUNT];
+	bool probe_seen[PROBE__COUNT];
+
+	pthread_mutex_t history_lock;
+	struct history *history;
+
+	/* Read by HTTP threads for /healthz. */
+	_Atomic uint64_t heartbeat_ms;
+	_Atomic int overdue_probe; /* -1 none */
+	_Atomic uint64_t stall_limit_ms;
+};
 
 static void on_signal(int sig)
 {
@@ -32,7 +79,20 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* A client that goes away mid-response must not kill the daemon. */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
 }
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- logging of changes -------------------------------------------------- */
 
 /* Logs each check whose status changed since the last round, once. */
 static void log_changes(const struct verdict *old, const struct verdict *now)
@@ -57,73 +117,344 @@ static void log_changes(const struct verdict *old, const struct verdict *now)
 	}
 }
 
-static void reload(const char *path, struct config *cfg)
+/* Logs a probe's outcome when it changes (ok → failed, failed → ok, ...). */
+static void log_probe_changes(struct serve_state *st, const struct snapshot *snap)
 {
-	struct config fresh;
-	struct config_errors errors = {0};
+	for (int id = 0; id < PROBE__COUNT; id++) {
+		const struct probe_outcome *p = &snap->probes[id];
 
-	if (config_load(path, &fresh, &errors) < 0) {
-		log_error("reload: configuration has errors, keeping the old one:\n%s",
-		          errors.text ? errors.text : "");
-	} else {
-		*cfg = fresh;
-		log_info("reload: configuration reloaded");
+		if (p->status == PROBE_NOT_RUN ||
+		    (st->probe_seen[id] && st->probe_status[id] == p->status))
+			continue;
+		if (p->status == PROBE_OK || p->status == PROBE_SKIPPED)
+			log_msg(st->probe_seen[id] ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
+			        "probe %s: %s", probetab[id].name,
+			        snapshot_probe_status_name(p->status));
+		else
+			log_warning("probe %s: %s: %s", probetab[id].name,
+			            snapshot_probe_status_name(p->status), p->error);
+		st->probe_seen[id] = true;
+		st->probe_status[id] = p->status;
 	}
-	config_errors_free(&errors);
 }
 
-/* Sleeps up to ms, waking early for a signal. */
-static void pause_ms(uint64_t ms)
-{
-	struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000000};
+/* ---- the WireGuard hook -------------------------------------------------- */
 
-	for (uint64_t waited = 0; waited < ms && !serve_stop && !serve_reload; waited += 50)
-		nanosleep(&ts, NULL);
+/* Addresses to serve on and client networks to allow, from the watched
+ * WireGuard interfaces of the snapshot: each interface address at the
+ * configured port, and the subnet it belongs to. Nothing else (never the
+ * uplink). */
+static void wireguard_dynamic(const struct config *cfg, const struct snapshot *snap, unsigned port,
+                              struct netaddr_endpoint *eps, size_t *n_eps, struct netaddr_net *nets,
+                              size_t *n_nets)
+{
+	const struct wireguard *wg = &snap->wireguard;
+
+	(void)cfg;
+	*n_eps = 0;
+	*n_nets = 0;
+	if (snap->probes[PROBE_WIREGUARD].status != PROBE_OK)
+		return;
+	for (size_t d = 0; d < wg->n_devices; d++) {
+		const struct wireguard_device *dev = &wg->devices[d];
+
+		if (!dev->link_up)
+			continue;
+		for (size_t a = 0; a < dev->n_addresses; a++) {
+			const struct wireguard_ip *ip = &dev->addresses[a];
+			struct netaddr_endpoint *ep = &eps[*n_eps];
+
+			if (*n_eps >= SERVE_DYNAMIC_MAX || *n_nets >= SERVE_DYNAMIC_MAX)
+				return;
+			memset(ep, 0, sizeof(*ep));
+			if (ip->family == AF_INET) {
+				struct sockaddr_in *in = (struct sockaddr_in *)&ep->sa;
+
+				in->sin_family = AF_INET;
+				in->sin_addr = ip->addr.v4;
+				in->sin_port = htons((uint16_t)port);
+				ep->len = sizeof(*in);
+			} else {
+				struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ep->sa;
+
+				/* Link-local addresses would need a scope: skipped. */
+				if (IN6_IS_ADDR_LINKLOCAL(&ip->addr.v6))
+					continue;
+				in6->sin6_family = AF_INET6;
+				in6->sin6_addr = ip->addr.v6;
+				in6->sin6_port = htons((uint16_t)port);
+				ep->len = sizeof(*in6);
+			}
+			(*n_eps)++;
+			netaddr_net_from(&nets[(*n_nets)++], ip->family, &ip->addr, ip->cidr);
+		}
+	}
+}
+
+/* ---- one round ----------------------------------------------------------- */
+
+struct outputs {
+	char *json, *text, *om;
+	size_t json_len, text_len, om_len;
+};
+
+static void publish_round(struct serve_state *st)
+{
+	struct netaddr_endpoint eps[SERVE_DYNAMIC_MAX];
+	struct netaddr_net nets[SERVE_DYNAMIC_MAX];
+	size_t n_eps = 0, n_nets = 0;
+	struct outputs out = {0};
+	struct snapshot *snap;
+	struct verdict *tmp;
+
+	snap = scheduler_lock(st->sched);
+	snap->generated_at = time(NULL);
+	if (!snap->host[0])
+		gethostname(snap->host, sizeof(snap->host) - 1);
+	verdict_evaluate(&st->cfg, snap, NULL, st->now);
+	log_probe_changes(st, snap);
+	log_changes(st->prev, st->now);
+	pthread_mutex_lock(&st->history_lock);
+	if (st->history)
+		history_record(st->history, &st->cfg, snap, st->now, (double)snap->generated_at);
+	pthread_mutex_unlock(&st->history_lock);
+	out.json = json_status_string(&st->cfg, snap, st->now, 0);
+	out.json_len = out.json ? strlen(out.json) : 0;
+	if (prometheus_render(&st->cfg, snap, st->now, PROMETHEUS_TEXT, &out.text, &out.text_len) <
+	    0)
+		out.text = NULL;
+	if (prometheus_render(&st->cfg, snap, st->now, PROMETHEUS_OPENMETRICS, &out.om,
+	                      &out.om_len) < 0)
+		out.om = NULL;
+	if (st->cfg.http_listen_wireguard || st->cfg.http_allow_wireguard) {
+		wireguard_dynamic(&st->cfg, snap, server_port(st->server), eps, &n_eps, nets,
+		                  &n_nets);
+		if (!st->cfg.http_listen_wireguard)
+			n_eps = 0;
+		if (!st->cfg.http_allow_wireguard)
+			n_nets = 0;
+	}
+	scheduler_unlock(st->sched);
+
+	server_publish(st->server, out.json, out.json_len, out.text, out.text_len, out.om,
+	               out.om_len);
+	server_set_dynamic(st->server, eps, n_eps, nets, n_nets);
+	sd_notifyf(0, "STATUS=%s: %zu checks", verdict_status_upper(st->now->overall),
+	           st->now->count);
+	tmp = st->prev;
+	st->prev = st->now;
+	st->now = tmp;
+}
+
+/* ---- hooks for the HTTP threads ------------------------------------------ */
+
+static int health(void *arg, char *why, size_t whylen)
+{
+	struct serve_state *st = arg;
+	uint64_t age = monotonic_ms() - atomic_load(&st->heartbeat_ms);
+	int overdue = atomic_load(&st->overdue_probe);
+
+	if (age > atomic_load(&st->stall_limit_ms)) {
+		snprintf(why, whylen, "poll loop silent for %llu ms", (unsigned long long)age);
+		return -1;
+	}
+	if (overdue >= 0) {
+		snprintf(why, whylen, "probe %s has been running far past its interval",
+		         probetab[overdue].name);
+		return -1;
+	}
+	return 0;
+}
+
+#define SERVE_SERIES_QUERY_MAX 32
+
+static char *history_doc(void *arg, const char *series, size_t *ret_len)
+{
+	struct serve_state *st = arg;
+	const char *names[SERVE_SERIES_QUERY_MAX];
+	char *copy = series ? strdup(series) : NULL, *save = NULL, *doc = NULL;
+	struct json_object *obj;
+	size_t n = 0;
+
+	if (series && !copy)
+		return NULL;
+	for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL;
+	     tok && n < SERVE_SERIES_QUERY_MAX; tok = strtok_r(NULL, ",", &save))
+		names[n++] = tok;
+	pthread_mutex_lock(&st->history_lock);
+	if (st->history) {
+		obj = history_json(st->history, names, n, SERVE_HISTORY_POINTS);
+		doc = strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+		json_object_put(obj);
+	}
+	pthread_mutex_unlock(&st->history_lock);
+	free(copy);
+	if (doc)
+		*ret_len = strlen(doc);
+	return doc;
+}
+
+/* ---- configuration ------------------------------------------------------- */
+
+static struct history *make_history(const struct config *cfg)
+{
+	/* Three series per peer (rx and tx rate, handshake age). */
+	size_t max_series = SERVE_HEADLINE_SERIES + 3 * (size_t)cfg->history_peers;
+	struct history *h = history_new(cfg->history_retention_ms, cfg->interval_ms,
+	                                (size_t)cfg->history_memory, max_series);
+
+	if (!h)
+		log_warning("history: %s of memory cannot hold %zu series; history is off",
+		            "the configured amount", max_series);
+	return h;
+}
+
+static void apply_limits(struct serve_state *st)
+{
+	/* Stalled: no loop iteration for 3 intervals and 10 s. */
+	atomic_store(&st->stall_limit_ms, 3 * st->cfg.interval_ms + 10000);
+}
+
+static void reload(struct serve_state *st, const char *path)
+{
+	struct config *fresh = malloc(sizeof(*fresh));
+	struct config_errors errors = {0};
+
+	if (!fresh) {
+		log_error("reload: out of memory, keeping the old configuration");
+		return;
+	}
+	if (config_load(path, fresh, &errors) < 0) {
+		log_error("reload: configuration has errors, keeping the old one:\n%s",
+		          errors.text ? errors.text : "");
+		goto out;
+	}
+	if (memcmp(fresh->http_listen, st->cfg.http_listen, sizeof(fresh->http_listen)) != 0 ||
+	    memcmp(fresh->http_allow, st->cfg.http_allow, sizeof(fresh->http_allow)) != 0 ||
+	    strcmp(fresh->http_auth_bcrypt, st->cfg.http_auth_bcrypt) != 0 ||
+	    strcmp(fresh->http_tls_cert, st->cfg.http_tls_cert) != 0)
+		log_warning("reload: [http] changes take effect at the next restart");
+	if (fresh->history_memory != st->cfg.history_memory ||
+	    fresh->history_retention_ms != st->cfg.history_retention_ms ||
+	    fresh->history_peers != st->cfg.history_peers ||
+	    fresh->interval_ms != st->cfg.interval_ms) {
+		struct history *h = make_history(fresh);
+
+		pthread_mutex_lock(&st->history_lock);
+		history_free(st->history);
+		st->history = h;
+		pthread_mutex_unlock(&st->history_lock);
+		log_info("reload: history restarted with the new sizes");
+	}
+	/* [http] is kept as it was started: the server holds its own copy. */
+	memcpy(fresh->http_listen, st->cfg.http_listen, sizeof(fresh->http_listen));
+	st->cfg = *fresh;
+	apply_limits(st);
+	scheduler_set_config(st->sched, &st->cfg);
+	log_info("reload: configuration reloaded");
+out:
+	config_errors_free(&errors);
+	free(fresh);
 }
 
 int serve_run(const char *config_path)
 {
-	struct config cfg;
 	struct config_errors errors = {0};
-	struct snapshot *snap = calloc(1, sizeof(*snap));
-	struct verdict *prev = calloc(1, sizeof(*prev)), *now = calloc(1, sizeof(*now));
-	int code = 0;
+	struct server_hooks hooks = {0};
+	struct serve_state *st = calloc(1, sizeof(*st));
+	uint64_t gen = 0, watchdog_usec = 0, last_watchdog = 0;
+	char err[256], url[128];
+	int code = 0, r;
 
-	if (!snap || !prev || !now) {
+	if (!st) {
+		log_error("out of memory");
+		return 1;
+	}
+	pthread_mutex_init(&st->history_lock, NULL);
+	atomic_store(&st->overdue_probe, -1);
+	st->prev = calloc(1, sizeof(*st->prev));
+	st->now = calloc(1, sizeof(*st->now));
+	if (!st->prev || !st->now) {
 		log_error("out of memory");
 		code = 1;
 		goto out;
 	}
-	if (config_load(config_path, &cfg, &errors) < 0) {
+	if (config_load(config_path, &st->cfg, &errors) < 0) {
 		log_error("configuration has errors:\n%s", errors.text ? errors.text : "");
 		code = 3;
 		goto out;
 	}
 	install_signals();
-	gethostname(snap->host, sizeof(snap->host) - 1);
-	log_info("sparkmon %s polling every %llu ms", SPARKMON_VERSION,
-	         (unsigned long long)cfg.interval_ms);
-	while (!serve_stop) {
-		struct verdict *tmp;
+	apply_limits(st);
+	atomic_store(&st->heartbeat_ms, monotonic_ms());
+	st->history = make_history(&st->cfg);
+	hooks.arg = st;
+	hooks.health = health;
+	hooks.history = history_doc;
+	r = server_start(&st->cfg, &hooks, &st->server, err, sizeof(err));
+	if (r < 0) {
+		log_error("http: %s", err);
+		code = 1;
+		goto out;
+	}
+	r = scheduler_start(&st->cfg, &st->sched);
+	if (r < 0) {
+		log_error("cannot start the probe threads: %s", strerror(-r));
+		code = 1;
+		goto out;
+	}
+	server_url(st->server, url, sizeof(url));
+	log_info("sparkmon %s serving on %s (cheap probes every %llu ms)", SPARKMON_VERSION, url,
+	         (unsigned long long)st->cfg.interval_ms);
+	if (sd_watchdog_enabled(0, &watchdog_usec) <= 0)
+		watchdog_usec = 0;
+	sd_notifyf(0, "READY=1\nSTATUS=serving on %s", url);
 
+	while (!serve_stop) {
+		uint64_t next = scheduler_wait(st->sched, gen, SERVE_TICK_MS);
+		double overdue_s;
+		int overdue;
+
+		if (serve_stop)
+			break;
 		if (serve_reload) {
 			serve_reload = 0;
-			reload(config_path, &cfg);
+			sd_notify(0, "RELOADING=1");
+			reload(st, config_path);
+			sd_notify(0, "READY=1");
 		}
-		snap->generated_at = time(NULL);
-		probetab_run_all(&cfg, snap, ~0u);
-		verdict_evaluate(&cfg, snap, NULL, now);
-		log_changes(prev, now);
-		tmp = prev;
-		prev = now;
-		now = tmp;
-		pause_ms(cfg.interval_ms);
+		if (next != gen) {
+			/* Let probes that finish together land in one round. */
+			usleep(20 * 1000);
+			gen = scheduler_wait(st->sched, next, 0);
+			publish_round(st);
+		}
+		scheduler_lock(st->sched);
+		overdue = scheduler_overdue_probe(st->sched, 3.0, &overdue_s);
+		scheduler_unlock(st->sched);
+		if (overdue != atomic_load(&st->overdue_probe) && overdue >= 0)
+			log_error("probe %s has been running for %.0f s; /healthz reports it",
+			          probetab[overdue].name, overdue_s);
+		atomic_store(&st->overdue_probe, overdue);
+		atomic_store(&st->heartbeat_ms, monotonic_ms());
+		/* The watchdog is fed only while the loop is healthy. */
+		if (watchdog_usec && overdue < 0 &&
+		    monotonic_ms() - last_watchdog >= watchdog_usec / 2000) {
+			sd_notify(0, "WATCHDOG=1");
+			last_watchdog = monotonic_ms();
+		}
 	}
+	sd_notify(0, "STOPPING=1");
 	log_info("stopping");
 out:
+	/* The server first: no request may run while the rest goes away. */
+	server_stop(st->server);
+	scheduler_stop(st->sched, 600);
+	history_free(st->history);
+	pthread_mutex_destroy(&st->history_lock);
 	config_errors_free(&errors);
-	free(snap);
-	free(prev);
-	free(now);
+	free(st->prev);
+	free(st->now);
+	free(st);
 	return code;
 }

@@ -7,13 +7,21 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "probes/endpoint.h"
+#include "probes/firewall.h"
 #include "probes/forwarding.h"
+#include "probes/gpu.h"
 #include "probes/meminfo.h"
+#include "probes/wireguard.h"
 
 /* One slot per probe, in the order of the probe table. */
 enum probe_id {
 	PROBE_MEMORY,
 	PROBE_FORWARDING,
+	PROBE_GPU,
+	PROBE_WIREGUARD,
+	PROBE_FIREWALL,
+	PROBE_ENDPOINT,
 	PROBE__COUNT,
 };
 
@@ -42,6 +50,10 @@ struct snapshot {
 
 	struct meminfo memory;
 	struct forwarding forwarding;
+	struct gpu gpu;
+	struct wireguard wireguard; /* owns its arrays: wireguard_free() */
+	struct firewall firewall;
+	struct endpoint endpoint;
 };
 
 const char *snapshot_probe_status_name(enum probe_status status);

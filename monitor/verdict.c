@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "monitor/human.h"
 #include "monitor/probetab.h"
@@ -105,6 +106,735 @@ static bool check_forwarding_persistent(const struct config *cfg, const struct s
 	return true;
 }
 
+/* ---- gpu ----------------------------------------------------------------- */
+
+#define GPU_DRIVER_HINT                                                                            \
+	"after a driver upgrade a reboot loads the new kernel module; "                            \
+	"look for NVRM and Xid lines: dmesg | grep -i -e nvrm -e xid"
+
+static bool check_gpu_available(const struct config *cfg, const struct snapshot *snap,
+                                struct check *out)
+{
+	const struct gpu *g = &snap->gpu;
+	const struct gpu_device *d = &g->devices[0];
+	char hint[CHECK_TEXT_MAX];
+
+	if (g->total == 0) {
+		snprintf(hint, sizeof(hint), "run %s by hand; " GPU_DRIVER_HINT,
+		         cfg->gpu_nvidia_smi);
+		set_check(out, cfg->gpu_expected ? CHECK_CRITICAL : CHECK_WARNING, hint,
+		          "nvidia-smi answers but reports no GPU%s",
+		          cfg->gpu_expected ? "" : " (none is expected: [gpu] expected = no)");
+		return true;
+	}
+	if (g->unparsed_lines) {
+		snprintf(hint, sizeof(hint),
+		         "run %s by hand and look for the GPU it leaves out; %s",
+		         cfg->gpu_nvidia_smi, GPU_DRIVER_HINT);
+		set_check(out, CHECK_WARNING, hint, "%u GPU%s read, %u line%s not: %s", g->total,
+		          g->total == 1 ? "" : "s", g->unparsed_lines,
+		          g->unparsed_lines == 1 ? "" : "s", g->first_unparsed);
+		return true;
+	}
+	set_check(out, CHECK_OK, "", "%u GPU%s: %s, driver %s%s", g->total,
+	          g->total == 1 ? "" : "s", d->name[0] ? d->name : "(no name)",
+	          d->driver_version[0] ? d->driver_version : "unknown",
+	          g->unified_memory ? ", unified memory" : "");
+	return true;
+}
+
+/* The GPU probe gave no data. Without nvidia-smi there is no GPU to judge,
+ * which is fine unless one is expected; a failing nvidia-smi is a driver
+ * in trouble. */
+static bool check_gpu_available_no_data(const struct config *cfg, const struct snapshot *snap,
+                                        struct check *out)
+{
+	const struct probe_outcome *p = &snap->probes[PROBE_GPU];
+	char hint[CHECK_TEXT_MAX];
+
+	if (p->status == PROBE_SKIPPED) {
+		if (!cfg->gpu_expected)
+			return false;
+		set_check(out, CHECK_CRITICAL,
+		          "install the NVIDIA driver and its utilities (nvidia-smi), or set "
+		          "[gpu] nvidia_smi to where nvidia-smi is",
+		          "%s, but a GPU is expected ([gpu] expected = yes)", p->error);
+		return true;
+	}
+	snprintf(hint, sizeof(hint), "nvidia-smi said: %.160s; run %.120s by hand; %s", p->error,
+	         cfg->gpu_nvidia_smi, GPU_DRIVER_HINT);
+	set_check(out, cfg->gpu_expected ? CHECK_CRITICAL : CHECK_UNKNOWN, hint,
+	          "nvidia-smi %s: %s", p->status == PROBE_TIMED_OUT ? "timed out" : "failed",
+	          p->error);
+	return true;
+}
+
+static void gpu_appendf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Appends to a NUL-terminated buffer, cutting what does not fit. */
+static void gpu_appendf(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
+}
+
+static bool check_gpu_temperature(const struct config *cfg, const struct snapshot *snap,
+                                  struct check *out)
+{
+	const struct gpu *g = &snap->gpu;
+	const struct gpu_device *hot = gpu_hottest(g);
+	enum check_status status = CHECK_OK;
+	char text[CHECK_TEXT_MAX] = "", missing[CHECK_TEXT_MAX] = "";
+
+	if (g->count == 0)
+		return false;
+	if (!hot) {
+		set_check(out, CHECK_UNKNOWN, "nvidia-smi -q -d TEMPERATURE",
+		          "no GPU reports its temperature");
+		return true;
+	}
+	for (unsigned i = 0; i < g->count; i++) {
+		const struct gpu_device *d = &g->devices[i];
+		enum check_status s = CHECK_OK;
+
+		if (!d->has_temperature) {
+			gpu_appendf(missing, sizeof(missing), "%s%u", missing[0] ? ", " : "",
+			            d->index);
+			continue;
+		}
+		if (d->temperature_c >= cfg->gpu_temperature_critical)
+			s = CHECK_CRITICAL;
+		else if (d->temperature_c >= cfg->gpu_temperature_warning)
+			s = CHECK_WARNING;
+		if (s == CHECK_OK)
+			continue;
+		if (verdict_severity(s) > verdict_severity(status))
+			status = s;
+		gpu_appendf(text, sizeof(text), "%sGPU %u at %.0f C", text[0] ? ", " : "", d->index,
+		            d->temperature_c);
+	}
+	if (status == CHECK_OK && g->count == 1)
+		snprintf(text, sizeof(text), "GPU %u at %.0f C", hot->index, hot->temperature_c);
+	else if (status == CHECK_OK)
+		snprintf(text, sizeof(text), "hottest of %u GPUs: GPU %u at %.0f C", g->count,
+		         hot->index, hot->temperature_c);
+	set_check(out, status,
+	          "check cooling and load: nvidia-smi -q -d TEMPERATURE,PERFORMANCE "
+	          "(clocks slow down near the slowdown temperature)",
+	          "%s (WARNING at %u C, CRITICAL at %u C)%s%s", text, cfg->gpu_temperature_warning,
+	          cfg->gpu_temperature_critical, missing[0] ? "; no reading from GPU " : "",
+	          missing);
+	return true;
+}
+
+/* ---- wireguard ----------------------------------------------------------- */
+
+#define WIREGUARD_PERM_HINT                                                                        \
+	"run sparkmon as root or grant it CAP_NET_ADMIN (systemd: "                                \
+	"AmbientCapabilities=CAP_NET_ADMIN)"
+
+/* Appends "; "-separated parts to a summary, marking a cut with "...". */
+static void append(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	va_list ap;
+	int n;
+
+	if (len + 4 >= size)
+		return;
+	if (len)
+		len += (size_t)snprintf(buf + len, size - len, "; ");
+	va_start(ap, fmt);
+	n = vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size - len)
+		memcpy(buf + size - 4, "...", 4);
+}
+
+static bool wireguard_not_permitted(const struct wireguard_device *dev)
+{
+	return dev->error == -EPERM || dev->error == -EACCES;
+}
+
+/* Why a watched interface does not carry traffic, or NULL when it does. */
+static const char *wireguard_interface_problem(const struct wireguard_device *dev)
+{
+	if (!dev->link_found && dev->backend == WIREGUARD_BACKEND_NONE)
+		return "does not exist";
+	if (dev->error == -ENOTSUP || dev->error == -ECONNREFUSED || dev->error == -ENODEV)
+		return dev->error_text;
+	if (!dev->link_found)
+		return "has a userspace socket but no network interface in this namespace";
+	if (!dev->link_up)
+		return "is down";
+	return NULL;
+}
+
+static bool check_wireguard_interface(const struct config *cfg, const struct snapshot *snap,
+                                      struct check *out)
+{
+	const struct wireguard *wg = &snap->wireguard;
+	char ok[CHECK_TEXT_MAX] = "", bad[CHECK_TEXT_MAX] = "", hint[CHECK_TEXT_MAX] = "";
+
+	(void)cfg;
+	if (wg->n_devices == 0 && wg->socket_dir_error) {
+		set_check(out, CHECK_UNKNOWN, WIREGUARD_PERM_HINT,
+		          "no kernel WireGuard interface, and userspace ones cannot be seen: "
+		          "/var/run/wireguard is not readable");
+		return true;
+	}
+	if (wg->n_devices == 0) {
+		set_check(out, CHECK_CRITICAL,
+		          "wg-quick up <name> (or systemctl enable --now wg-quick@<name>); "
+		          "check with: ip -d link show type wireguard",
+		          "no WireGuard interface found");
+		return true;
+	}
+	for (size_t i = 0; i < wg->n_devices; i++) {
+		const struct wireguard_device *dev = &wg->devices[i];
+		const char *problem = wireguard_interface_problem(dev);
+		char addr[64] = "";
+
+		if (problem) {
+			if (!hint[0])
+				snprintf(hint, sizeof(hint),
+				         "systemctl start wg-quick@%s (or wg-quick up %s); "
+				         "journalctl -u wg-quick@%s if it does not stay up",
+				         dev->name, dev->name, dev->name);
+			append(bad, sizeof(bad), "%s %s", dev->name, problem);
+			continue;
+		}
+		if (dev->n_addresses)
+			wireguard_format_ip(&dev->addresses[0], addr, sizeof(addr));
+		append(ok, sizeof(ok), "%s up%s%s%s", dev->name, addr[0] ? " (" : "", addr,
+		       addr[0] ? ")" : "");
+	}
+	/* Problems only when there are any: the working ones are not news. */
+	if (bad[0])
+		set_check(out, CHECK_CRITICAL, hint, "%s", bad);
+	else
+		set_check(out, CHECK_OK, "", "%s", ok);
+	return true;
+}
+
+static bool check_wireguard_listen_port(const struct config *cfg, const struct snapshot *snap,
+                                        struct check *out)
+{
+	const struct wireguard *wg = &snap->wireguard;
+	char summary[CHECK_TEXT_MAX] = "", hint[CHECK_TEXT_MAX] = "";
+	enum check_status status = CHECK_OK;
+	bool applies = false;
+
+	for (size_t i = 0; i < wg->n_devices; i++) {
+		const struct wireguard_device *dev = &wg->devices[i];
+		int expected = cfg->wireguard_listen_port ? (int)cfg->wireguard_listen_port
+		                                          : dev->wgquick_listen_port;
+		const char *source =
+		    cfg->wireguard_listen_port ? "sparkmon's config" : dev->wgquick_path;
+
+		if (expected <= 0 ||
+		    (dev->backend == WIREGUARD_BACKEND_NONE && !wireguard_not_permitted(dev)))
+			continue;
+		applies = true;
+		if (dev->error) {
+			if (verdict_severity(CHECK_UNKNOWN) > verdict_severity(status)) {
+				status = CHECK_UNKNOWN;
+				snprintf(hint, sizeof(hint), "%s",
+				         wireguard_not_permitted(dev) ? WIREGUARD_PERM_HINT
+				                                      : "wg show to see the port");
+			}
+			append(summary, sizeof(summary), "%s: port unknown (%s)", dev->name,
+			       dev->error_text);
+			continue;
+		}
+		if (dev->listen_port == expected) {
+			append(summary, sizeof(summary), "%s listens on UDP %d as expected",
+			       dev->name, expected);
+			continue;
+		}
+		if (status != CHECK_CRITICAL)
+			snprintf(hint, sizeof(hint),
+			         "the router forwards UDP %d: wg set %s listen-port %d, and set "
+			         "ListenPort = %d in %s so that it stays",
+			         expected, dev->name, expected, expected,
+			         dev->wgquick_path[0] ? dev->wgquick_path : "the wg-quick file");
+		status = CHECK_CRITICAL;
+		if (dev->listen_port)
+			append(summary, sizeof(summary),
+			       "%s listens on UDP %u, expected %d (from %s)", dev->name,
+			       dev->listen_port, expected, source);
+		else
+			append(summary, sizeof(summary),
+			       "%s has no listen port, expected %d (from %s)", dev->name, expected,
+			       source);
+	}
+	if (!applies)
+		return false; /* nothing says which port the router forwards */
+	set_check(out, status, hint, "%s", summary);
+	return true;
+}
+
+static bool check_wireguard_peers(const struct config *cfg, const struct snapshot *snap,
+                                  struct check *out)
+{
+	const struct wireguard *wg = &snap->wireguard;
+	char detail[CHECK_TEXT_MAX] = "", hint[CHECK_TEXT_MAX] = "", age[32];
+	enum check_status status = CHECK_OK;
+	size_t peers = 0, up = 0;
+
+	(void)cfg;
+	for (size_t i = 0; i < wg->n_devices; i++) {
+		const struct wireguard_device *dev = &wg->devices[i];
+
+		if (dev->error && dev->link_found) {
+			/* It exists but its peers could not be read: never OK. */
+			if (verdict_severity(CHECK_UNKNOWN) > verdict_severity(status)) {
+				status = CHECK_UNKNOWN;
+				snprintf(hint, sizeof(hint), "%s",
+				         wireguard_not_permitted(dev) ? WIREGUARD_PERM_HINT
+				                                      : "run wg show to compare");
+			}
+			append(detail, sizeof(detail), "peers of %s unknown: %s", dev->name,
+			       dev->error_text);
+			continue;
+		}
+		for (size_t j = 0; j < dev->n_peers; j++) {
+			const struct wireguard_peer *p = &dev->peers[j];
+			enum check_status s = CHECK_OK;
+
+			peers++;
+			up += p->state == WIREGUARD_PEER_UP;
+			if (!p->required || p->state == WIREGUARD_PEER_UP)
+				continue;
+			s = p->state == WIREGUARD_PEER_STALE ? CHECK_WARNING : CHECK_CRITICAL;
+			if (p->state == WIREGUARD_PEER_NEVER) {
+				append(detail, sizeof(detail), "required %s never connected",
+				       p->name[0] ? p->name : p->public_key);
+			} else {
+				human_age((uint64_t)p->handshake_age, age, sizeof(age));
+				append(detail, sizeof(detail),
+				       "required %s is %s (last handshake %s ago)",
+				       p->name[0] ? p->name : p->public_key,
+				       wireguard_peer_state_name(p->state), age);
+			}
+			if (verdict_severity(s) > verdict_severity(status)) {
+				status = s;
+				snprintf(
+				    hint, sizeof(hint),
+				    "on the client %s: is it online, is its Endpoint this server's "
+				    "public address and port, PersistentKeepalive = 25? Here: wg "
+				    "show %s latest-handshakes",
+				    p->name[0] ? p->name : "", dev->name);
+			}
+		}
+	}
+	for (size_t i = 0; i < wg->n_missing_required; i++) {
+		append(detail, sizeof(detail), "required %s is not a peer of any watched interface",
+		       wg->missing_required[i]);
+		if (verdict_severity(CHECK_CRITICAL) > verdict_severity(status)) {
+			status = CHECK_CRITICAL;
+			snprintf(hint, sizeof(hint),
+			         "add it: wg set <interface> peer <public key> allowed-ips <its "
+			         "address>/32, and a [Peer] section in the wg-quick file");
+		}
+	}
+	set_check(out, status, hint, "%zu peer%s, %zu up%s%s", peers, peers == 1 ? "" : "s", up,
+	          detail[0] ? "; " : "", detail);
+	return true;
+}
+
+/* ---- firewall ------------------------------------------------------------- */
+
+static const char *firewall_file_or(const struct firewall *fw, const char *fallback)
+{
+	return fw->wgquick_path[0] ? fw->wgquick_path : fallback;
+}
+
+static const char *firewall_legacy_note(const struct firewall *fw)
+{
+	return fw->legacy_tables_present
+	           ? " (iptables-legacy tables are loaded too: iptables-legacy-save shows them)"
+	           : "";
+}
+
+static int forward_rank(enum firewall_forward_result r)
+{
+	return r == FIREWALL_FORWARD_POLICY_DROPS || r == FIREWALL_FORWARD_RULE_DROPS ? 1 : 0;
+}
+
+static bool check_firewall_forward(const struct config *cfg, const struct snapshot *snap,
+                                   struct check *out)
+{
+	const struct firewall *fw = &snap->firewall;
+	const struct firewall_forward *f = NULL;
+	char hint[CHECK_TEXT_MAX];
+	const char *file;
+
+	(void)cfg;
+	if (fw->n_forward == 0) {
+		set_check(out, CHECK_UNKNOWN,
+		          "name the interface: [wireguard] interfaces = wg0 in sparkmon.conf",
+		          "no WireGuard interface to check: none configured, found or in "
+		          "/etc/wireguard");
+		return true;
+	}
+	for (size_t i = 0; i < fw->n_forward; i++)
+		if (!f || forward_rank(fw->forward[i].result) > forward_rank(f->result))
+			f = &fw->forward[i];
+	file = firewall_file_or(fw, "the wg-quick file");
+	switch (f->result) {
+	case FIREWALL_FORWARD_RULE_ACCEPTS:
+		set_check(out, CHECK_OK, "", "FORWARD accepts traffic from %s: %s rule %d '%s'%s%s",
+		          f->iface, f->chain, f->rule_number, f->rule,
+		          f->after_docker ? ", after Docker's chains" : "",
+		          firewall_legacy_note(fw));
+		return true;
+	case FIREWALL_FORWARD_POLICY_ACCEPTS:
+		if (!fw->filter_present)
+			set_check(out, CHECK_OK, "",
+			          "no filter table: nothing filters forwarded traffic from %s%s",
+			          f->iface, firewall_legacy_note(fw));
+		else
+			set_check(out, CHECK_OK, "",
+			          "FORWARD policy is ACCEPT and no rule drops traffic from %s%s",
+			          f->iface, firewall_legacy_note(fw));
+		return true;
+	case FIREWALL_FORWARD_RULE_DROPS:
+		snprintf(hint, sizeof(hint),
+		         "put an ACCEPT before it: iptables -I %s -i %s -j ACCEPT, and the same "
+		         "rule in PostUp of %s",
+		         fw->docker ? "DOCKER-USER" : "FORWARD", f->iface, file);
+		set_check(out, CHECK_CRITICAL, hint,
+		          "%s rule %d drops traffic from %s before any ACCEPT: '%s'%s", f->chain,
+		          f->rule_number, f->iface, f->rule, firewall_legacy_note(fw));
+		return true;
+	case FIREWALL_FORWARD_POLICY_DROPS:
+		if (fw->docker)
+			snprintf(
+			    hint, sizeof(hint),
+			    "Docker set the FORWARD policy to DROP. Now: iptables -I DOCKER-USER "
+			    "-i %s -j ACCEPT. For good: keep 'PostUp = iptables -A FORWARD -i %s "
+			    "-j ACCEPT' in %s and start wg-quick@%s after docker.service",
+			    f->iface, f->iface, file, f->iface);
+		else
+			snprintf(
+			    hint, sizeof(hint),
+			    "iptables -A FORWARD -i %s -j ACCEPT, and the same in PostUp of %s",
+			    f->iface, file);
+		set_check(out, CHECK_CRITICAL, hint,
+		          "FORWARD policy is %s and no rule accepts traffic from %s%s%s",
+		          fw->forward_policy, f->iface,
+		          fw->docker ? " (Docker's chains are there: Docker sets that policy)" : "",
+		          firewall_legacy_note(fw));
+		return true;
+	}
+	return false;
+}
+
+static bool check_firewall_masquerade(const struct config *cfg, const struct snapshot *snap,
+                                      struct check *out)
+{
+	const struct firewall *fw = &snap->firewall;
+	char hint[CHECK_TEXT_MAX], subnet[64] = "";
+
+	(void)cfg;
+	if (fw->vpn_subnet[0])
+		snprintf(subnet, sizeof(subnet), " (%s)", fw->vpn_subnet);
+	if (fw->masq_found) {
+		set_check(out, CHECK_OK, "", "VPN traffic%s is masqueraded: nat %s rule %d '%s'",
+		          subnet, fw->masq_chain, fw->masq_rule_number, fw->masq_rule);
+		return true;
+	}
+	snprintf(hint, sizeof(hint),
+	         "iptables -t nat -A POSTROUTING -o %s -j MASQUERADE, and the same in PostUp of %s",
+	         fw->default_if[0] ? fw->default_if : "<uplink NIC>",
+	         firewall_file_or(fw, "the wg-quick file"));
+	set_check(out, CHECK_CRITICAL, hint,
+	          "no MASQUERADE or SNAT rule in nat POSTROUTING covers the VPN%s: clients reach "
+	          "this host but nothing behind it%s",
+	          subnet, firewall_legacy_note(fw));
+	return true;
+}
+
+static void format_text(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void format_text(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
+/* Replaces every "-o old" (a whole word) by "-o new" in a wg-quick line. */
+static void replace_nic(const char *line, const char *old, const char *new_nic, char *buf,
+                        size_t size)
+{
+	char needle[40];
+	size_t n = 0, nlen;
+
+	snprintf(needle, sizeof(needle), "-o %s", old);
+	nlen = strlen(needle);
+	buf[0] = '\0';
+	for (const char *p = line; *p && n + 1 < size;) {
+		if (strncmp(p, needle, nlen) == 0 &&
+		    (p[nlen] == '\0' || p[nlen] == ' ' || p[nlen] == ';')) {
+			int w = snprintf(buf + n, size - n, "-o %s", new_nic);
+
+			if (w < 0 || (size_t)w >= size - n)
+				break;
+			n += (size_t)w;
+			p += nlen;
+			continue;
+		}
+		buf[n++] = *p++;
+		buf[n] = '\0';
+	}
+}
+
+/* The fix for a renamed NIC: the commands for now, and the wg-quick lines
+ * for the next start; when both lines do not fit, a sed command instead. */
+static void uplink_hint(const struct firewall *fw, const char *new_nic, char *hint, size_t size)
+{
+	char up[CHECK_TEXT_MAX], down[CHECK_TEXT_MAX], now[CHECK_TEXT_MAX];
+	const char *file = firewall_file_or(fw, "the wg-quick file");
+	const char *rule = fw->masq_rule;
+	int n;
+
+	/* iptables-save prints "-A CHAIN ..."; deleting is the same with -D. */
+	if (strncmp(rule, "-A ", 3) == 0)
+		rule += 3;
+	snprintf(now, sizeof(now),
+	         "iptables -t nat -D %s; iptables -t nat -A POSTROUTING -o %s -j MASQUERADE", rule,
+	         new_nic);
+	if (fw->postup_line[0]) {
+		replace_nic(fw->postup_line, fw->masq_out, new_nic, up, sizeof(up));
+		replace_nic(fw->postdown_line, fw->masq_out, new_nic, down, sizeof(down));
+		n = snprintf(hint, size,
+		             "uplink renamed %s -> %s. Now: %s. In %s change to: PostUp = %s%s%s",
+		             fw->masq_out, new_nic, now, file, up,
+		             fw->postdown_line[0] ? " / PostDown = " : "", down);
+		if (n >= 0 && (size_t)n < size)
+			return;
+	}
+	/* A cut hint still starts with what to run. */
+	format_text(hint, size,
+	            "uplink renamed %s -> %s. Now: %s. In %s: sed -i 's/-o %s\\b/-o %s/g' %s "
+	            "(PostUp and PostDown lines)",
+	            fw->masq_out, new_nic, now, file, fw->masq_out, new_nic, file);
+}
+
+static bool check_firewall_uplink(const struct config *cfg, const struct snapshot *snap,
+                                  struct check *out)
+{
+	const struct firewall *fw = &snap->firewall;
+	char hint[CHECK_TEXT_MAX], via[64] = "";
+
+	(void)cfg;
+	if (fw->default_via[0])
+		snprintf(via, sizeof(via), " via %s", fw->default_via);
+	if (!fw->masq_found) {
+		set_check(out, CHECK_UNKNOWN, "see firewall.masquerade",
+		          "no MASQUERADE rule names an uplink NIC (default route: %s)",
+		          fw->default_route ? fw->default_if : "none");
+		return true;
+	}
+	if (!fw->masq_out[0] || fw->masq_out_neg) {
+		if (fw->default_route)
+			set_check(
+			    out, CHECK_OK, "",
+			    "the MASQUERADE rule names no single NIC; the default route leaves "
+			    "by %s%s",
+			    fw->default_if, via);
+		else
+			set_check(
+			    out, CHECK_WARNING,
+			    "add the router as default route: ip route add default via <router> "
+			    "dev <NIC>",
+			    "no IPv4 default route: VPN clients reach the LAN, not the internet");
+		return true;
+	}
+	if (!fw->masq_out_exists) {
+		if (fw->default_route && fw->default_if[0])
+			uplink_hint(fw, fw->default_if, hint, sizeof(hint));
+		else
+			snprintf(
+			    hint, sizeof(hint),
+			    "find the uplink NIC with 'ip route show default' and change -o %s in "
+			    "the MASQUERADE rule and in %s",
+			    fw->masq_out, firewall_file_or(fw, "the wg-quick file"));
+		set_check(out, CHECK_CRITICAL, hint,
+		          "MASQUERADE sends VPN traffic out of %s, which does not exist%s%s%s",
+		          fw->masq_out, fw->default_route ? "; the default route leaves by " : "",
+		          fw->default_route ? fw->default_if : "", via);
+		return true;
+	}
+	if (!fw->default_route) {
+		set_check(
+		    out, CHECK_WARNING,
+		    "add the router as default route: ip route add default via <router> dev <NIC>",
+		    "MASQUERADE is on %s, but there is no IPv4 default route: VPN clients reach "
+		    "the LAN, not the internet",
+		    fw->masq_out);
+		return true;
+	}
+	if (!firewall_iface_matches(fw->masq_out, fw->default_if)) {
+		uplink_hint(fw, fw->default_if, hint, sizeof(hint));
+		set_check(
+		    out, CHECK_CRITICAL, hint,
+		    "MASQUERADE is on %s but the default route leaves by %s%s: VPN traffic to the "
+		    "internet is not masqueraded",
+		    fw->masq_out, fw->default_if, via);
+		return true;
+	}
+	set_check(out, CHECK_OK, "", "MASQUERADE is on %s, which carries the default route%s",
+	          fw->masq_out, via);
+	return true;
+}
+
+/* ---- endpoint ------------------------------------------------------------- */
+
+static bool check_endpoint_public_ip(const struct config *cfg, const struct snapshot *snap,
+                                     struct check *out)
+{
+	const struct endpoint *ep = &snap->endpoint;
+	char hint[CHECK_TEXT_MAX], since[32] = "", names[128] = "";
+	bool resolves = false;
+
+	if (!ep->have_ip) {
+		const struct endpoint_request *last =
+		    ep->n_attempts ? &ep->attempts[ep->n_attempts - 1] : NULL;
+
+		if (!last) {
+			set_check(out, CHECK_UNKNOWN, "set [endpoint] ip_urls",
+			          "public IP unknown: no URL to ask ([endpoint] ip_urls is empty)");
+			return true;
+		}
+		snprintf(hint, sizeof(hint), "check that this host reaches it: curl -4 -sS %s",
+		         last->url);
+		set_check(out, CHECK_UNKNOWN, hint,
+		          "public IP unknown: %zu URL%s failed, last %s: %s", ep->n_attempts,
+		          ep->n_attempts == 1 ? "" : "s", last->url, last->error);
+		return true;
+	}
+	if (cfg->endpoint_expected_ip[0] && strcmp(cfg->endpoint_expected_ip, ep->public_ip) != 0) {
+		snprintf(
+		    hint, sizeof(hint),
+		    "the ISP changed the address: set Endpoint = %s:<port> in every client (or "
+		    "update the DNS name), then expected_public_ip = %s in sparkmon.conf",
+		    ep->public_ip, ep->public_ip);
+		set_check(out, CHECK_CRITICAL, hint,
+		          "public IP is %s, expected %s: clients' Endpoint no longer points home",
+		          ep->public_ip, cfg->endpoint_expected_ip);
+		return true;
+	}
+	if (ep->hostname[0]) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < ep->n_hostname_ips; i++) {
+			resolves = resolves || strcmp(ep->hostname_ips[i], ep->public_ip) == 0;
+			n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "",
+			                      ep->hostname_ips[i]);
+			if (n >= sizeof(names))
+				break;
+		}
+		if (ep->hostname_error[0]) {
+			snprintf(hint, sizeof(hint), "check the DNS record: getent ahostsv4 %s",
+			         ep->hostname);
+			set_check(out, CHECK_WARNING, hint,
+			          "public IP is %s; %s does not resolve: %s", ep->public_ip,
+			          ep->hostname, ep->hostname_error);
+			return true;
+		}
+		if (!resolves) {
+			snprintf(hint, sizeof(hint),
+			         "update the DNS record of %s to %s (is the dynamic DNS client "
+			         "running?)",
+			         ep->hostname, ep->public_ip);
+			set_check(
+			    out, CHECK_CRITICAL, hint,
+			    "%s resolves to %s, but the public IP is %s: clients using the name "
+			    "cannot connect",
+			    ep->hostname, names, ep->public_ip);
+			return true;
+		}
+	}
+	if (ep->have_remembered) {
+		struct tm tm;
+
+		strftime(since, sizeof(since), "%Y-%m-%d %H:%M",
+		         localtime_r(&ep->remembered_since, &tm));
+	}
+	if (!cfg->endpoint_expected_ip[0] && ep->have_remembered &&
+	    strcmp(ep->remembered_ip, ep->public_ip) != 0) {
+		snprintf(hint, sizeof(hint),
+		         "set Endpoint = %s:<port> in every client (or update the DNS name); then "
+		         "acknowledge: rm %s",
+		         ep->public_ip, ep->state_path);
+		set_check(out, CHECK_WARNING, hint,
+		          "public IP changed from %s (seen since %s) to %s: clients' Endpoint may "
+		          "point to the old one",
+		          ep->remembered_ip, since, ep->public_ip);
+		return true;
+	}
+	if (cfg->endpoint_expected_ip[0])
+		set_check(out, CHECK_OK, "", "public IP is %s, as expected%s%s", ep->public_ip,
+		          resolves ? "; so does " : "", resolves ? ep->hostname : "");
+	else if (ep->have_remembered)
+		set_check(out, CHECK_OK, "", "public IP is %s, %s %s%s%s", ep->public_ip,
+		          ep->remembered_now ? "remembered now in" : "unchanged since", since,
+		          resolves ? "; so does " : "", resolves ? ep->hostname : "");
+	else
+		set_check(out, CHECK_OK, "", "public IP is %s (not remembered: %s)", ep->public_ip,
+		          ep->state_error[0] ? ep->state_error : "no state file");
+	return true;
+}
+
+static bool check_endpoint_probes(const struct config *cfg, const struct snapshot *snap,
+                                  struct check *out)
+{
+	const struct endpoint *ep = &snap->endpoint;
+	char summary[CHECK_TEXT_MAX] = "", hint[CHECK_TEXT_MAX] = "";
+	size_t failed = 0, n = 0;
+	double slowest = 0;
+
+	(void)cfg;
+	if (ep->n_probes == 0)
+		return false;
+	for (size_t i = 0; i < ep->n_probes; i++) {
+		const struct endpoint_request *r = &ep->probes[i];
+
+		if (r->total_seconds > slowest)
+			slowest = r->total_seconds;
+		if (r->ok)
+			continue;
+		if (!failed++)
+			snprintf(hint, sizeof(hint),
+			         "try it by hand: curl -sS -o /dev/null -w '%%{http_code}\\n' %s",
+			         r->url);
+		if (n < sizeof(summary))
+			n += (size_t)snprintf(summary + n, sizeof(summary) - n, "%s%s: %s",
+			                      failed > 1 ? "; " : "", r->url, r->error);
+	}
+	if (failed)
+		set_check(out, CHECK_WARNING, hint, "%zu of %zu URLs not reached: %s", failed,
+		          ep->n_probes, summary);
+	else
+		set_check(out, CHECK_OK, "", "%zu URL%s reached, slowest in %.2f s", ep->n_probes,
+		          ep->n_probes == 1 ? "" : "s", slowest);
+	return true;
+}
+
 static const struct check_def check_defs[] = {
     {"memory.available", PROBE_MEMORY, check_memory_available,
      "check that /proc/meminfo is readable: cat /proc/meminfo"},
@@ -112,6 +842,24 @@ static const struct check_def check_defs[] = {
      "check that /proc/sys/net/ipv4/ip_forward is readable"},
     {"forwarding.persistent", PROBE_FORWARDING, check_forwarding_persistent,
      "check that /proc/sys/net/ipv4/ip_forward is readable"},
+    {"gpu.available", PROBE_GPU, check_gpu_available, "run nvidia-smi by hand"},
+    {"gpu.temperature", PROBE_GPU, check_gpu_temperature, "run nvidia-smi by hand"},
+    {"wireguard.interface", PROBE_WIREGUARD, check_wireguard_interface,
+     "check that rtnetlink works here: ip -d link show type wireguard"},
+    {"wireguard.listen_port", PROBE_WIREGUARD, check_wireguard_listen_port,
+     "check that rtnetlink works here: ip -d link show type wireguard"},
+    {"wireguard.peers", PROBE_WIREGUARD, check_wireguard_peers,
+     "check that rtnetlink works here: ip -d link show type wireguard"},
+    {"firewall.forward", PROBE_FIREWALL, check_firewall_forward,
+     "run iptables-save as root; sparkmon needs CAP_NET_ADMIN to read the rules"},
+    {"firewall.masquerade", PROBE_FIREWALL, check_firewall_masquerade,
+     "run iptables-save as root; sparkmon needs CAP_NET_ADMIN to read the rules"},
+    {"firewall.uplink", PROBE_FIREWALL, check_firewall_uplink,
+     "run iptables-save as root; sparkmon needs CAP_NET_ADMIN to read the rules"},
+    {"endpoint.public_ip", PROBE_ENDPOINT, check_endpoint_public_ip,
+     "check the network and [endpoint] in sparkmon.conf"},
+    {"endpoint.probes", PROBE_ENDPOINT, check_endpoint_probes,
+     "check the network and [endpoint] in sparkmon.conf"},
 };
 #define CHECK_DEF_COUNT (sizeof(check_defs) / sizeof(check_defs[0]))
 
@@ -191,7 +939,28 @@ unsigned verdict_probe_mask(const struct check_filter *filter)
 	for (size_t i = 0; i < CHECK_DEF_COUNT; i++)
 		if (selected(filter, check_defs[i].id))
 			mask |= 1u << check_defs[i].probe;
+	/* A unified-memory GPU (GB10) has no memory figure of its own: the
+	 * outputs give the system's, so the cheap memory probe comes along. */
+	if (mask & (1u << PROBE_GPU))
+		mask |= 1u << PROBE_MEMORY;
 	return mask;
+}
+
+/* Checks that judge a probe without data themselves, instead of the rule
+ * below: an expected GPU that is missing is CRITICAL, not absent. */
+static const struct {
+	const char *id;
+	check_fn evaluate;
+} no_data_defs[] = {
+    {"gpu.available", check_gpu_available_no_data},
+};
+
+static check_fn no_data_judge(const char *id)
+{
+	for (size_t i = 0; i < sizeof(no_data_defs) / sizeof(no_data_defs[0]); i++)
+		if (strcmp(no_data_defs[i].id, id) == 0)
+			return no_data_defs[i].evaluate;
+	return NULL;
 }
 
 /* A probe that could not run leaves its checks UNKNOWN, never OK. */
@@ -201,6 +970,8 @@ static bool evaluate_one(const struct check_def *def, const struct config *cfg,
 	const struct probe_outcome *probe = &snap->probes[def->probe];
 
 	snprintf(out->id, sizeof(out->id), "%s", def->id);
+	if (probe->status != PROBE_OK && probe->status != PROBE_NOT_RUN && no_data_judge(def->id))
+		return no_data_judge(def->id)(cfg, snap, out);
 	switch (probe->status) {
 	case PROBE_OK:
 		return def->evaluate(cfg, snap, out);

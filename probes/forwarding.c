@@ -123,11 +123,12 @@ static int compare_files(const void *a, const void *b)
 	return strcmp(((const struct sysctl_file *)a)->name, ((const struct sysctl_file *)b)->name);
 }
 
+/* systemd-sysctl and `sysctl --system` both skip hidden files. */
 static bool has_conf_suffix(const char *name)
 {
 	size_t len = strlen(name);
 
-	return len > 5 && strcmp(name + len - 5, ".conf") == 0;
+	return name[0] != '.' && len > 5 && strcmp(name + len - 5, ".conf") == 0;
 }
 
 static bool already_listed(const struct sysctl_file *files, size_t n, const char *name)

@@ -119,6 +119,12 @@ int meminfo_parse(const char *buf, size_t len, struct meminfo *ret, char *err, s
 	const char *p = buf, *end = buf + len;
 	int r;
 
+	/* The kernel ends every line with a newline: a last line without one
+	 * was cut (a short read), and its value may be cut too. */
+	if (len > 0 && buf[len - 1] != '\n') {
+		snprintf(err, errlen, "truncated: the last line has no newline");
+		return -EINVAL;
+	}
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *line_end = nl ? nl : end;

@@ -52,6 +52,25 @@ static int on_done(const struct nlmsghdr *nlh, void *arg)
 	return MNL_CB_STOP;
 }
 
+/* With a control table, libmnl hands every control message to it and
+ * ignores those it has no entry for: without this entry an NLMSG_ERROR (the
+ * acknowledgement, or the kernel refusing the request with EPERM, ENODEV,
+ * ENOENT) would be dropped and the receive would wait for the deadline. */
+static int on_error(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+	(void)arg;
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	if (e->error == 0)
+		return MNL_CB_STOP;
+	errno = e->error < 0 ? -e->error : e->error;
+	return MNL_CB_ERROR;
+}
+
 static int set_receive_timeout(struct mnl_socket *nl, long long left_ms)
 {
 	struct timeval tv = {.tv_sec = left_ms / 1000, .tv_usec = (left_ms % 1000) * 1000};
@@ -62,7 +81,7 @@ static int set_receive_timeout(struct mnl_socket *nl, long long left_ms)
 static int receive_all(struct mnl_socket *nl, uint32_t seq, struct talk_state *st,
                        long long deadline)
 {
-	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {[NLMSG_DONE] = on_done};
+	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {[NLMSG_ERROR] = on_error, [NLMSG_DONE] = on_done};
 	uint32_t portid = mnl_socket_get_portid(nl);
 	char buf[NETLINK_RECV_BUFFER];
 	int r;

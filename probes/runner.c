@@ -178,7 +178,11 @@ int runner_run(const char *const argv[], const struct runner_options *opts,
 	res.out = malloc(cap + 1);
 	if (!res.out)
 		return -ENOMEM;
-	if (pipe2(p.out, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(p.err, O_CLOEXEC | O_NONBLOCK) < 0) {
+	/* Only our read ends are non-blocking: a child whose stdout is
+	 * non-blocking gets EAGAIN once the pipe is full, and most programs
+	 * treat that as a write error and quit. */
+	if (pipe2(p.out, O_CLOEXEC) < 0 || pipe2(p.err, O_CLOEXEC) < 0 ||
+	    fcntl(p.out[0], F_SETFL, O_NONBLOCK) < 0 || fcntl(p.err[0], F_SETFL, O_NONBLOCK) < 0) {
 		r = -errno;
 		goto out;
 	}

@@ -37,7 +37,9 @@ struct wgquick_file {
  * written only on success; free it with wgquick_free(). */
 int wgquick_parse(const char *buf, size_t len, struct wgquick_file *ret, char *err, size_t errlen);
 
-/* Reads and parses a file (size-capped; the buffer is wiped after parsing). */
+/* Reads and parses a file (size-capped; the buffer is wiped after parsing).
+ * A file that cannot be read is looked up in $CREDENTIALS_DIRECTORY by its
+ * base name (probes/credential.h), so LoadCredential= can pass it. */
 int wgquick_read(const char *path, struct wgquick_file *ret, char *err, size_t errlen);
 
 void wgquick_free(struct wgquick_file *file);

@@ -1,5 +1,7 @@
 #include "web/json.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -91,6 +93,350 @@ static struct json_object *forwarding_object(const struct forwarding *f)
 	return o;
 }
 
+/* Absent values are null, never 0. Decimals keep the digits nvidia-smi
+ * printed (312.45, not 312.44999999999999). */
+static struct json_object *gpu_number(bool has, double v)
+{
+	char buf[32];
+
+	if (!has)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	return json_object_new_double_s(v, buf);
+}
+
+static struct json_object *gpu_bytes(bool has, uint64_t v)
+{
+	return has ? json_object_new_uint64(v) : NULL;
+}
+
+static struct json_object *gpu_text(const char *s)
+{
+	return s[0] ? json_object_new_string(s) : NULL;
+}
+
+static struct json_object *gpu_device_object(const struct gpu_device *d)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "index", json_object_new_int((int)d->index));
+	json_object_object_add(o, "uuid", gpu_text(d->uuid));
+	json_object_object_add(o, "name", gpu_text(d->name));
+	json_object_object_add(o, "driver_version", gpu_text(d->driver_version));
+	json_object_object_add(o, "pstate", gpu_text(d->pstate));
+	json_object_object_add(o, "temperature_celsius",
+	                       gpu_number(d->has_temperature, d->temperature_c));
+	json_object_object_add(o, "utilization_gpu_percent",
+	                       gpu_number(d->has_utilization_gpu, d->utilization_gpu_pct));
+	json_object_object_add(o, "utilization_memory_percent",
+	                       gpu_number(d->has_utilization_memory, d->utilization_memory_pct));
+	json_object_object_add(o, "memory_total_bytes",
+	                       gpu_bytes(d->has_memory_total, d->memory_total_bytes));
+	json_object_object_add(o, "memory_used_bytes",
+	                       gpu_bytes(d->has_memory_used, d->memory_used_bytes));
+	json_object_object_add(o, "power_draw_watts",
+	                       gpu_number(d->has_power_draw, d->power_draw_w));
+	json_object_object_add(o, "power_limit_watts",
+	                       gpu_number(d->has_power_limit, d->power_limit_w));
+	json_object_object_add(o, "clock_sm_mhz", gpu_number(d->has_clock_sm, d->clock_sm_mhz));
+	json_object_object_add(o, "unified_memory", json_object_new_boolean(d->unified_memory));
+	json_object_object_add(o, "invalid_fields", json_object_new_int((int)d->invalid_fields));
+	return o;
+}
+
+static struct json_object *gpu_processes_array(const struct gpu_processes *list)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (unsigned i = 0; i < list->count; i++) {
+		const struct gpu_process *p = &list->top[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "pid", json_object_new_int((int)p->pid));
+		json_object_object_add(o, "name", gpu_text(p->name));
+		json_object_object_add(o, "gpu_uuid", gpu_text(p->gpu_uuid));
+		json_object_object_add(o, "gpu_index",
+		                       p->gpu_index < 0 ? NULL : json_object_new_int(p->gpu_index));
+		json_object_object_add(o, "used_memory_bytes",
+		                       gpu_bytes(p->has_used_memory, p->used_memory_bytes));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/* The last reading, whenever there is one: the daemon keeps serving it when
+ * a later run fails, and says how old it is and that it is stale. With
+ * unified memory (GB10) the GPU's memory is the system's: the memory
+ * probe's figures are given under system_memory. */
+static struct json_object *gpu_object(const struct snapshot *snap)
+{
+	const struct gpu *g = &snap->gpu;
+	struct json_object *o, *arr, *mem = NULL;
+	char stamp[32];
+
+	if (!g->taken_at)
+		return NULL;
+	o = json_object_new_object();
+	rfc3339(g->taken_at, stamp, sizeof(stamp));
+	json_object_object_add(o, "taken_at", json_object_new_string(stamp));
+	json_object_object_add(
+	    o, "age_seconds",
+	    json_object_new_int64(snap->generated_at > g->taken_at
+	                              ? (int64_t)(snap->generated_at - g->taken_at)
+	                              : 0));
+	json_object_object_add(o, "stale",
+	                       json_object_new_boolean(snap->probes[PROBE_GPU].status != PROBE_OK));
+	json_object_object_add(o, "count", json_object_new_int((int)g->total));
+	json_object_object_add(o, "unified_memory", json_object_new_boolean(g->unified_memory));
+	if (g->unified_memory && area_valid(snap, PROBE_MEMORY)) {
+		mem = json_object_new_object();
+		json_object_object_add(mem, "source", json_object_new_string("memory"));
+		add_u64(mem, "total_bytes", snap->memory.total);
+		add_u64(mem, "used_bytes", snap->memory.used);
+		add_u64(mem, "available_bytes", snap->memory.available);
+	}
+	json_object_object_add(o, "system_memory", mem);
+	json_object_object_add(o, "unparsed_lines", json_object_new_int((int)g->unparsed_lines));
+	json_object_object_add(o, "first_unparsed_line", gpu_text(g->first_unparsed));
+	arr = json_object_new_array();
+	for (unsigned i = 0; i < g->count; i++)
+		json_object_array_add(arr, gpu_device_object(&g->devices[i]));
+	json_object_object_add(o, "gpus", arr);
+	json_object_object_add(o, "processes",
+	                       g->processes_valid ? gpu_processes_array(&g->processes) : NULL);
+	json_object_object_add(o, "processes_total",
+	                       g->processes_valid ? json_object_new_int((int)g->processes.total)
+	                                          : NULL);
+	json_object_object_add(o, "processes_error", gpu_text(g->processes_error));
+	return o;
+}
+
+static struct json_object *wireguard_ips(const struct wireguard_ip *ips, size_t n)
+{
+	struct json_object *arr = json_object_new_array_ext((int)n);
+	char text[INET6_ADDRSTRLEN + 8];
+
+	for (size_t i = 0; i < n; i++) {
+		wireguard_format_ip(&ips[i], text, sizeof(text));
+		json_object_array_add(arr, json_object_new_string(text));
+	}
+	return arr;
+}
+
+static struct json_object *wireguard_peer_object(const struct wireguard_peer *p)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "public_key", json_object_new_string(p->public_key));
+	json_object_object_add(o, "name", p->name[0] ? json_object_new_string(p->name) : NULL);
+	json_object_object_add(o, "required", json_object_new_boolean(p->required));
+	json_object_object_add(o, "state",
+	                       json_object_new_string(wireguard_peer_state_name(p->state)));
+	json_object_object_add(
+	    o, "endpoint", p->endpoint_text[0] ? json_object_new_string(p->endpoint_text) : NULL);
+	json_object_object_add(o, "allowed_ips", wireguard_ips(p->allowed_ips, p->n_allowed_ips));
+	/* Unix time as wg show dump prints it; 0 = never. */
+	json_object_object_add(o, "latest_handshake", json_object_new_int64(p->last_handshake));
+	json_object_object_add(o, "latest_handshake_age_seconds",
+	                       p->handshake_age < 0 ? NULL
+	                                            : json_object_new_int64(p->handshake_age));
+	add_u64(o, "rx_bytes", p->rx_bytes);
+	add_u64(o, "tx_bytes", p->tx_bytes);
+	json_object_object_add(o, "persistent_keepalive_seconds",
+	                       json_object_new_int(p->persistent_keepalive));
+	json_object_object_add(o, "protocol_version",
+	                       p->protocol_version ? json_object_new_int64(p->protocol_version)
+	                                           : NULL);
+	return o;
+}
+
+static struct json_object *wireguard_device_object(const struct wireguard_device *d)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *peers = json_object_new_array_ext((int)d->n_peers);
+	size_t up = 0;
+
+	for (size_t i = 0; i < d->n_peers; i++) {
+		up += d->peers[i].state == WIREGUARD_PEER_UP;
+		json_object_array_add(peers, wireguard_peer_object(&d->peers[i]));
+	}
+	json_object_object_add(o, "name", json_object_new_string(d->name));
+	json_object_object_add(o, "backend",
+	                       json_object_new_string(wireguard_backend_name(d->backend)));
+	json_object_object_add(o, "exists", json_object_new_boolean(d->link_found));
+	json_object_object_add(o, "ifindex",
+	                       d->link_found ? json_object_new_int(d->ifindex) : NULL);
+	json_object_object_add(o, "up", json_object_new_boolean(d->link_up));
+	json_object_object_add(o, "oper_state",
+	                       d->oper_state[0] ? json_object_new_string(d->oper_state) : NULL);
+	json_object_object_add(o, "error", d->error ? json_object_new_string(d->error_text) : NULL);
+	json_object_object_add(o, "addresses", wireguard_ips(d->addresses, d->n_addresses));
+	json_object_object_add(o, "public_key",
+	                       d->has_public_key ? json_object_new_string(d->public_key) : NULL);
+	json_object_object_add(o, "listen_port",
+	                       d->error ? NULL : json_object_new_int(d->listen_port));
+	json_object_object_add(o, "fwmark", d->error ? NULL : json_object_new_int64(d->fwmark));
+	json_object_object_add(o, "wg_quick_file",
+	                       d->wgquick_read ? json_object_new_string(d->wgquick_path) : NULL);
+	json_object_object_add(o, "wg_quick_error",
+	                       d->wgquick_error[0] ? json_object_new_string(d->wgquick_error)
+	                                           : NULL);
+	json_object_object_add(
+	    o, "wg_quick_listen_port",
+	    d->wgquick_listen_port > 0 ? json_object_new_int(d->wgquick_listen_port) : NULL);
+	add_u64(o, "peer_count", d->n_peers);
+	add_u64(o, "peers_up", up);
+	json_object_object_add(o, "peers", peers);
+	return o;
+}
+
+struct json_object *json_wireguard_object(const struct wireguard *wg)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *devs = json_object_new_array_ext((int)wg->n_devices);
+	struct json_object *missing = json_object_new_array();
+
+	for (size_t i = 0; i < wg->n_devices; i++)
+		json_object_array_add(devs, wireguard_device_object(&wg->devices[i]));
+	for (size_t i = 0; i < wg->n_missing_required; i++)
+		json_object_array_add(missing, json_object_new_string(wg->missing_required[i]));
+	json_object_object_add(o, "auto_discovered", json_object_new_boolean(wg->auto_discovered));
+	json_object_object_add(o, "interfaces", devs);
+	json_object_object_add(o, "missing_required_peers", missing);
+	return o;
+}
+
+static struct json_object *text_or_null(const char *s)
+{
+	return s && s[0] ? json_object_new_string(s) : NULL;
+}
+
+static const char *firewall_forward_name(enum firewall_forward_result r)
+{
+	switch (r) {
+	case FIREWALL_FORWARD_RULE_ACCEPTS:
+		return "rule_accepts";
+	case FIREWALL_FORWARD_POLICY_ACCEPTS:
+		return "policy_accepts";
+	case FIREWALL_FORWARD_RULE_DROPS:
+		return "rule_drops";
+	case FIREWALL_FORWARD_POLICY_DROPS:
+		return "policy_drops";
+	}
+	return "unknown";
+}
+
+static struct json_object *firewall_object(const struct firewall *fw)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *fwd = json_object_new_array();
+	struct json_object *exp = json_object_new_array();
+	struct json_object *masq = NULL;
+
+	for (size_t i = 0; i < fw->n_forward; i++) {
+		const struct firewall_forward *f = &fw->forward[i];
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "interface", json_object_new_string(f->iface));
+		json_object_object_add(x, "result",
+		                       json_object_new_string(firewall_forward_name(f->result)));
+		json_object_object_add(x, "chain", json_object_new_string(f->chain));
+		json_object_object_add(x, "rule_number",
+		                       f->rule_number ? json_object_new_int(f->rule_number) : NULL);
+		json_object_object_add(x, "rule", text_or_null(f->rule));
+		json_object_object_add(x, "after_docker", json_object_new_boolean(f->after_docker));
+		json_object_array_add(fwd, x);
+	}
+	for (size_t i = 0; i < fw->n_expect; i++) {
+		const struct firewall_expectation *e = &fw->expect[i];
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "command", json_object_new_string(e->command));
+		json_object_object_add(x, "origin", json_object_new_string(e->origin));
+		json_object_object_add(x, "understood", json_object_new_boolean(e->understood));
+		json_object_object_add(x, "reason", text_or_null(e->reason));
+		json_object_object_add(x, "checked", json_object_new_boolean(e->checked));
+		json_object_object_add(x, "present",
+		                       e->checked ? json_object_new_boolean(e->present) : NULL);
+		json_object_array_add(exp, x);
+	}
+	if (fw->masq_found) {
+		masq = json_object_new_object();
+		json_object_object_add(masq, "chain", json_object_new_string(fw->masq_chain));
+		json_object_object_add(masq, "rule_number",
+		                       json_object_new_int(fw->masq_rule_number));
+		json_object_object_add(masq, "rule", json_object_new_string(fw->masq_rule));
+		json_object_object_add(masq, "out_interface", text_or_null(fw->masq_out));
+		json_object_object_add(masq, "out_negated",
+		                       json_object_new_boolean(fw->masq_out_neg));
+		json_object_object_add(
+		    masq, "out_interface_exists",
+		    fw->masq_out[0] ? json_object_new_boolean(fw->masq_out_exists) : NULL);
+	}
+	json_object_object_add(o, "iptables_save", json_object_new_string(fw->iptables_save));
+	json_object_object_add(o, "backend", text_or_null(fw->backend));
+	json_object_object_add(o, "legacy_tables_present",
+	                       json_object_new_boolean(fw->legacy_tables_present));
+	json_object_object_add(o, "forward_policy", json_object_new_string(fw->forward_policy));
+	json_object_object_add(o, "docker", json_object_new_boolean(fw->docker));
+	json_object_object_add(o, "filter_rules", json_object_new_int64(fw->filter_rules));
+	json_object_object_add(o, "nat_rules", json_object_new_int64(fw->nat_rules));
+	json_object_object_add(o, "wg_quick_file", text_or_null(fw->wgquick_path));
+	json_object_object_add(o, "wg_quick_error", text_or_null(fw->wgquick_error));
+	json_object_object_add(o, "vpn_subnet", text_or_null(fw->vpn_subnet));
+	json_object_object_add(o, "forward", fwd);
+	json_object_object_add(o, "expected_rules", exp);
+	json_object_object_add(o, "masquerade", masq);
+	json_object_object_add(o, "default_route_interface", text_or_null(fw->default_if));
+	json_object_object_add(o, "default_route_gateway", text_or_null(fw->default_via));
+	return o;
+}
+
+static struct json_object *endpoint_requests(const struct endpoint_request *reqs, size_t n)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "url", json_object_new_string(reqs[i].url));
+		json_object_object_add(x, "ok", json_object_new_boolean(reqs[i].ok));
+		json_object_object_add(x, "http_code",
+		                       reqs[i].http_code ? json_object_new_int64(reqs[i].http_code)
+		                                         : NULL);
+		json_object_object_add(x, "total_seconds",
+		                       json_object_new_double(reqs[i].total_seconds));
+		json_object_object_add(x, "error", text_or_null(reqs[i].error));
+		json_object_array_add(arr, x);
+	}
+	return arr;
+}
+
+static struct json_object *endpoint_object(const struct endpoint *ep)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *ips = json_object_new_array();
+	char stamp[32];
+
+	for (size_t i = 0; i < ep->n_hostname_ips; i++)
+		json_object_array_add(ips, json_object_new_string(ep->hostname_ips[i]));
+	json_object_object_add(o, "public_ip", ep->have_ip ? text_or_null(ep->public_ip) : NULL);
+	json_object_object_add(o, "source_url", text_or_null(ep->source_url));
+	json_object_object_add(o, "attempts", endpoint_requests(ep->attempts, ep->n_attempts));
+	json_object_object_add(o, "remembered_ip",
+	                       ep->have_remembered ? text_or_null(ep->remembered_ip) : NULL);
+	rfc3339(ep->remembered_since, stamp, sizeof(stamp));
+	json_object_object_add(o, "remembered_since",
+	                       ep->have_remembered ? json_object_new_string(stamp) : NULL);
+	json_object_object_add(o, "state_file", text_or_null(ep->state_path));
+	json_object_object_add(o, "state_error", text_or_null(ep->state_error));
+	json_object_object_add(o, "hostname", text_or_null(ep->hostname));
+	json_object_object_add(o, "hostname_addresses", ips);
+	json_object_object_add(o, "hostname_error", text_or_null(ep->hostname_error));
+	json_object_object_add(o, "probes", endpoint_requests(ep->probes, ep->n_probes));
+	return o;
+}
+
 struct json_object *json_status_document(const struct config *cfg, const struct snapshot *snap,
                                          const struct verdict *verdict)
 {
@@ -112,6 +458,16 @@ struct json_object *json_status_document(const struct config *cfg, const struct 
 	json_object_object_add(
 	    doc, "forwarding",
 	    area_valid(snap, PROBE_FORWARDING) ? forwarding_object(&snap->forwarding) : NULL);
+	json_object_object_add(doc, "gpu", gpu_object(snap));
+	json_object_object_add(
+	    doc, "wireguard",
+	    area_valid(snap, PROBE_WIREGUARD) ? json_wireguard_object(&snap->wireguard) : NULL);
+	json_object_object_add(
+	    doc, "firewall",
+	    area_valid(snap, PROBE_FIREWALL) ? firewall_object(&snap->firewall) : NULL);
+	json_object_object_add(
+	    doc, "endpoint",
+	    area_valid(snap, PROBE_ENDPOINT) ? endpoint_object(&snap->endpoint) : NULL);
 	return doc;
 }
 

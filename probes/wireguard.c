@@ -1,0 +1,828 @@
+#include "probes/wireguard.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+
+#include "monitor/config.h"
+#include "probes/netlink.h"
+#include "probes/wgkernel.h"
+#include "probes/wgquick.h"
+#include "probes/wguapi.h"
+
+/* Where wireguard-tools and the userspace implementations meet. */
+#define WIREGUARD_SOCKET_DIR "/var/run/wireguard"
+#define WIREGUARD_TIMEOUT_MS 2000
+/* More links than this in one namespace is not a home server. */
+#define WIREGUARD_LINKS_MAX     65536
+#define WIREGUARD_ADDRESSES_MAX 4096
+
+/* ---- model -------------------------------------------------------------- */
+
+static int grow(void **array, size_t *cap, size_t count, size_t size)
+{
+	size_t ncap = *cap ? *cap * 2 : 4;
+	void *n;
+
+	if (count < *cap)
+		return 0;
+	if (ncap > SIZE_MAX / size)
+		return -ENOMEM;
+	n = realloc(*array, ncap * size);
+	if (!n)
+		return -ENOMEM;
+	memset((char *)n + *cap * size, 0, (ncap - *cap) * size);
+	*array = n;
+	*cap = ncap;
+	return 0;
+}
+
+struct wireguard_peer *wireguard_device_add_peer(struct wireguard_device *dev)
+{
+	struct wireguard_peer *peer;
+
+	if (grow((void **)&dev->peers, &dev->peers_cap, dev->n_peers, sizeof(*dev->peers)) < 0)
+		return NULL;
+	peer = &dev->peers[dev->n_peers++];
+	memset(peer, 0, sizeof(*peer));
+	peer->endpoint.sa.sa_family = AF_UNSPEC;
+	peer->handshake_age = -1;
+	return peer;
+}
+
+int wireguard_peer_add_allowed_ip(struct wireguard_peer *peer, const struct wireguard_ip *ip)
+{
+	if (grow((void **)&peer->allowed_ips, &peer->allowed_ips_cap, peer->n_allowed_ips,
+	         sizeof(*ip)) < 0)
+		return -ENOMEM;
+	peer->allowed_ips[peer->n_allowed_ips++] = *ip;
+	return 0;
+}
+
+int wireguard_device_add_address(struct wireguard_device *dev, const struct wireguard_ip *ip)
+{
+	if (dev->n_addresses >= WIREGUARD_ADDRESSES_MAX)
+		return -ENOMEM;
+	if (grow((void **)&dev->addresses, &dev->addresses_cap, dev->n_addresses, sizeof(*ip)) < 0)
+		return -ENOMEM;
+	dev->addresses[dev->n_addresses++] = *ip;
+	return 0;
+}
+
+void wireguard_device_reset(struct wireguard_device *dev)
+{
+	for (size_t i = 0; i < dev->n_peers; i++)
+		free(dev->peers[i].allowed_ips);
+	free(dev->peers);
+	dev->peers = NULL;
+	dev->n_peers = dev->peers_cap = 0;
+	dev->has_public_key = false;
+	memset(dev->public_key, 0, sizeof(dev->public_key));
+	dev->listen_port = 0;
+	dev->fwmark = 0;
+}
+
+void wireguard_device_free(struct wireguard_device *dev)
+{
+	if (!dev)
+		return;
+	wireguard_device_reset(dev);
+	free(dev->addresses);
+	dev->addresses = NULL;
+	dev->n_addresses = dev->addresses_cap = 0;
+}
+
+void wireguard_free(struct wireguard *wg)
+{
+	if (!wg)
+		return;
+	for (size_t i = 0; i < wg->n_devices; i++)
+		wireguard_device_free(&wg->devices[i]);
+	free(wg->devices);
+	free(wg->missing_required);
+	memset(wg, 0, sizeof(*wg));
+}
+
+enum wireguard_peer_state wireguard_peer_state(int64_t last_handshake, time_t now,
+                                               uint64_t interval_ms, uint64_t stale_after_ms,
+                                               int64_t *ret_age)
+{
+	int64_t age;
+
+	if (last_handshake <= 0) {
+		*ret_age = -1;
+		return WIREGUARD_PEER_NEVER;
+	}
+	age = (int64_t)now - last_handshake;
+	if (age < 0)
+		age = 0;
+	*ret_age = age;
+	/* A live session re-handshakes before REJECT_AFTER_TIME; allow one
+	 * poll interval on top for the time between our looks. */
+	if ((uint64_t)age * 1000 <= (uint64_t)WIREGUARD_REJECT_AFTER_TIME * 1000 + interval_ms)
+		return WIREGUARD_PEER_UP;
+	if ((uint64_t)age * 1000 <= stale_after_ms)
+		return WIREGUARD_PEER_STALE;
+	return WIREGUARD_PEER_DOWN;
+}
+
+const char *wireguard_peer_state_name(enum wireguard_peer_state state)
+{
+	switch (state) {
+	case WIREGUARD_PEER_NEVER:
+		return "never";
+	case WIREGUARD_PEER_UP:
+		return "up";
+	case WIREGUARD_PEER_STALE:
+		return "stale";
+	case WIREGUARD_PEER_DOWN:
+		return "down";
+	}
+	return "unknown";
+}
+
+const char *wireguard_backend_name(enum wireguard_backend backend)
+{
+	switch (backend) {
+	case WIREGUARD_BACKEND_NONE:
+		return "none";
+	case WIREGUARD_BACKEND_KERNEL:
+		return "kernel";
+	case WIREGUARD_BACKEND_USERSPACE:
+		return "userspace";
+	}
+	return "none";
+}
+
+const struct wireguard_device *wireguard_find_device(const struct wireguard *wg, const char *name)
+{
+	for (size_t i = 0; i < wg->n_devices; i++)
+		if (strcmp(wg->devices[i].name, name) == 0)
+			return &wg->devices[i];
+	return NULL;
+}
+
+/* ---- encodings ---------------------------------------------------------- */
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void wireguard_key_to_base64(char out[WIREGUARD_KEY_B64_LEN + 1],
+                             const uint8_t key[WIREGUARD_KEY_LEN])
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < WIREGUARD_KEY_LEN; i += 3) {
+		uint32_t v = (uint32_t)key[i] << 16;
+
+		if (i + 1 < WIREGUARD_KEY_LEN)
+			v |= (uint32_t)key[i + 1] << 8;
+		if (i + 2 < WIREGUARD_KEY_LEN)
+			v |= key[i + 2];
+		out[o++] = b64_alphabet[(v >> 18) & 63];
+		out[o++] = b64_alphabet[(v >> 12) & 63];
+		out[o++] = i + 1 < WIREGUARD_KEY_LEN ? b64_alphabet[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < WIREGUARD_KEY_LEN ? b64_alphabet[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+static int b64_value(char c)
+{
+	const char *p = c ? strchr(b64_alphabet, c) : NULL;
+
+	return p ? (int)(p - b64_alphabet) : -1;
+}
+
+/* Strict: 43 characters, '=', and the unused low bits zero, so that each
+ * key has exactly one spelling. */
+int wireguard_key_from_base64(uint8_t key[WIREGUARD_KEY_LEN], const char *b64)
+{
+	uint8_t out[WIREGUARD_KEY_LEN];
+	size_t o = 0;
+
+	if (strlen(b64) != WIREGUARD_KEY_B64_LEN || b64[43] != '=')
+		return -EINVAL;
+	for (size_t i = 0; i < 43; i += 4) {
+		uint32_t v = 0;
+		int n = i + 4 <= 43 ? 4 : 3;
+
+		for (int j = 0; j < n; j++) {
+			int d = b64_value(b64[i + (size_t)j]);
+
+			if (d < 0)
+				return -EINVAL;
+			v = v << 6 | (uint32_t)d;
+		}
+		if (n == 4) {
+			out[o++] = (uint8_t)(v >> 16);
+			out[o++] = (uint8_t)(v >> 8);
+			out[o++] = (uint8_t)v;
+		} else {
+			if (v & 3)
+				return -EINVAL;
+			out[o++] = (uint8_t)(v >> 10);
+			out[o++] = (uint8_t)(v >> 2);
+		}
+	}
+	memcpy(key, out, sizeof(out));
+	return 0;
+}
+
+int wireguard_key_from_hex(uint8_t key[WIREGUARD_KEY_LEN], const char *hex)
+{
+	uint8_t out[WIREGUARD_KEY_LEN];
+
+	if (strlen(hex) != 2 * WIREGUARD_KEY_LEN)
+		return -EINVAL;
+	for (size_t i = 0; i < WIREGUARD_KEY_LEN; i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1 ||
+		    !strchr("0123456789abcdefABCDEF", hex[2 * i]) ||
+		    !strchr("0123456789abcdefABCDEF", hex[2 * i + 1]))
+			return -EINVAL;
+		out[i] = (uint8_t)v;
+	}
+	memcpy(key, out, sizeof(out));
+	return 0;
+}
+
+void wireguard_format_endpoint(const struct sockaddr *sa, char *buf, size_t size)
+{
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+	socklen_t len;
+
+	if (!size)
+		return;
+	buf[0] = '\0';
+	if (sa->sa_family == AF_INET)
+		len = sizeof(struct sockaddr_in);
+	else if (sa->sa_family == AF_INET6)
+		len = sizeof(struct sockaddr_in6);
+	else
+		return;
+	/* Numeric only: getnameinfo() then never asks a resolver, and writes
+	 * a link-local zone as wg(8) does ("%eth0", or "%5" when no interface
+	 * has that index here). */
+	if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
+	                NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return;
+	snprintf(buf, size, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+void wireguard_format_ip(const struct wireguard_ip *ip, char *buf, size_t size)
+{
+	char text[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(ip->family, &ip->addr, text, sizeof(text));
+	snprintf(buf, size, "%s/%u", text, ip->cidr);
+}
+
+/* ---- discovery: rtnetlink ----------------------------------------------- */
+
+struct link {
+	char name[IF_NAMESIZE];
+	int index;
+	unsigned flags;
+	uint8_t operstate;
+	bool wireguard; /* IFLA_INFO_KIND "wireguard" */
+};
+
+struct links {
+	struct link *items;
+	size_t count, cap;
+};
+
+static int link_info_attr(const struct nlattr *attr, void *data)
+{
+	struct link *link = data;
+
+	if (mnl_attr_get_type(attr) == IFLA_INFO_KIND &&
+	    mnl_attr_validate(attr, MNL_TYPE_STRING) == 0)
+		link->wireguard = strncmp(mnl_attr_get_str(attr), "wireguard",
+		                          mnl_attr_get_payload_len(attr)) == 0 &&
+		                  mnl_attr_get_payload_len(attr) >= 9;
+	return MNL_CB_OK;
+}
+
+static int link_attr(const struct nlattr *attr, void *data)
+{
+	struct link *link = data;
+	uint16_t len = mnl_attr_get_payload_len(attr);
+
+	switch (mnl_attr_get_type(attr)) {
+	case IFLA_IFNAME:
+		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0 || len > IF_NAMESIZE)
+			return MNL_CB_ERROR;
+		snprintf(link->name, sizeof(link->name), "%s", mnl_attr_get_str(attr));
+		break;
+	case IFLA_OPERSTATE:
+		if (mnl_attr_validate(attr, MNL_TYPE_U8) < 0)
+			return MNL_CB_ERROR;
+		link->operstate = mnl_attr_get_u8(attr);
+		break;
+	case IFLA_LINKINFO:
+		if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
+			return MNL_CB_ERROR;
+		mnl_attr_parse_nested(attr, link_info_attr, link);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int on_link(const struct nlmsghdr *nlh, void *data)
+{
+	struct links *links = data;
+	const struct ifinfomsg *ifi;
+	struct link link = {.index = 0};
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi)) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	ifi = mnl_nlmsg_get_payload(nlh);
+	link.index = ifi->ifi_index;
+	link.flags = ifi->ifi_flags;
+	if (mnl_attr_parse(nlh, sizeof(*ifi), link_attr, &link) < 0) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	if (!link.name[0])
+		return MNL_CB_OK;
+	if (links->count >= WIREGUARD_LINKS_MAX ||
+	    grow((void **)&links->items, &links->cap, links->count, sizeof(link)) < 0) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	links->items[links->count++] = link;
+	return MNL_CB_OK;
+}
+
+static int dump_links(struct links *links)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtgenmsg *rt;
+	int r = -EINTR;
+
+	for (int try = 0; try < WGKERNEL_DUMP_TRIES && r == -EINTR; try++) {
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = RTM_GETLINK;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		rt = mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
+		rt->rtgen_family = AF_UNSPEC;
+		links->count = 0;
+		r = netlink_talk(NETLINK_ROUTE, nlh, on_link, links, WIREGUARD_TIMEOUT_MS);
+	}
+	return r;
+}
+
+struct address_dump {
+	struct wireguard *wg;
+	int error;
+};
+
+static int address_attr(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (type == IFA_ADDRESS || type == IFA_LOCAL)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int on_address(const struct nlmsghdr *nlh, void *data)
+{
+	struct address_dump *st = data;
+	const struct nlattr *tb[IFA_MAX + 1] = {NULL};
+	const struct ifaddrmsg *ifa;
+	const struct nlattr *addr;
+	struct wireguard_ip ip = {.family = 0};
+	size_t want;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR)
+		return MNL_CB_OK;
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa)) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	ifa = mnl_nlmsg_get_payload(nlh);
+	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ifa), address_attr, tb);
+	/* On point-to-point links IFA_ADDRESS is the far end; IFA_LOCAL is ours. */
+	addr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+	want = ifa->ifa_family == AF_INET ? sizeof(ip.addr.v4) : sizeof(ip.addr.v6);
+	if (!addr || mnl_attr_validate2(addr, MNL_TYPE_BINARY, want) < 0)
+		return MNL_CB_OK;
+	ip.family = ifa->ifa_family;
+	memcpy(&ip.addr, mnl_attr_get_payload(addr), want);
+	ip.cidr = ifa->ifa_prefixlen;
+	for (size_t i = 0; i < st->wg->n_devices; i++) {
+		struct wireguard_device *dev = &st->wg->devices[i];
+
+		if (dev->link_found && dev->ifindex == (int)ifa->ifa_index &&
+		    wireguard_device_add_address(dev, &ip) < 0) {
+			errno = ENOMEM;
+			return MNL_CB_ERROR;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+static int dump_addresses(struct wireguard *wg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct address_dump st = {.wg = wg};
+	int r = -EINTR;
+
+	for (int try = 0; try < WGKERNEL_DUMP_TRIES && r == -EINTR; try++) {
+		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+		struct ifaddrmsg *ifa;
+
+		nlh->nlmsg_type = RTM_GETADDR;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+		ifa->ifa_family = AF_UNSPEC;
+		for (size_t i = 0; i < wg->n_devices; i++)
+			wg->devices[i].n_addresses = 0;
+		r = netlink_talk(NETLINK_ROUTE, nlh, on_address, &st, WIREGUARD_TIMEOUT_MS);
+	}
+	return r;
+}
+
+/* IFLA_OPERSTATE values (RFC 2863, linux/if.h; that header clashes with
+ * <net/if.h>, so the kernel's ABI numbers are repeated here). */
+enum {
+	OPER_UNKNOWN = 0,
+	OPER_NOTPRESENT = 1,
+	OPER_DOWN = 2,
+	OPER_LOWERLAYERDOWN = 3,
+	OPER_TESTING = 4,
+	OPER_DORMANT = 5,
+	OPER_UP = 6,
+};
+
+static const char *oper_state_name(uint8_t state)
+{
+	static const char *const names[] = {
+	    [OPER_UNKNOWN] = "unknown", [OPER_NOTPRESENT] = "notpresent",
+	    [OPER_DOWN] = "down",       [OPER_LOWERLAYERDOWN] = "lowerlayerdown",
+	    [OPER_TESTING] = "testing", [OPER_DORMANT] = "dormant",
+	    [OPER_UP] = "up",
+	};
+
+	return state < sizeof(names) / sizeof(names[0]) && names[state] ? names[state] : "unknown";
+}
+
+/* ---- discovery: userspace sockets --------------------------------------- */
+
+static bool socket_name(const char *entry, char name[IF_NAMESIZE])
+{
+	size_t len = strlen(entry);
+
+	if (len <= 5 || strcmp(entry + len - 5, ".sock") != 0 || len - 5 >= IF_NAMESIZE)
+		return false;
+	memcpy(name, entry, len - 5);
+	name[len - 5] = '\0';
+	return true;
+}
+
+static int socket_path(const struct config *cfg, const char *ifname, char *buf, size_t size)
+{
+	char abs[128];
+
+	snprintf(abs, sizeof(abs), WIREGUARD_SOCKET_DIR "/%s.sock", ifname);
+	return config_path(cfg, abs, buf, size);
+}
+
+/* 1 when a socket for ifname exists, 0 when not, -EACCES when the
+ * directory may not be looked into (wireguard-go makes it 0700). */
+static int has_socket(const struct config *cfg, const char *ifname)
+{
+	char path[CONFIG_PATH_MAX + 64];
+	struct stat st;
+
+	if (socket_path(cfg, ifname, path, sizeof(path)) < 0)
+		return 0;
+	if (stat(path, &st) < 0)
+		return errno == EACCES ? -EACCES : 0;
+	return S_ISSOCK(st.st_mode) ? 1 : 0;
+}
+
+/* ---- assembling --------------------------------------------------------- */
+
+static int add_device(struct wireguard *wg, size_t *cap, const char *name)
+{
+	struct wireguard_device *dev;
+
+	if (wireguard_find_device(wg, name))
+		return 0;
+	if (grow((void **)&wg->devices, cap, wg->n_devices, sizeof(*wg->devices)) < 0)
+		return -ENOMEM;
+	dev = &wg->devices[wg->n_devices++];
+	memset(dev, 0, sizeof(*dev));
+	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	dev->wgquick_listen_port = -1;
+	return 0;
+}
+
+static int compare_devices(const void *a, const void *b)
+{
+	return strcmp(((const struct wireguard_device *)a)->name,
+	              ((const struct wireguard_device *)b)->name);
+}
+
+static int discover(const struct config *cfg, const struct links *links, struct wireguard *wg)
+{
+	char dir[CONFIG_PATH_MAX + 32];
+	size_t cap = 0;
+	DIR *d;
+	int r;
+
+	if (cfg->wireguard_interfaces.count) {
+		for (size_t i = 0; i < cfg->wireguard_interfaces.count; i++) {
+			r = add_device(wg, &cap, cfg->wireguard_interfaces.names[i]);
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	}
+	wg->auto_discovered = true;
+	for (size_t i = 0; i < links->count; i++) {
+		if (links->items[i].wireguard) {
+			r = add_device(wg, &cap, links->items[i].name);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (config_path(cfg, WIREGUARD_SOCKET_DIR, dir, sizeof(dir)) == 0 && (d = opendir(dir))) {
+		struct dirent *e;
+
+		while ((e = readdir(d))) {
+			char name[IF_NAMESIZE];
+
+			if (socket_name(e->d_name, name) && has_socket(cfg, name) > 0) {
+				r = add_device(wg, &cap, name);
+				if (r < 0) {
+					closedir(d);
+					return r;
+				}
+			}
+		}
+		closedir(d);
+	} else if (errno == EACCES || errno == EPERM) {
+		wg->socket_dir_error = -errno;
+	}
+	if (wg->n_devices > 1)
+		qsort(wg->devices, wg->n_devices, sizeof(*wg->devices), compare_devices);
+	return 0;
+}
+
+static void set_error(struct wireguard_device *dev, int r, const char *detail)
+{
+	dev->error = r;
+	switch (-r) {
+	case EPERM:
+	case EACCES:
+		snprintf(dev->error_text, sizeof(dev->error_text),
+		         "not permitted to read the WireGuard state (%s): run as root or grant "
+		         "CAP_NET_ADMIN",
+		         strerror(-r));
+		break;
+	case ENODEV:
+		snprintf(dev->error_text, sizeof(dev->error_text),
+		         "the interface went away while being read");
+		break;
+	case ENOENT:
+		snprintf(dev->error_text, sizeof(dev->error_text),
+		         "the kernel has no WireGuard support loaded (modprobe wireguard)");
+		break;
+	case ECONNREFUSED:
+		snprintf(dev->error_text, sizeof(dev->error_text),
+		         "its userspace socket refuses connections: the implementation "
+		         "(wireguard-go) is not running");
+		break;
+	case EBADMSG:
+		snprintf(dev->error_text, sizeof(dev->error_text), "malformed reply%s%s",
+		         detail && detail[0] ? ": " : "", detail ? detail : "");
+		break;
+	default:
+		snprintf(dev->error_text, sizeof(dev->error_text), "%s",
+		         detail && detail[0] ? detail : strerror(-r));
+	}
+}
+
+static void read_state(const struct config *cfg, struct wireguard_device *dev, int *family,
+                       const struct link *link)
+{
+	char path[CONFIG_PATH_MAX + 64], detail[WIREGUARD_ERROR_MAX] = "";
+	uint16_t id;
+	int r = has_socket(cfg, dev->name);
+
+	if (r < 0) {
+		/* Whether it is a userspace interface cannot be told. */
+		set_error(dev, r, NULL);
+		return;
+	}
+	if (r > 0) {
+		dev->backend = WIREGUARD_BACKEND_USERSPACE;
+		r = socket_path(cfg, dev->name, path, sizeof(path));
+		if (r == 0)
+			r = wguapi_read_device(path, dev, WIREGUARD_TIMEOUT_MS, detail,
+			                       sizeof(detail));
+		if (r < 0)
+			set_error(dev, r, detail);
+		return;
+	}
+	if (!link) {
+		dev->backend = WIREGUARD_BACKEND_NONE;
+		dev->error = -ENODEV;
+		snprintf(dev->error_text, sizeof(dev->error_text), "no such interface");
+		return;
+	}
+	if (!link->wireguard) {
+		dev->backend = WIREGUARD_BACKEND_NONE;
+		dev->error = -ENOTSUP;
+		snprintf(dev->error_text, sizeof(dev->error_text),
+		         "not a WireGuard interface (and no userspace socket for it)");
+		return;
+	}
+	dev->backend = WIREGUARD_BACKEND_KERNEL;
+	if (*family == 0) {
+		r = wgkernel_family(&id, WIREGUARD_TIMEOUT_MS);
+		*family = r < 0 ? r : id;
+	}
+	r = *family < 0 ? *family
+	                : wgkernel_read_device((uint16_t)*family, dev, WIREGUARD_TIMEOUT_MS);
+	if (r == -EINTR)
+		snprintf(detail, sizeof(detail), "the peer list kept changing during %d dumps",
+		         WGKERNEL_DUMP_TRIES);
+	if (r < 0)
+		set_error(dev, r, detail);
+}
+
+static void read_wgquick(const struct config *cfg, struct wireguard_device *dev,
+                         struct wgquick_file *file, bool *have_file)
+{
+	char expanded[CONFIG_PATH_MAX], err[WIREGUARD_ERROR_MAX] = "";
+	const char *src = cfg->wireguard_wg_quick_file;
+	size_t o = 0;
+	int r;
+
+	*have_file = false;
+	/* "%i" is the interface name, as in wg-quick@%i. */
+	for (; *src && o + 1 < sizeof(expanded); src++) {
+		if (src[0] == '%' && src[1] == 'i') {
+			o += (size_t)snprintf(expanded + o, sizeof(expanded) - o, "%s", dev->name);
+			src++;
+		} else {
+			expanded[o++] = *src;
+		}
+		if (o >= sizeof(expanded))
+			o = sizeof(expanded) - 1;
+	}
+	expanded[o] = '\0';
+	if (config_path(cfg, expanded, dev->wgquick_path, sizeof(dev->wgquick_path)) < 0) {
+		snprintf(dev->wgquick_error, sizeof(dev->wgquick_error), "path too long");
+		return;
+	}
+	r = wgquick_read(dev->wgquick_path, file, err, sizeof(err));
+	if (r == -ENOENT) {
+		/* A hand-made interface without a wg-quick file is fine. */
+		snprintf(dev->wgquick_error, sizeof(dev->wgquick_error), "not found");
+		return;
+	}
+	if (r < 0) {
+		snprintf(dev->wgquick_error, sizeof(dev->wgquick_error), "%s",
+		         err[0] ? err : strerror(-r));
+		return;
+	}
+	dev->wgquick_read = true;
+	dev->wgquick_listen_port = file->listen_port;
+	*have_file = true;
+}
+
+static void name_peers(const struct config *cfg, struct wireguard_device *dev,
+                       const struct wgquick_file *file, time_t now)
+{
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		struct wireguard_peer *peer = &dev->peers[i];
+
+		for (size_t j = 0; file && j < file->n_peers; j++)
+			if (file->peers[j].name[0] &&
+			    strcmp(file->peers[j].public_key, peer->public_key) == 0)
+				snprintf(peer->name, sizeof(peer->name), "%s", file->peers[j].name);
+		/* sparkmon's own config wins over a comment in wg-quick's file. */
+		for (size_t j = 0; j < cfg->n_peers; j++) {
+			if (strcmp(cfg->peers[j].public_key, peer->public_key) == 0) {
+				snprintf(peer->name, sizeof(peer->name), "%s", cfg->peers[j].name);
+				peer->required = cfg->peers[j].required;
+			}
+		}
+		wireguard_format_endpoint(&peer->endpoint.sa, peer->endpoint_text,
+		                          sizeof(peer->endpoint_text));
+		peer->state =
+		    wireguard_peer_state(peer->last_handshake, now, cfg->interval_ms,
+		                         cfg->wireguard_stale_after_ms, &peer->handshake_age);
+	}
+}
+
+static int find_missing_required(const struct config *cfg, struct wireguard *wg)
+{
+	for (size_t j = 0; j < cfg->n_peers; j++) {
+		bool found = false;
+
+		if (!cfg->peers[j].required)
+			continue;
+		for (size_t i = 0; i < wg->n_devices && !found; i++)
+			for (size_t k = 0; k < wg->devices[i].n_peers && !found; k++)
+				found = strcmp(wg->devices[i].peers[k].public_key,
+				               cfg->peers[j].public_key) == 0;
+		if (found)
+			continue;
+		void *n = realloc(wg->missing_required,
+		                  (wg->n_missing_required + 1) * sizeof(*wg->missing_required));
+		if (!n)
+			return -ENOMEM;
+		wg->missing_required = n;
+		snprintf(wg->missing_required[wg->n_missing_required++],
+		         sizeof(*wg->missing_required), "%s (%s)", cfg->peers[j].name,
+		         cfg->peers[j].public_key);
+	}
+	return 0;
+}
+
+int wireguard_read(const struct config *cfg, struct wireguard *ret, char *err, size_t errlen)
+{
+	struct wireguard wg = {.devices = NULL};
+	struct links links = {.items = NULL};
+	int family = 0, r;
+
+	wg.collected_at = time(NULL);
+	r = dump_links(&links);
+	if (r < 0) {
+		snprintf(err, errlen, "listing network interfaces (RTM_GETLINK): %s", strerror(-r));
+		goto out;
+	}
+	r = discover(cfg, &links, &wg);
+	if (r < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < wg.n_devices; i++) {
+		struct wireguard_device *dev = &wg.devices[i];
+		const struct link *link = NULL;
+		struct wgquick_file file;
+		bool have_file;
+
+		for (size_t j = 0; j < links.count && !link; j++)
+			if (strcmp(links.items[j].name, dev->name) == 0)
+				link = &links.items[j];
+		if (link) {
+			dev->link_found = true;
+			dev->ifindex = link->index;
+			snprintf(dev->oper_state, sizeof(dev->oper_state), "%s",
+			         oper_state_name(link->operstate));
+			/* WireGuard links have no carrier of their own: the kernel
+			 * reports them "unknown" while they work. */
+			dev->link_up = (link->flags & IFF_UP) && (link->operstate == OPER_UP ||
+			                                          link->operstate == OPER_UNKNOWN);
+		}
+		read_state(cfg, dev, &family, link);
+		read_wgquick(cfg, dev, &file, &have_file);
+		name_peers(cfg, dev, have_file ? &file : NULL, wg.collected_at);
+		if (have_file)
+			wgquick_free(&file);
+	}
+	r = dump_addresses(&wg);
+	if (r < 0) {
+		snprintf(err, errlen, "listing addresses (RTM_GETADDR): %s", strerror(-r));
+		goto out;
+	}
+	r = find_missing_required(cfg, &wg);
+	if (r < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	*ret = wg;
+	wg.devices = NULL;
+	wg.n_devices = 0;
+	wg.missing_required = NULL;
+out:
+	wireguard_free(&wg);
+	free(links.items);
+	return r;
+}

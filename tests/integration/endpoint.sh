@@ -1,0 +1,160 @@
+#!/bin/sh
+# The endpoint probe against a local HTTP server (busybox httpd on
+# loopback, started here): plain IP, garbage, IPv6 text, a huge body, a slow
+# answer past the timeout, a 500, a refused connection; the state file round
+# trip and change detection; no network at all. Only addresses this test
+# creates are contacted.
+set -eu
+: "${SPARKMON:?path of the sparkmon binary}"
+command -v busybox >/dev/null || { echo "endpoint.sh: busybox is missing (tests/deps/network.txt)" >&2; exit 1; }
+busybox httpd --help 2>&1 | grep -q -i usage || { echo "endpoint.sh: busybox has no httpd applet" >&2; exit 1; }
+command -v ip >/dev/null || { echo "endpoint.sh: ip is missing (tests/deps/network.txt)" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+pid=""
+ns="smep$$"
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+	ip netns del "$ns" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+failures=0
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+www="$tmp/www"
+mkdir -p "$www/cgi-bin" "$tmp/state"
+printf '203.0.113.7\n' >"$www/ip.txt"
+printf '203.0.113.8\r\n' >"$www/ip2.txt"
+printf '<html><body>Your IP: 203.0.113.7</body></html>\n' >"$www/garbage.txt"
+printf '2001:db8::7\n' >"$www/v6.txt"
+head -c 200000 /dev/zero | tr '\0' '1' >"$www/huge.txt"
+cat >"$www/cgi-bin/slow" <<'CGI'
+#!/bin/sh
+sleep 5
+printf 'Content-Type: text/plain\r\n\r\n203.0.113.7\n'
+CGI
+cat >"$www/cgi-bin/err500" <<'CGI'
+#!/bin/sh
+printf 'Status: 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\n203.0.113.7\n'
+CGI
+chmod +x "$www/cgi-bin/slow" "$www/cgi-bin/err500"
+
+# A port of our own: try a few until httpd stays up on one.
+port=""
+for try in 1 2 3 4 5 6 7 8; do
+	p=$((20000 + ($$ * 7 + try * 131) % 30000))
+	busybox httpd -f -p "127.0.0.1:$p" -h "$www" &
+	pid=$!
+	sleep 0.3
+	if kill -0 "$pid" 2>/dev/null; then port=$p; break; fi
+	pid=""
+done
+[ -n "$port" ] || { echo "endpoint.sh: could not start busybox httpd" >&2; exit 1; }
+base="http://127.0.0.1:$port"
+# A port where nothing listens: the one after ours, checked to be refused.
+refused="http://127.0.0.1:$((port + 1))/ip.txt"
+
+# config NAME IP_URLS [EXTRA LINES]
+config() {
+	printf '[general]\nstate_dir = %s\n[endpoint]\nip_urls = %s\ntimeout = 2s\nconnect_timeout = 1s\n%s\n' \
+		"$tmp/state" "$2" "${3:-}" >"$tmp/$1.conf"
+}
+
+# expect CONF STATUS TEXT [CHECK]: the check's line in the status report.
+expect() {
+	check=${4:-endpoint.public_ip}
+	out=$("$SPARKMON" -c "$tmp/$1.conf" status 2>&1 || true)
+	line=$(printf '%s\n' "$out" | grep -E "^  [A-Z]+ +$check " || true)
+	case "$line" in
+	"  $2 "*"$3"*) echo "ok: $1 $check $2" ;;
+	*) fail "$1 $check: expected $2 with '$3', got: ${line:-<no line>}" ;;
+	esac
+}
+
+expect_exit() { # CONF CODE
+	rc=0
+	"$SPARKMON" -c "$tmp/$1.conf" check --only endpoint >/dev/null 2>&1 || rc=$?
+	[ "$rc" = "$2" ] && echo "ok: $1 exit $2" || fail "$1: exit code $rc, expected $2"
+}
+
+echo "-- plain IP, remembered in the state file"
+config plain "$base/ip.txt"
+expect plain OK "public IP is 203.0.113.7, remembered now"
+[ -f "$tmp/state/public-ip" ] && head -n1 "$tmp/state/public-ip" | grep -qx 203.0.113.7 ||
+	fail "state file not written: $(cat "$tmp/state/public-ip" 2>&1)"
+expect plain OK "public IP is 203.0.113.7, unchanged since"
+expect_exit plain 0
+
+echo "-- the address changed"
+config changed "$base/ip2.txt"
+expect changed WARNING "public IP changed from 203.0.113.7"
+expect changed WARNING "to 203.0.113.8"
+expect_exit changed 1
+# Still remembered until acknowledged.
+head -n1 "$tmp/state/public-ip" | grep -qx 203.0.113.7 || fail "state file overwritten on change"
+
+echo "-- expected_public_ip"
+config expected "$base/ip.txt" "expected_public_ip = 203.0.113.9"
+expect expected CRITICAL "public IP is 203.0.113.7, expected 203.0.113.9"
+expect_exit expected 2
+config expected_ok "$base/ip.txt" "expected_public_ip = 203.0.113.7"
+expect expected_ok OK "as expected"
+
+echo "-- the endpoint's DNS name resolves elsewhere"
+config dns "$base/ip.txt" "expected_public_ip = 203.0.113.7
+hostname = localhost:51820"
+expect dns CRITICAL "localhost resolves to 127.0.0.1, but the public IP is 203.0.113.7"
+
+echo "-- answers that are not an IPv4 address"
+config garbage "$base/garbage.txt"
+expect garbage UNKNOWN "not an IPv4 address"
+config v6 "$base/v6.txt"
+expect v6 UNKNOWN "IPv6"
+config huge "$base/huge.txt"
+expect huge UNKNOWN "larger than 1024 bytes"
+config e500 "$base/cgi-bin/err500"
+expect e500 UNKNOWN "HTTP status 500"
+config refused "$refused"
+expect refused UNKNOWN "127.0.0.1"
+expect_exit refused 3
+
+echo "-- a slow server is cut at the timeout"
+config slow "$base/cgi-bin/slow"
+start=$(date +%s)
+expect slow UNKNOWN "imed out"
+elapsed=$(($(date +%s) - start))
+[ "$elapsed" -le 4 ] || fail "slow server: took ${elapsed}s with a 2s timeout"
+
+echo "-- URLs are tried in order until one answers"
+config order "$refused $base/garbage.txt $base/ip.txt"
+expect order OK "public IP is 203.0.113.7"
+"$SPARKMON" -c "$tmp/order.conf" check --json 2>/dev/null | grep -q "\"source_url\": \"http:\\\\/\\\\/127.0.0.1:$port\\\\/ip.txt\"" ||
+	fail "order: source_url is not the third URL"
+
+echo "-- reachability URLs"
+config probes "$base/ip.txt" "probes = $base/ip.txt $base/cgi-bin/err500 $refused"
+expect probes WARNING "2 of 3 URLs not reached" endpoint.probes
+expect probes WARNING "HTTP status 500" endpoint.probes
+config probes_ok "$base/ip.txt" "probes = $base/ip.txt"
+expect probes_ok OK "1 URL reached" endpoint.probes
+
+echo "-- no network at all: UNKNOWN with the curl error, quickly"
+ip netns add "$ns"
+config nonet "http://203.0.113.1/ http://[2001:db8::1]/"
+start=$(date +%s)
+out=$(ip netns exec "$ns" "$SPARKMON" -c "$tmp/nonet.conf" check --only endpoint 2>&1) && rc=0 || rc=$?
+elapsed=$(($(date +%s) - start))
+[ "$rc" = 3 ] || fail "no network: exit $rc: $out"
+case "$out" in *"public IP unknown"*"2 URLs failed"*) echo "ok: no network UNKNOWN" ;; *) fail "no network: $out" ;; esac
+[ "$elapsed" -le 3 ] || fail "no network: took ${elapsed}s"
+
+echo "-- a broken state file is reported, not trusted"
+printf 'not an address\n' >"$tmp/state/public-ip"
+expect plain OK "not remembered"
+
+[ "$failures" = 0 ] || { echo "endpoint.sh: $failures failure(s)" >&2; exit 1; }
+echo "endpoint.sh: all passed"

@@ -1,0 +1,206 @@
+#!/bin/sh
+# The firewall checks against real iptables rules in throwaway network
+# namespaces, with both backends (iptables-nft and iptables-legacy).
+# sparkmon runs inside each namespace, so that iptables-save and the
+# rtnetlink route lookup see what the namespace holds.
+set -eu
+: "${SPARKMON:?path of the sparkmon binary}"
+for tool in ip iptables-nft iptables-nft-save iptables-legacy iptables-legacy-save; do
+	command -v "$tool" >/dev/null || { echo "firewall.sh: $tool is missing (tests/deps/network.txt)" >&2; exit 1; }
+done
+NFT_SAVE=$(command -v iptables-nft-save)
+LEGACY_SAVE=$(command -v iptables-legacy-save)
+
+tmp=$(mktemp -d)
+namespaces=""
+cleanup() {
+	for ns in $namespaces; do ip netns del "$ns" 2>/dev/null || true; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+failures=0
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+# A namespace with an uplink NIC (veth, default route through it) and a
+# stand-in for the WireGuard interface (a tun device with the VPN address).
+make_ns() {
+	ns="smfw$$-$1"
+	uplink=$2
+	ip netns add "$ns"
+	namespaces="$namespaces $ns"
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link add "$uplink" type veth peer name "${uplink}p"
+	ip -n "$ns" link set "$uplink" up
+	ip -n "$ns" link set "${uplink}p" up
+	ip -n "$ns" addr add 192.0.2.2/24 dev "$uplink"
+	ip -n "$ns" route add default via 192.0.2.1
+	ip -n "$ns" tuntap add wg0 mode tun
+	ip -n "$ns" addr add 10.100.0.1/24 dev wg0
+	ip -n "$ns" link set wg0 up
+}
+
+# config NAME IPTABLES_SAVE [WG_QUICK_TEMPLATE]
+config() {
+	cat >"$tmp/$1.conf" <<CONF
+[general]
+state_dir = $tmp
+[wireguard]
+interfaces = wg0
+wg_quick_file = ${3:-}
+[firewall]
+iptables_save = $2
+CONF
+}
+
+# expect NS CONF CHECK-ID STATUS TEXT: the status report's line for the
+# check has that status and contains TEXT.
+expect() {
+	out=$(ip netns exec "$1" "$SPARKMON" -c "$tmp/$2.conf" status 2>&1 || true)
+	line=$(printf '%s\n' "$out" | grep -E "^  [A-Z]+ +$3 " || true)
+	case "$line" in
+	"  $4 "*"$5"*) echo "ok: $1 $3 $4" ;;
+	*) fail "$1 $3: expected $4 with '$5', got: ${line:-<no line>}"
+	   printf '%s\n' "$out" | sed -n '/^Checks/,/^$/p' >&2 ;;
+	esac
+}
+
+# expect_hint NS CONF CHECK-ID TEXT: the check's fix line contains TEXT.
+expect_hint() {
+	out=$(ip netns exec "$1" "$SPARKMON" -c "$tmp/$2.conf" check --only "$3" 2>&1 || true)
+	case "$out" in
+	*"$4"*) echo "ok: $1 $3 hint" ;;
+	*) fail "$1 $3: hint without '$4': $out" ;;
+	esac
+}
+
+# expect_exit NS CONF CODE
+expect_exit() {
+	rc=0
+	ip netns exec "$1" "$SPARKMON" -c "$tmp/$2.conf" check --only firewall >/dev/null 2>&1 || rc=$?
+	[ "$rc" = "$3" ] && echo "ok: $1 exit $3" || fail "$1: exit code $rc, expected $3"
+}
+
+standard_rules() { # NS IPTABLES UPLINK
+	ip netns exec "$1" "$2" -A FORWARD -i wg0 -j ACCEPT
+	ip netns exec "$1" "$2" -t nat -A POSTROUTING -o "$3" -j MASQUERADE
+}
+
+# What Docker does to FORWARD and nat (docker 24-27), then wg-quick's rule
+# appended after it.
+docker_rules() { # NS IPTABLES
+	ip netns exec "$1" "$2" -N DOCKER
+	ip netns exec "$1" "$2" -N DOCKER-ISOLATION-STAGE-1
+	ip netns exec "$1" "$2" -N DOCKER-ISOLATION-STAGE-2
+	ip netns exec "$1" "$2" -N DOCKER-USER
+	ip netns exec "$1" "$2" -P FORWARD DROP
+	ip netns exec "$1" "$2" -A FORWARD -j DOCKER-USER
+	ip netns exec "$1" "$2" -A FORWARD -j DOCKER-ISOLATION-STAGE-1
+	ip netns exec "$1" "$2" -A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+	ip netns exec "$1" "$2" -A FORWARD -o docker0 -j DOCKER
+	ip netns exec "$1" "$2" -A FORWARD -i docker0 ! -o docker0 -j ACCEPT
+	ip netns exec "$1" "$2" -A FORWARD -i docker0 -o docker0 -j ACCEPT
+	ip netns exec "$1" "$2" -A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2
+	ip netns exec "$1" "$2" -A DOCKER-ISOLATION-STAGE-1 -j RETURN
+	ip netns exec "$1" "$2" -A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP
+	ip netns exec "$1" "$2" -A DOCKER-ISOLATION-STAGE-2 -j RETURN
+	ip netns exec "$1" "$2" -A DOCKER-USER -j RETURN
+	ip netns exec "$1" "$2" -t nat -N DOCKER
+	ip netns exec "$1" "$2" -t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+	ip netns exec "$1" "$2" -t nat -A DOCKER -i docker0 -j RETURN
+}
+
+for backend in nft legacy; do
+	if [ $backend = nft ]; then ipt=iptables-nft save=$NFT_SAVE; else ipt=iptables-legacy save=$LEGACY_SAVE; fi
+	config "$backend" "$save"
+
+	echo "-- $backend: the guide's setup"
+	make_ns "$backend-std" up0
+	standard_rules "$ns" $ipt up0
+	expect "$ns" "$backend" firewall.forward OK "FORWARD rule 1 '-A FORWARD -i wg0 -j ACCEPT'"
+	expect "$ns" "$backend" firewall.masquerade OK "(10.100.0.0/24) is masqueraded"
+	expect "$ns" "$backend" firewall.uplink OK "MASQUERADE is on up0, which carries the default route via 192.0.2.1"
+	expect_exit "$ns" "$backend" 0
+
+	echo "-- $backend: Docker set FORWARD to DROP, wg-quick's rule after its chains"
+	make_ns "$backend-docker" up0
+	docker_rules "$ns" $ipt
+	standard_rules "$ns" $ipt up0
+	expect "$ns" "$backend" firewall.forward OK "after Docker's chains"
+	expect "$ns" "$backend" firewall.masquerade OK "'-A POSTROUTING -o up0 -j MASQUERADE'"
+	expect_exit "$ns" "$backend" 0
+
+	echo "-- $backend: Docker, and the FORWARD rule missing"
+	make_ns "$backend-missing" up0
+	docker_rules "$ns" $ipt
+	ip netns exec "$ns" $ipt -t nat -A POSTROUTING -o up0 -j MASQUERADE
+	expect "$ns" "$backend" firewall.forward CRITICAL "FORWARD policy is DROP and no rule accepts traffic from wg0 (Docker"
+	expect_hint "$ns" "$backend" firewall.forward "iptables -I DOCKER-USER -i wg0 -j ACCEPT"
+	expect_exit "$ns" "$backend" 2
+
+	echo "-- $backend: no MASQUERADE at all"
+	make_ns "$backend-nomasq" up0
+	ip netns exec "$ns" $ipt -A FORWARD -i wg0 -j ACCEPT
+	expect "$ns" "$backend" firewall.masquerade CRITICAL "no MASQUERADE or SNAT rule"
+	expect_hint "$ns" "$backend" firewall.masquerade "iptables -t nat -A POSTROUTING -o up0 -j MASQUERADE"
+
+	echo "-- $backend: a DROP rule before the ACCEPT"
+	make_ns "$backend-drop" up0
+	ip netns exec "$ns" $ipt -A FORWARD -i wg+ -j DROP
+	standard_rules "$ns" $ipt up0
+	expect "$ns" "$backend" firewall.forward CRITICAL "FORWARD rule 1 drops traffic from wg0"
+done
+
+config wgq "$NFT_SAVE" "$tmp/%i.conf"
+cat >"$tmp/wg0.conf" <<'WGQ'
+[Interface]
+Address = 10.100.0.1/24
+ListenPort = 51820
+PrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=
+PostUp = iptables -A FORWARD -i %i -j ACCEPT; iptables -t nat -A POSTROUTING -o enp1s0 -j MASQUERADE
+PostDown = iptables -D FORWARD -i %i -j ACCEPT; iptables -t nat -D POSTROUTING -o enp1s0 -j MASQUERADE
+WGQ
+
+echo "-- new hardware: MASQUERADE on a NIC that does not exist"
+make_ns renamed enP7s7
+standard_rules "$ns" iptables-nft enp1s0
+expect "$ns" wgq firewall.masquerade OK "-o enp1s0 -j MASQUERADE"
+expect "$ns" wgq firewall.uplink CRITICAL "out of enp1s0, which does not exist; the default route leaves by enP7s7"
+expect_hint "$ns" wgq firewall.uplink "uplink renamed enp1s0 -> enP7s7"
+expect_hint "$ns" wgq firewall.uplink "PostUp = iptables -A FORWARD -i %i -j ACCEPT; iptables -t nat -A POSTROUTING -o enP7s7 -j MASQUERADE"
+expect_hint "$ns" wgq firewall.uplink "PostDown = iptables -D FORWARD -i %i -j ACCEPT; iptables -t nat -D POSTROUTING -o enP7s7 -j MASQUERADE"
+expect_exit "$ns" wgq 2
+if ip netns exec "$ns" "$SPARKMON" -c "$tmp/wgq.conf" check --json | grep -q yAnz5TF; then
+	fail "the private key of the wg-quick file reached the output"
+fi
+
+echo "-- the default route moved to another NIC"
+make_ns moved up0
+standard_rules "$ns" iptables-nft up0
+ip -n "$ns" link add up1 type veth peer name up1p
+ip -n "$ns" link set up1 up
+ip -n "$ns" addr add 198.51.100.2/24 dev up1
+ip -n "$ns" route replace default via 198.51.100.1 dev up1
+config moved "$NFT_SAVE"
+expect "$ns" moved firewall.uplink CRITICAL "MASQUERADE is on up0 but the default route leaves by up1 via 198.51.100.1"
+expect_hint "$ns" moved firewall.uplink "iptables -t nat -A POSTROUTING -o up1 -j MASQUERADE"
+
+echo "-- iptables-save missing, failing, not permitted: UNKNOWN, never OK"
+config missing /nonexistent/iptables-save
+expect "$ns" missing firewall.forward UNKNOWN "cannot run /nonexistent/iptables-save"
+expect_exit "$ns" missing 3
+config failing /bin/false
+expect "$ns" failing firewall.masquerade UNKNOWN "exit code 1"
+expect_exit "$ns" failing 3
+if command -v setpriv >/dev/null; then
+	config noperm "$NFT_SAVE"
+	rc=0
+	out=$(ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$SPARKMON" -c "$tmp/noperm.conf" check --only firewall 2>&1) || rc=$?
+	[ "$rc" = 3 ] && echo "ok: not permitted gives UNKNOWN" || fail "not permitted: exit $rc: $out"
+fi
+
+[ "$failures" = 0 ] || { echo "firewall.sh: $failures failure(s)" >&2; exit 1; }
+echo "firewall.sh: all passed"

@@ -1,0 +1,263 @@
+#!/bin/sh
+# Boots Debian's own 6.1 kernel under QEMU (TCG, never KVM) with a busybox
+# initramfs, runs one scenario script inside and copies its results back.
+#
+#   vm.sh kernel
+#       fetch (apt-get download, never installed) and unpack the kernel and
+#       the WireGuard module with its dependencies into the cache; prints the
+#       cache folder. Reused across runs.
+#   vm.sh wgpoll BUILD_DIR
+#       build tests/bench/wgpoll.c against BUILD_DIR/libsparkmon.a (the same
+#       build as the sparkmon binary under test) into BUILD_DIR/wgpoll.
+#   vm.sh run --scenario FILE --out DIR [--bin PROG]... [--data FILE]...
+#             [--timeout SECONDS] [--mem MIB] [--append ARGS] [--icount SHIFT]
+#       build an initramfs (busybox, wg, ip, setpriv, each PROG, their shared
+#       libraries, the modules), boot it, and write every result file the
+#       scenario left in /out into DIR. The scenario runs as
+#       `sh /scenario /out /data` inside the VM; DATA files land in /data.
+#       Exits with the scenario's exit status; 124 when the VM timed out or
+#       printed no status.
+#
+# Environment:
+#   SPARKMON_KERNEL_CACHE  cache folder (default: <repo>/build-kernel-cache)
+#   SPARKMON_KERNEL_PKG    kernel package (default: the one Debian 12's
+#                          linux-image-amd64 depends on)
+#   QEMU                   emulator (default: qemu-system-x86_64)
+#
+# Results travel over the second serial port (ttyS1) between markers, so that
+# kernel messages on the console (ttyS0, kept in DIR/console.log) never mix
+# with them.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+cache=${SPARKMON_KERNEL_CACHE:-$repo/build-kernel-cache}
+qemu=${QEMU:-qemu-system-x86_64}
+
+die() {
+	echo "vm.sh: $*" >&2
+	exit 1
+}
+
+need() {
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null 2>&1 ||
+			die "'$tool' is missing (make deps installs tests/deps/kernel.txt)"
+	done
+}
+
+# The kernel package: Debian 12's linux-image-amd64 points at the current
+# linux-image-6.1.0-N-amd64.
+kernel_package() {
+	if [ -n "${SPARKMON_KERNEL_PKG:-}" ]; then
+		echo "$SPARKMON_KERNEL_PKG"
+		return
+	fi
+	apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-6\.1\.0-[0-9]*-amd64\)$/\1/p' | head -n 1
+}
+
+# Prints the folder holding vmlinuz, modules/*.ko and modules.load (the
+# insmod order), preparing it on first use.
+prepare_kernel() {
+	need apt-get apt-cache dpkg-deb tar depmod modprobe
+	mkdir -p "$cache"
+	pkg=$(kernel_package)
+	ver=""
+	[ -n "$pkg" ] && ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
+		sed -n 's/^Version: //p' | head -n 1)
+	if [ -z "$pkg" ] || [ -z "$ver" ]; then
+		# No package lists (offline): fall back to the newest prepared kernel.
+		dir=$(find "$cache" -mindepth 2 -maxdepth 2 -name ready 2>/dev/null |
+			sort -V | tail -n 1)
+		[ -n "$dir" ] || die "cannot resolve the Debian 12 kernel package" \
+			"(apt-get update?) and nothing is cached in $cache"
+		dirname "$dir"
+		return
+	fi
+	dir=$cache/${pkg}_$ver
+	if [ -f "$dir/ready" ]; then
+		echo "$dir"
+		return
+	fi
+	echo "vm.sh: preparing $pkg $ver in $dir" >&2
+	rm -rf "$dir"
+	mkdir -p "$dir/dl" "$dir/modules"
+	(cd "$dir/dl" && apt-get download -q "$pkg=$ver" >&2) ||
+		die "apt-get download $pkg=$ver failed"
+	deb=$(find "$dir/dl" -name '*.deb' | head -n 1)
+	[ -n "$deb" ] || die "apt-get download left no .deb"
+	mkdir -p "$dir/root"
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir/root" ./boot ./lib/modules
+	kver=$(ls "$dir/root/lib/modules")
+	cp "$dir/root/boot/vmlinuz-$kver" "$dir/vmlinuz"
+	# The package ships no modules.dep (its postinst runs depmod): build one
+	# and let modprobe derive the load order.
+	depmod -b "$dir/root" "$kver"
+	# modprobe takes one module per call (further words are parameters).
+	: >"$dir/show-depends"
+	for m in wireguard veth; do
+		modprobe -d "$dir/root" -S "$kver" --show-depends "$m" >>"$dir/show-depends" ||
+			die "modprobe --show-depends $m failed"
+	done
+	: >"$dir/modules.load"
+	while read -r kind path _; do
+		[ "$kind" = insmod ] || continue
+		ko=$(basename "$path")
+		grep -qx "$ko" "$dir/modules.load" && continue
+		cp "$path" "$dir/modules/"
+		echo "$ko" >>"$dir/modules.load"
+	done <"$dir/show-depends"
+	grep -qx veth.ko "$dir/modules.load" || die "veth.ko not found in $pkg"
+	grep -q '^wireguard\.ko' "$dir/modules.load" || die "wireguard.ko not found in $pkg"
+	echo "$kver" >"$dir/kernel-version"
+	rm -rf "$dir/root" "$dir/dl"
+	touch "$dir/ready"
+	echo "$dir"
+}
+
+# Copies an ELF program and every shared library it loads into the staging
+# tree, at the same paths.
+stage_elf() {
+	src=$1 dest=$2
+	mkdir -p "$stage$(dirname "$dest")"
+	cp -L "$src" "$stage$dest"
+	ldd "$src" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' |
+		while read -r lib; do
+			[ -e "$stage$lib" ] && continue
+			mkdir -p "$stage$(dirname "$lib")"
+			cp -L "$lib" "$stage$lib"
+		done
+}
+
+cmd_run() {
+	scenario="" out="" timeout=120 mem=1024 append="" bins="" datas="" icount=""
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--scenario) scenario=$2 ;;
+		--out) out=$2 ;;
+		--bin) bins="$bins $2" ;;
+		--data) datas="$datas $2" ;;
+		--timeout) timeout=$2 ;;
+		--mem) mem=$2 ;;
+		--append) append=$2 ;;
+		--icount) icount=$2 ;;
+		*) die "unknown option $1" ;;
+		esac
+		shift 2
+	done
+	[ -n "$scenario" ] && [ -n "$out" ] || die "run needs --scenario and --out"
+	need "$qemu" cpio ldd timeout
+	[ -x /bin/busybox ] || die "/bin/busybox is missing (busybox-static)"
+	# The initramfs has no loader for busybox itself: it must be static.
+	ldd /bin/busybox >/dev/null 2>&1 && die "/bin/busybox is not static (install busybox-static)"
+	wg=$(command -v wg) || die "'wg' is missing (wireguard-tools)"
+	ipbin=$(command -v ip) || die "'ip' is missing (iproute2)"
+	setpriv=$(command -v setpriv) || die "'setpriv' is missing (util-linux)"
+
+	kdir=$(prepare_kernel)
+	kver=$(cat "$kdir/kernel-version")
+	mkdir -p "$out"
+	stage=$(mktemp -d "${TMPDIR:-/tmp}/sparkmon-vm.XXXXXX")
+	trap 'rm -rf "$stage"' EXIT INT TERM
+	# mktemp made it 0700: it becomes / in the VM, which unprivileged
+	# processes must be able to walk.
+	chmod 0755 "$stage"
+	umask 022
+
+	mkdir -p "$stage/bin" "$stage/sbin" "$stage/usr/bin" "$stage/usr/sbin" \
+		"$stage/etc" "$stage/data" "$stage/lib/modules/$kver"
+	cp /bin/busybox "$stage/bin/busybox"
+	stage_elf "$wg" /usr/bin/wg
+	stage_elf "$ipbin" /usr/sbin/ip
+	stage_elf "$setpriv" /usr/bin/setpriv
+	for b in $bins; do
+		[ -x "$b" ] || die "--bin $b is not an executable"
+		stage_elf "$b" "/usr/bin/$(basename "$b")"
+	done
+	for d in $datas; do
+		cp "$d" "$stage/data/"
+	done
+	cp "$kdir"/modules/*.ko "$stage/lib/modules/$kver/"
+	cp "$kdir/modules.load" "$stage/etc/modules.load"
+	cp "$here/init" "$stage/init"
+	cp "$scenario" "$stage/scenario"
+	chmod 0755 "$stage/init"
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' \
+		>"$stage/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/etc/group"
+	(cd "$stage" && find . | cpio -o -H newc -R 0:0 --quiet) >"$out/initramfs.cpio"
+	rm -rf "$stage"
+	trap - EXIT INT TERM
+
+	rm -f "$out/console.log" "$out/results.log"
+	start=$(date +%s.%N)
+	rc=0
+	# -accel tcg: KVM is not usable on these machines. Console on ttyS0,
+	# results on ttyS1.
+	# With --icount the guest clock advances 2^SHIFT ns per emulated
+	# instruction: CPU times measured inside become instruction counts,
+	# independent of how busy the host is.
+	set --
+	[ -n "$icount" ] && set -- -icount "shift=$icount,sleep=on"
+	timeout -k 5 "$timeout" "$qemu" -accel tcg -cpu max -smp 1 -m "$mem" -nographic "$@" \
+		-monitor none -nic none -no-reboot \
+		-kernel "$kdir/vmlinuz" -initrd "$out/initramfs.cpio" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/init $append" \
+		-serial "file:$out/console.log" -serial "file:$out/results.log" \
+		</dev/null >"$out/qemu.log" 2>&1 || rc=$?
+	end=$(date +%s.%N)
+	echo "$start $end" | awk '{ printf "%.1f\n", $2 - $1 }' >"$out/wall-seconds"
+	if [ "$rc" -ne 0 ]; then
+		echo "vm.sh: qemu exited with $rc after $(cat "$out/wall-seconds") s" \
+			"(timeout ${timeout}s); console tail:" >&2
+		tail -n 30 "$out/console.log" >&2 2>/dev/null || true
+		cat "$out/qemu.log" >&2
+		return 124
+	fi
+	# Split "@@BEGIN name@@ ... @@END name@@" sections into files.
+	tr -d '\r' <"$out/results.log" | awk -v dir="$out" '
+		/^@@BEGIN [A-Za-z0-9._-]+@@$/ { f = dir "/" substr($2, 1, length($2) - 2); printf "" > f; next }
+		/^@@END [A-Za-z0-9._-]+@@$/ { close(f); f = ""; next }
+		/^@@EXIT [0-9]+@@$/ { status = substr($2, 1, length($2) - 2); print status > (dir "/exit-status"); next }
+		f != "" { print > f }
+	'
+	if [ ! -s "$out/exit-status" ]; then
+		echo "vm.sh: the VM printed no exit status; console tail:" >&2
+		tail -n 30 "$out/console.log" >&2
+		return 124
+	fi
+	return "$(cat "$out/exit-status")"
+}
+
+# The flags the Makefile builds with, so that warnings stay errors here too.
+build_wgpoll() {
+	bdir=$1
+	[ -f "$bdir/libsparkmon.a" ] || die "$bdir/libsparkmon.a is missing (make BUILD=$bdir)"
+	need cc pkg-config
+	pkgs="libmnl libcurl libmicrohttpd json-c inih"
+	# shellcheck disable=SC2046
+	cc -D_GNU_SOURCE -I"$repo" -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow \
+		-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2 \
+		$(pkg-config --cflags $pkgs) -o "$bdir/wgpoll" "$repo/tests/bench/wgpoll.c" \
+		"$bdir/libsparkmon.a" $(pkg-config --libs $pkgs) -lpthread ||
+		die "building wgpoll against $bdir/libsparkmon.a failed"
+	echo "$bdir/wgpoll"
+}
+
+case "${1:-}" in
+kernel)
+	prepare_kernel
+	;;
+wgpoll)
+	[ $# -eq 2 ] || die "usage: vm.sh wgpoll BUILD_DIR"
+	build_wgpoll "$2"
+	;;
+run)
+	shift
+	cmd_run "$@"
+	;;
+*)
+	die "usage: vm.sh kernel | vm.sh run --scenario FILE --out DIR [options]"
+	;;
+esac

@@ -1,0 +1,111 @@
+#!/bin/sh
+# A real Prometheus (Debian's package) scrapes a running `sparkmon serve`;
+# its HTTP API must return our series with the right values, and
+# `promtool check metrics` must find nothing wrong with either format.
+set -eu
+: "${SPARKMON:?path to the sparkmon binary}"
+for tool in prometheus promtool curl perl; do
+	command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d /tmp/sparkmon-prom.XXXXXX)
+pids=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	for f in "$tmp"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
+	exit 1
+}
+ok() { echo "ok: $*"; }
+free_port() {
+	perl -MIO::Socket::INET -e \
+	    'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1",LocalPort=>0)->sockport'
+}
+
+port=$(free_port)
+printf '[general]\ninterval = 1s\n[http]\nlisten = 127.0.0.1:%s\n' "$port" >"$tmp/sparkmon.conf"
+"$SPARKMON" -c "$tmp/sparkmon.conf" serve 2>"$tmp/sparkmon.log" &
+pids="$pids $!"
+for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/metrics" && break; sleep 0.1; done
+
+# promtool reads the text format from stdin and prints problems.
+curl -sf "http://127.0.0.1:$port/metrics" >"$tmp/metrics.txt" || fail "no /metrics"
+out=$(promtool check metrics <"$tmp/metrics.txt" 2>&1) || fail "promtool (text): $out"
+[ -z "$out" ] || fail "promtool (text) reports: $out"
+ok "promtool check metrics: clean (text 0.0.4)"
+curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' \
+	"http://127.0.0.1:$port/metrics" >"$tmp/metrics.om"
+grep -q '^# TYPE sparkmon_status gauge' "$tmp/metrics.om" || fail "OpenMetrics output lacks TYPE lines"
+[ "$(tail -1 "$tmp/metrics.om")" = "# EOF" ] || fail "OpenMetrics output without # EOF"
+
+pport=$(free_port)
+cat >"$tmp/prometheus.yml" <<CONF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: sparkmon
+    static_configs:
+      - targets: ['127.0.0.1:$port']
+CONF
+prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
+	--web.listen-address="127.0.0.1:$pport" >"$tmp/prometheus.log" 2>&1 &
+pids="$pids $!"
+api="http://127.0.0.1:$pport/api/v1"
+
+# query EXPR -> the first sample's value, or nothing.
+query() {
+	curl -sf --get --data-urlencode "query=$1" "$api/query" 2>/dev/null |
+		perl -MJSON::PP -e 'local $/; my $d = decode_json(<STDIN>);
+			my $r = $d->{data}{result}; print $r->[0]{value}[1] if @$r' 2>/dev/null
+}
+
+val=""
+for _ in $(seq 1 60); do
+	val=$(query 'up{job="sparkmon"}' || true)
+	[ "$val" = 1 ] && [ -n "$(query sparkmon_memory_total_bytes || true)" ] && break
+	sleep 0.5
+done
+[ "$val" = 1 ] || fail "Prometheus never scraped sparkmon successfully (up=$val)"
+ok "Prometheus scrapes sparkmon: up = 1"
+
+# The scrape negotiated OpenMetrics (Prometheus asks for it first).
+health=$(curl -sf "$api/targets" | perl -MJSON::PP -e 'local $/; my $d = decode_json(<STDIN>);
+	print $d->{data}{activeTargets}[0]{health}, " ", $d->{data}{activeTargets}[0]{lastError}')
+[ "$health" = "up " ] || fail "target health: $health"
+ok "target healthy, no scrape error"
+
+total_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+expect_total=$((total_kb * 1024))
+got=$(query sparkmon_memory_total_bytes)
+[ "$got" = "$expect_total" ] || fail "sparkmon_memory_total_bytes = $got, /proc/meminfo says $expect_total"
+ok "sparkmon_memory_total_bytes = $got (MemTotal)"
+
+got=$(query 'sparkmon_build_info{version="0.1.0"}')
+[ "$got" = 1 ] || fail "sparkmon_build_info{version=\"0.1.0\"} = '$got'"
+ok "sparkmon_build_info{version=\"0.1.0\"} = 1"
+
+fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+got=$(query sparkmon_ip_forward_enabled)
+[ "$got" = "$fwd" ] || fail "sparkmon_ip_forward_enabled = $got, kernel says $fwd"
+ok "sparkmon_ip_forward_enabled = $got"
+
+got=$(query 'sparkmon_probe_success{probe="memory"}')
+[ "$got" = 1 ] || fail "sparkmon_probe_success{probe=\"memory\"} = '$got'"
+ok "sparkmon_probe_success{probe=\"memory\"} = 1"
+
+# The overall status equals the worst check, as the document says.
+want=$(curl -sf "http://127.0.0.1:$port/status.json" | perl -MJSON::PP -e 'local $/; print decode_json(<STDIN>)->{exit_code}')
+got=$(query sparkmon_status)
+[ "$got" = "$want" ] || fail "sparkmon_status = $got, status.json exit_code = $want"
+ok "sparkmon_status = $got (matches /status.json)"
+n=$(curl -sf --get --data-urlencode 'query=count(sparkmon_check_status)' "$api/query" |
+	perl -MJSON::PP -e 'local $/; print decode_json(<STDIN>)->{data}{result}[0]{value}[1]')
+[ "${n:-0}" -ge 3 ] || fail "only ${n:-0} sparkmon_check_status series"
+ok "$n sparkmon_check_status series"
+echo "prometheus: all passed"

@@ -1,0 +1,271 @@
+#!/bin/sh
+# Kernel WireGuard, for real: this machine's kernel has no WireGuard module,
+# so Debian's own 6.1 kernel boots under QEMU (TCG) with a busybox initramfs
+# (tests/integration/kernel/) and runs scenario-wireguard.sh inside: two
+# namespaces, a real handshake, a 300-peer device whose dump spans many
+# netlink messages and continues a peer with 1256 allowed IPs. Here, on the
+# host, sparkmon's JSON is compared field by field with `wg show <if> dump`
+# taken just before and just after it, and the unprivileged run, the vanished
+# device and the secrets are checked.
+#
+# Needs $SPARKMON (tests/integration/run.sh sets it); the library next to it
+# is linked into wgpoll. The kernel package is fetched once with
+# `apt-get download` and cached in build-kernel-cache/.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+vm=$here/kernel/vm.sh
+: "${SPARKMON:?SPARKMON must name the sparkmon binary}"
+[ -x "$SPARKMON" ] || {
+	echo "wireguard_kernel: $SPARKMON is not executable" >&2
+	exit 1
+}
+command -v jq >/dev/null || {
+	echo "wireguard_kernel: jq is missing (tests/deps/kernel.txt)" >&2
+	exit 1
+}
+
+start=$(date +%s)
+work=$(mktemp -d "${TMPDIR:-/tmp}/sparkmon-wgk.XXXXXX")
+keep=${SPARKMON_KEEP_VM_OUTPUT:-}
+cleanup() {
+	if [ -n "$keep" ]; then
+		echo "wireguard_kernel: VM output kept in $work"
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+failures=0
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+pass() {
+	echo "ok: $*"
+}
+
+wgpoll=$("$vm" wgpoll "$(dirname "$SPARKMON")")
+out=$work/out
+if [ -n "${SPARKMON_KERNEL_REUSE:-}" ]; then
+	# Debugging aid: assert on the output of an earlier run
+	# (SPARKMON_KEEP_VM_OUTPUT=1 keeps it) without booting.
+	out=$SPARKMON_KERNEL_REUSE
+elif ! "$vm" run --scenario "$here/kernel/scenario-wireguard.sh" --out "$out" --timeout 150 \
+	--bin "$SPARKMON" --bin "$wgpoll"; then
+	echo "wireguard_kernel: the VM scenario failed; its log:" >&2
+	cat "$out/scenario.log" "$out/init-error" 2>/dev/null >&2
+	exit 1
+fi
+echo "wireguard_kernel: VM ran in $(cat "$out/wall-seconds") s"
+
+for f in wg0.before wg0.after wg0.json wg1.before wg1.after wg1.json check.txt noperm.json \
+	noperm.text race.txt secrets; do
+	[ -s "$out/$f" ] || {
+		echo "wireguard_kernel: the VM produced no $f; scenario log:" >&2
+		cat "$out/scenario.log" >&2
+		exit 1
+	}
+done
+
+# ---- sparkmon's JSON against `wg show dump` --------------------------------
+#
+# Both sides become the same tab-separated lines, one per peer:
+#   public-key endpoint allowed-ips(sorted, comma) handshake rx tx keepalive
+# and one for the device:
+#   public-key listen-port fwmark peer-count
+# in wg's notation ("(none)", "off").
+
+# wg dump: line 1 is the device (private key first), then one line per peer.
+dump_device() {
+	awk -F '\t' 'NR == 1 { pub = $2; port = $3; fw = $4 }
+	END {
+		# wg prints the fwmark as "0x5a", or "off" for 0.
+		v = 0
+		if (fw != "off") {
+			fw = tolower(fw)
+			sub(/^0x/, "", fw)
+			for (i = 1; i <= length(fw); i++)
+				v = v * 16 + index("0123456789abcdef", substr(fw, i, 1)) - 1
+		}
+		printf "%s\t%s\t%d\t%d\n", pub, port, v, NR - 1
+	}' "$1"
+}
+
+dump_peers() {
+	awk -F '\t' 'NR > 1 {
+		n = split($4, ips, ",")
+		# sort the allowed IPs (insertion sort: a few thousand at most)
+		for (i = 2; i <= n; i++) {
+			v = ips[i]
+			for (j = i - 1; j >= 1 && ips[j] > v; j--)
+				ips[j + 1] = ips[j]
+			ips[j + 1] = v
+		}
+		s = ""
+		for (i = 1; i <= n; i++)
+			s = s (i > 1 ? "," : "") ips[i]
+		printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", $1, $3, s, $5, $6, $7, $8
+	}' "$1" | sort
+}
+
+# The wireguard area of the status document, for one interface.
+JQ_DEVICE='.wireguard.interfaces[] | select(.name == $ifname)'
+
+json_device() {
+	jq -r --arg ifname "$2" "$JQ_DEVICE"' |
+		[.public_key, (.listen_port | tostring), (.fwmark | tostring),
+		 (.peers | length | tostring)] | join("\t")' "$1"
+}
+
+json_peers() {
+	jq -r --arg ifname "$2" "$JQ_DEVICE"' | .peers[] |
+		[.public_key,
+		 (if (.endpoint // "") == "" then "(none)" else .endpoint end),
+		 (if (.allowed_ips | length) == 0 then "(none)"
+		  else (.allowed_ips | sort | join(",")) end),
+		 (.latest_handshake | tostring), (.rx_bytes | tostring), (.tx_bytes | tostring),
+		 (if (.persistent_keepalive_seconds // 0) == 0 then "off"
+		  else (.persistent_keepalive_seconds | tostring) end)] | join("\t")' "$1" | sort
+}
+
+# Static fields must equal both dumps; handshake and counters must lie
+# between the dump before and the dump after (traffic may go on meanwhile).
+compare_peers() { # before json after label
+	awk -F '\t' -v label="$4" '
+	FILENAME == ARGV[1] { before[$1] = $0; next }
+	FILENAME == ARGV[2] { json[$1] = $0; nj++; next }
+	{ after[$1] = $0; na++ }
+	END {
+		bad = 0
+		if (nj != na) { printf "%s: %d peers in sparkmon, %d in wg\n", label, nj, na; bad++ }
+		for (k in after) {
+			if (!(k in json)) { printf "%s: peer %s missing in sparkmon\n", label, k; bad++; continue }
+			split(before[k], b, "\t"); split(json[k], j, "\t"); split(after[k], a, "\t")
+			for (f = 2; f <= 7; f++) {
+				name = f == 2 ? "endpoint" : f == 3 ? "allowed_ips" : f == 4 ? "handshake" : f == 5 ? "rx" : f == 6 ? "tx" : "keepalive"
+				if (f == 2 || f == 3 || f == 7) {
+					if (j[f] != a[f] || j[f] != b[f]) {
+						printf "%s: peer %s %s: sparkmon %.200s, wg %.200s\n", label, k, name, j[f], a[f]; bad++
+					}
+				} else if (j[f] + 0 < b[f] + 0 || j[f] + 0 > a[f] + 0) {
+					printf "%s: peer %s %s: sparkmon %s, wg %s before and %s after\n", label, k, name, j[f], b[f], a[f]; bad++
+				}
+			}
+		}
+		exit bad > 0
+	}' "$1" "$2" "$3"
+}
+
+for pair in wg0 wg1; do
+	dump_device "$out/$pair.after" >"$work/$pair.dev.after"
+	dump_device "$out/$pair.before" >"$work/$pair.dev.before"
+	if ! json_device "$out/$pair.json" "$pair" >"$work/$pair.dev.json" 2>"$work/jq.err" ||
+		[ ! -s "$work/$pair.dev.json" ]; then
+		fail "$pair: no interface $pair in sparkmon's JSON ($(cat "$work/jq.err"))"
+		continue
+	fi
+	if cmp -s "$work/$pair.dev.json" "$work/$pair.dev.after" &&
+		cmp -s "$work/$pair.dev.before" "$work/$pair.dev.after"; then
+		pass "$pair: public key, listen port, fwmark, peer count ($(cut -f 4 "$work/$pair.dev.json") peers)"
+	else
+		fail "$pair device: sparkmon '$(cat "$work/$pair.dev.json")' wg '$(cat "$work/$pair.dev.after")'"
+	fi
+	dump_peers "$out/$pair.before" >"$work/$pair.peers.before"
+	dump_peers "$out/$pair.after" >"$work/$pair.peers.after"
+	json_peers "$out/$pair.json" "$pair" >"$work/$pair.peers.json"
+	if compare_peers "$work/$pair.peers.before" "$work/$pair.peers.json" \
+		"$work/$pair.peers.after" "$pair" >"$work/$pair.diff"; then
+		pass "$pair: every peer's endpoint, allowed IPs, handshake, rx/tx, keepalive"
+	else
+		head -n 20 "$work/$pair.diff" >&2
+		fail "$pair: peers differ from wg show dump"
+	fi
+done
+
+# The scenario's shape really ran: many peers, a peer continued across
+# messages, a handshake on both sides.
+nallowed=$(awk -F '\t' 'NR > 1 { n = split($4, x, ","); if (n > m) m = n } END { print m + 0 }' \
+	"$out/wg0.after")
+npeers=$(($(wc -l <"$out/wg0.after") - 1))
+if [ "$npeers" -ge 300 ] && [ "$nallowed" -ge 1000 ]; then
+	pass "wg0: $npeers peers, the largest with $nallowed allowed IPs"
+else
+	fail "wg0: $npeers peers, largest allowed-ips $nallowed (want >= 300, >= 1000)"
+fi
+for pair in wg0 wg1; do
+	hs=$(awk -F '\t' 'NR > 1 && $5 > 0 { n++ } END { print n + 0 }' "$out/$pair.after")
+	[ "$hs" -ge 1 ] && pass "$pair: $hs peer(s) with a real handshake" ||
+		fail "$pair: no handshake happened"
+done
+
+# ---- checks -----------------------------------------------------------------
+status_of() { # json check-id
+	jq -r --arg id "$2" '.checks[] | select(.id == $id) | .status' "$1"
+}
+for id in wireguard.interface wireguard.peers; do
+	s=$(status_of "$out/wg0.json" "$id")
+	[ "$s" = ok ] && pass "$id is ok" || fail "$id is '$s', want ok"
+done
+summary=$(jq -r '.checks[] | select(.id == "wireguard.peers") | .summary' "$out/wg0.json")
+case "$summary" in
+*"300 peers, 1 up"*) pass "wireguard.peers summary: $summary" ;;
+*) fail "wireguard.peers summary '$summary', want '300 peers, 1 up'" ;;
+esac
+
+# ---- without CAP_NET_ADMIN --------------------------------------------------
+rc=$(cat "$out/noperm.json.rc")
+[ "$rc" = 3 ] && pass "unprivileged check exits 3 (UNKNOWN)" ||
+	fail "unprivileged check --json exited $rc, want 3"
+rc=$(cat "$out/noperm.text.rc")
+[ "$rc" = 3 ] || fail "unprivileged check exited $rc, want 3"
+# The link itself is visible without privileges (rtnetlink), so
+# wireguard.interface may be ok; what the dump tells must be unknown.
+overall=$(jq -r .status "$out/noperm.json")
+s=$(status_of "$out/noperm.json" wireguard.peers)
+hint=$(jq -r '.checks[] | select(.id == "wireguard.peers") | .hint' "$out/noperm.json")
+if [ "$overall" = unknown ] && [ "$s" = unknown ] && echo "$hint" | grep -q CAP_NET_ADMIN; then
+	pass "unprivileged: status unknown, wireguard.peers unknown, hint names CAP_NET_ADMIN"
+else
+	fail "unprivileged: status '$overall', wireguard.peers '$s', hint '$hint'"
+fi
+grep -q CAP_NET_ADMIN "$out/noperm.text" && pass "unprivileged text output names CAP_NET_ADMIN" ||
+	fail "unprivileged text output lacks the CAP_NET_ADMIN hint: $(cat "$out/noperm.text")"
+bad=$(jq -r '[.checks[] | select(.id == "wireguard.peers" or .id == "wireguard.listen_port")
+	| select(.status == "ok") | .id] | join(" ")' "$out/noperm.json")
+[ -z "$bad" ] && pass "unprivileged: no check that needs the dump says ok" ||
+	fail "unprivileged: $bad ok without the dump"
+jq -e '.wireguard.interfaces[] | select(.name == "wg0") | .error | test("CAP_NET_ADMIN")' \
+	"$out/noperm.json" >/dev/null && pass "unprivileged: wg0's error says why" ||
+	fail "unprivileged: wg0 has no permission error in the JSON"
+
+# ---- a device deleted between discovery and dump ---------------------------
+if [ "$(cat "$out/race.rc")" = 0 ] && grep -q 'result=-19' "$out/race.txt"; then
+	pass "device deleted after discovery: the dump reports ENODEV ($(cat "$out/race.txt"))"
+else
+	fail "vanished device: $(cat "$out/race.txt")"
+fi
+
+# ---- no secret in any output -----------------------------------------------
+leaks=0
+while read -r secret; do
+	hex=$(echo "$secret" | base64 -d | od -An -v -tx1 | tr -d ' \n')
+	for f in wg0.json wg1.json check.txt status.txt noperm.json noperm.text; do
+		[ -f "$out/$f" ] || continue
+		if grep -qiF -e "$secret" -e "$hex" "$out/$f"; then
+			fail "a private or preshared key appears in $f"
+			leaks=$((leaks + 1))
+		fi
+	done
+done <"$out/secrets"
+[ "$leaks" = 0 ] && pass "no private or preshared key in any output"
+
+echo "wireguard_kernel: $(($(date +%s) - start)) s in all"
+if [ "$failures" -ne 0 ]; then
+	echo "wireguard_kernel: $failures failure(s)" >&2
+	keep=1
+	exit 1
+fi
+echo "wireguard_kernel: passed"

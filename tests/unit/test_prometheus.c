@@ -1,0 +1,252 @@
+/* web/prometheus.c on a fixed snapshot and verdict: golden files for both
+ * formats, and the format rules checked line by line, with names that try
+ * to break out of a label value. Set SPARKMON_UPDATE_GOLDEN=1 to rewrite
+ * the golden files after an intended change. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "monitor/config.h"
+#include "monitor/snapshot.h"
+#include "monitor/verdict.h"
+#include "probes/readfile.h"
+#include "web/prometheus.h"
+
+#define GOLDEN  "tests/fixtures/prometheus/"
+#define HOSTILE "H100 \"quoted\" back\\slash\nnewline </script><b>x</b>"
+
+static struct snapshot *fixed_snapshot(void)
+{
+	struct snapshot *snap = calloc(1, sizeof(*snap));
+
+	assert_non_null(snap);
+	snap->generated_at = 1700000000;
+	strcpy(snap->host, "spark");
+	for (int id = 0; id < PROBE__COUNT; id++)
+		snap->probes[id].status = PROBE_NOT_RUN;
+	snap->probes[PROBE_MEMORY] = (struct probe_outcome){.status = PROBE_OK,
+	                                                    .duration_seconds = 0.25,
+	                                                    .collected_at = 1700000000,
+	                                                    .last_success = 1700000000};
+	snap->probes[PROBE_FORWARDING] = (struct probe_outcome){.status = PROBE_FAILED,
+	                                                        .error = "cannot read",
+	                                                        .duration_seconds = 0.5,
+	                                                        .collected_at = 1700000000,
+	                                                        .last_success = 1699990000};
+	snap->probes[PROBE_GPU] = (struct probe_outcome){.status = PROBE_OK,
+	                                                 .duration_seconds = 1.5,
+	                                                 .collected_at = 1700000000,
+	                                                 .last_success = 1700000000};
+	snap->memory.total = 128ull << 30;
+	snap->memory.available = 100ull << 30;
+	snap->memory.used = 28ull << 30;
+	snap->memory.swap_total = 0;
+	snap->memory.swap_free = 0;
+	snap->gpu.taken_at = 1700000000;
+	snap->gpu.count = 2;
+	strcpy(snap->gpu.devices[0].uuid, "GPU-1111");
+	strcpy(snap->gpu.devices[0].name, HOSTILE);
+	strcpy(snap->gpu.devices[0].driver_version, "580.95");
+	snap->gpu.devices[0].has_temperature = true;
+	snap->gpu.devices[0].temperature_c = 61;
+	snap->gpu.devices[0].has_utilization_gpu = true;
+	snap->gpu.devices[0].utilization_gpu_pct = 37;
+	snap->gpu.devices[0].has_power_draw = true;
+	snap->gpu.devices[0].power_draw_w = 212.5;
+	snap->gpu.devices[0].has_memory_total = true;
+	snap->gpu.devices[0].memory_total_bytes = 80ull << 30;
+	snap->gpu.devices[0].has_memory_used = true;
+	snap->gpu.devices[0].memory_used_bytes = 1ull << 30;
+	/* A unified-memory GPU: no memory samples, no power. */
+	strcpy(snap->gpu.devices[1].uuid, "GPU-2222");
+	strcpy(snap->gpu.devices[1].name, "NVIDIA GB10");
+	snap->gpu.devices[1].has_temperature = true;
+	snap->gpu.devices[1].temperature_c = 45;
+	snap->gpu.devices[1].unified_memory = true;
+	return snap;
+}
+
+static void fixed_verdict(struct verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->count = 2;
+	strcpy(v->checks[0].id, "memory.available");
+	v->checks[0].status = CHECK_OK;
+	strcpy(v->checks[1].id, "forwarding.ipv4");
+	v->checks[1].status = CHECK_UNKNOWN;
+	v->overall = CHECK_UNKNOWN;
+}
+
+static char *render(enum prometheus_format format, size_t *len)
+{
+	struct snapshot *snap = fixed_snapshot();
+	struct verdict v;
+	struct config cfg;
+	char *out = NULL;
+
+	config_defaults(&cfg);
+	fixed_verdict(&v);
+	assert_int_equal(prometheus_render(&cfg, snap, &v, format, &out, len), 0);
+	assert_non_null(out);
+	assert_int_equal(strlen(out), *len);
+	free(snap);
+	return out;
+}
+
+static void compare_golden(const char *name, const char *out, size_t len)
+{
+	char path[256], *want = NULL;
+	size_t want_len;
+
+	snprintf(path, sizeof(path), GOLDEN "%s", name);
+	if (getenv("SPARKMON_UPDATE_GOLDEN")) {
+		FILE *f = fopen(path, "w");
+
+		assert_non_null(f);
+		fwrite(out, 1, len, f);
+		fclose(f);
+	}
+	assert_int_equal(readfile_read(path, 1 << 20, &want, &want_len), 0);
+	if (want_len != len || memcmp(want, out, len) != 0)
+		fail_msg("output differs from %s:\n%s", path, out);
+	free(want);
+}
+
+static void test_text_golden(void **state)
+{
+	size_t len;
+	char *out = render(PROMETHEUS_TEXT, &len);
+
+	(void)state;
+	compare_golden("basic.prom", out, len);
+	free(out);
+}
+
+static void test_openmetrics_golden(void **state)
+{
+	size_t len;
+	char *out = render(PROMETHEUS_OPENMETRICS, &len);
+
+	(void)state;
+	compare_golden("basic.om", out, len);
+	assert_true(len > 6 && strcmp(out + len - 6, "# EOF\n") == 0);
+	free(out);
+}
+
+/* The hostile name comes out as one line, escaped exactly. */
+static void test_hostile_label_escaped(void **state)
+{
+	size_t len;
+	char *out = render(PROMETHEUS_TEXT, &len);
+
+	(void)state;
+	assert_non_null(strstr(out,
+	                       "nvidia_smi_gpu_info{uuid=\"GPU-1111\",name=\"H100 \\\"quoted\\\" "
+	                       "back\\\\slash\\nnewline </script><b>x</b>\",driver_version="
+	                       "\"580.95\"} 1\n"));
+	free(out);
+}
+
+/* Every line is a comment or "name{labels} value"; each family's lines are
+ * contiguous, HELP then TYPE before its samples. */
+static void check_structure(const char *out, bool om)
+{
+	char seen[64][96];
+	size_t n_seen = 0;
+	char current[96] = "";
+	const char *line = out;
+
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		char name[96];
+		size_t len;
+
+		assert_non_null(nl); /* every line ends with \n */
+		if (strncmp(line, "# HELP ", 7) == 0) {
+			len = strcspn(line + 7, " \n");
+			snprintf(name, sizeof(name), "%.*s", (int)len, line + 7);
+			for (size_t i = 0; i < n_seen; i++)
+				if (strcmp(seen[i], name) == 0)
+					fail_msg("family %s appears twice", name);
+			assert_true(n_seen < 64);
+			strcpy(seen[n_seen++], name);
+			strcpy(current, name);
+			/* The next line is its TYPE. */
+			assert_true(strncmp(nl + 1, "# TYPE ", 7) == 0);
+			assert_true(strncmp(nl + 8, name, strlen(name)) == 0);
+			line = strchr(nl + 1, '\n') + 1;
+			continue;
+		}
+		if (strncmp(line, "# EOF", 5) == 0) {
+			assert_true(om);
+			assert_int_equal(nl[1], '\0');
+			break;
+		}
+		assert_true(line[0] != '#');
+		len = strcspn(line, "{ ");
+		snprintf(name, sizeof(name), "%.*s", (int)len, line);
+		/* A sample belongs to the family right above it. */
+		assert_true(current[0]);
+		assert_true(strncmp(name, current, strlen(current)) == 0);
+		/* No raw newline or unescaped quote can end a label early: the
+		 * line must end with " <number>". */
+		assert_non_null(memchr(line, ' ', (size_t)(nl - line)));
+		line = nl + 1;
+	}
+}
+
+static void test_structure(void **state)
+{
+	size_t len;
+	char *text = render(PROMETHEUS_TEXT, &len);
+	char *om = render(PROMETHEUS_OPENMETRICS, &len);
+
+	(void)state;
+	check_structure(text, false);
+	check_structure(om, true);
+	/* Absent values have no sample: the unified-memory GPU has none. */
+	assert_null(strstr(text, "nvidia_smi_memory_used_bytes{uuid=\"GPU-2222\""));
+	assert_null(strstr(text, "nvidia_smi_power_draw_watts{uuid=\"GPU-2222\""));
+	/* Probes that did not run have no samples at all. */
+	assert_null(strstr(text, "probe=\"wireguard\""));
+	assert_non_null(strstr(text, "sparkmon_probe_success{probe=\"forwarding\"} 0\n"));
+	/* A failed area has no data families. */
+	assert_null(strstr(text, "sparkmon_ip_forward_enabled"));
+	free(text);
+	free(om);
+}
+
+static void test_negotiate(void **state)
+{
+	(void)state;
+	assert_int_equal(prometheus_negotiate(NULL), PROMETHEUS_TEXT);
+	assert_int_equal(prometheus_negotiate("*/*"), PROMETHEUS_TEXT);
+	assert_int_equal(prometheus_negotiate("text/plain;version=0.0.4"), PROMETHEUS_TEXT);
+	assert_int_equal(prometheus_negotiate("application/openmetrics-text;version=1.0.0,"
+	                                      "application/openmetrics-text;version=0.0.1;q=0.75,"
+	                                      "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"),
+	                 PROMETHEUS_OPENMETRICS);
+	assert_int_equal(prometheus_negotiate("text/plain, application/openmetrics-text; q=0"),
+	                 PROMETHEUS_TEXT);
+	assert_int_equal(prometheus_negotiate("application/openmetrics-textual"), PROMETHEUS_TEXT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_text_golden),
+	    cmocka_unit_test(test_openmetrics_golden),
+	    cmocka_unit_test(test_hostile_label_escaped),
+	    cmocka_unit_test(test_structure),
+	    cmocka_unit_test(test_negotiate),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,392 @@
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "probes/runner.h"
+
+#define FIXTURES "tests/fixtures/runner/"
+
+static char fixture_dir[PATH_MAX];
+
+static int setup(void **state)
+{
+	char cwd[PATH_MAX];
+
+	(void)state;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -1;
+	return snprintf(fixture_dir, sizeof(fixture_dir), "%s/" FIXTURES, cwd) <
+	               (int)sizeof(fixture_dir)
+	           ? 0
+	           : -1;
+}
+
+static const char *fixture(const char *name)
+{
+	static char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s%s", fixture_dir, name);
+	if (access(path, F_OK) != 0)
+		fail_msg("fixture %s missing", path);
+	return path;
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* The runner reaps what it starts: this process has no child left. */
+static void assert_no_children(void)
+{
+	errno = 0;
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
+static void poison(struct runner_result *r)
+{
+	memset(r, 0x6B, sizeof(*r));
+}
+
+static bool is_poisoned(const struct runner_result *r)
+{
+	struct runner_result p;
+
+	poison(&p);
+	return memcmp(r, &p, sizeof(p)) == 0;
+}
+
+static void test_normal_output(void **state)
+{
+	const char *argv[] = {fixture("hello.sh"), "world", NULL};
+	struct runner_result res;
+	char how[64];
+	int fds = count_fds();
+
+	(void)state;
+	assert_int_equal(runner_run(argv, NULL, &res), 0);
+	assert_true(res.exited);
+	assert_int_equal(res.exit_code, 0);
+	assert_false(res.signaled);
+	assert_false(res.timed_out);
+	assert_false(res.truncated);
+	/* A fixed environment: C locale, nothing of ours (HOME) passed on. */
+	assert_string_equal(res.out, "hello from world\nLC_ALL=C\nHOME=unset\n");
+	assert_int_equal(res.out_len, strlen(res.out));
+	assert_string_equal(res.err, "");
+	assert_true(res.duration_seconds >= 0 && res.duration_seconds < 2);
+	runner_describe(&res, how, sizeof(how));
+	assert_string_equal(how, "exit code 0");
+	runner_result_free(&res);
+	assert_null(res.out);
+	runner_result_free(&res);
+	runner_result_free(NULL);
+	assert_no_children();
+	assert_int_equal(count_fds(), fds);
+}
+
+static void test_exit_9(void **state)
+{
+	const char *argv[] = {fixture("exit9.sh"), NULL};
+	struct runner_result res;
+	char how[64];
+
+	(void)state;
+	assert_int_equal(runner_run(argv, NULL, &res), 0);
+	assert_true(res.exited);
+	assert_int_equal(res.exit_code, 9);
+	assert_false(res.signaled);
+	assert_false(res.timed_out);
+	assert_string_equal(res.out, "partial output\n");
+	assert_string_equal(res.err, "fatal: no devices found\n");
+	runner_describe(&res, how, sizeof(how));
+	assert_string_equal(how, "exit code 9");
+	runner_result_free(&res);
+	assert_no_children();
+}
+
+static void test_killed_by_signal(void **state)
+{
+	const char *argv[] = {"/bin/sh", "-c", "kill -TERM $$", NULL};
+	struct runner_result res;
+	char how[64];
+
+	(void)state;
+	assert_int_equal(runner_run(argv, NULL, &res), 0);
+	assert_false(res.exited);
+	assert_true(res.signaled);
+	assert_int_equal(res.signal, SIGTERM);
+	assert_false(res.timed_out);
+	runner_describe(&res, how, sizeof(how));
+	assert_string_equal(how, "killed by signal 15");
+	runner_result_free(&res);
+	assert_no_children();
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The child hangs, with grandchildren. This process becomes a subreaper so
+ * that orphaned grandchildren are reparented here and their fate can be
+ * read: killed with the group, not left running. */
+static void test_timeout_kills_process_group(void **state)
+{
+	const char *argv[] = {fixture("sleep-forever.sh"), NULL};
+	struct runner_options opts = {.timeout_ms = 400};
+	struct runner_result res;
+	pid_t grandchild;
+	bool saw_grandchild = false;
+	long long until;
+	char how[64];
+
+	(void)state;
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	assert_int_equal(runner_run(argv, &opts, &res), 0);
+	assert_true(res.timed_out);
+	assert_false(res.exited);
+	assert_true(res.signaled);
+	assert_int_equal(res.signal, SIGKILL);
+	assert_true(res.duration_seconds >= 0.4);
+	assert_true(res.duration_seconds < 0.4 + 0.5);
+	runner_describe(&res, how, sizeof(how));
+	assert_true(strncmp(how, "timed out after 0.", 18) == 0);
+	grandchild = (pid_t)atoi(res.out);
+	assert_true(grandchild > 1);
+	runner_result_free(&res);
+
+	/* Reap every orphan; each must have died of SIGKILL. */
+	for (until = now_ms() + 2000; now_ms() < until;) {
+		int status;
+		pid_t r = waitpid(-1, &status, WNOHANG);
+
+		if (r < 0)
+			break; /* ECHILD: none left */
+		if (r == 0) {
+			usleep(10000);
+			continue;
+		}
+		if (r == grandchild)
+			saw_grandchild = true;
+		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+			fail_msg("orphan %d ended otherwise than by SIGKILL", (int)r);
+	}
+	/* A child still here after 2 s survived the deadline. */
+	if (waitpid(-1, NULL, WNOHANG) == 0) {
+		kill(grandchild, SIGKILL);
+		prctl(PR_SET_CHILD_SUBREAPER, 0);
+		fail_msg("a process of the group (grandchild %d?) survived the timeout",
+		         (int)grandchild);
+	}
+	assert_true(saw_grandchild);
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+	assert_no_children();
+}
+
+/* Closing its pipes does not end the wait: the deadline still holds. */
+static void test_closes_output_and_lingers(void **state)
+{
+	const char *argv[] = {fixture("closes-and-lingers.sh"), NULL};
+	struct runner_options opts = {.timeout_ms = 300};
+	struct runner_result res;
+
+	(void)state;
+	assert_int_equal(runner_run(argv, &opts, &res), 0);
+	assert_true(res.timed_out);
+	assert_true(res.signaled);
+	assert_int_equal(res.signal, SIGKILL);
+	assert_true(res.duration_seconds >= 0.3 && res.duration_seconds < 0.3 + 0.5);
+	assert_int_equal(res.out_len, 0);
+	runner_result_free(&res);
+	assert_no_children();
+}
+
+static void test_flood_is_cut(void **state)
+{
+	const char *argv[] = {fixture("flood.sh"), NULL};
+	struct runner_options opts = {.timeout_ms = 10000, .max_output = 64 * 1024};
+	struct runner_result res;
+	char how[64];
+
+	(void)state;
+	assert_int_equal(runner_run(argv, &opts, &res), 0);
+	assert_true(res.truncated);
+	assert_false(res.timed_out);
+	assert_true(res.signaled);
+	assert_int_equal(res.signal, SIGKILL);
+	/* Killed as soon as the cap was passed, not at the deadline. */
+	assert_true(res.duration_seconds < 2);
+	assert_int_equal(res.out_len, 64 * 1024);
+	assert_int_equal(strlen(res.out), 64 * 1024);
+	assert_true(strncmp(res.out, "flooding the runner with lines\n", 31) == 0);
+	runner_describe(&res, how, sizeof(how));
+	assert_string_equal(how, "output over 65536 bytes");
+	runner_result_free(&res);
+	assert_no_children();
+}
+
+/* More than a pipe holds, under the cap: the child must block on a full
+ * pipe, not fail with EAGAIN, and every byte arrives. */
+static void test_large_output(void **state)
+{
+	const char *argv[] = {"/bin/sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' y", NULL};
+	struct runner_result res;
+
+	(void)state;
+	assert_int_equal(runner_run(argv, NULL, &res), 0);
+	assert_string_equal(res.err, "");
+	assert_true(res.exited);
+	assert_int_equal(res.exit_code, 0);
+	assert_false(res.truncated);
+	assert_int_equal(res.out_len, 1000000);
+	assert_int_equal(strspn(res.out, "y"), 1000000);
+	runner_result_free(&res);
+	assert_no_children();
+}
+
+/* Exactly the cap is not over it. */
+static void test_cap_boundary(void **state)
+{
+	const char *argv[] = {"/bin/sh", "-c", "head -c 1000 /dev/zero | tr '\\0' x", NULL};
+	struct runner_options opts = {.max_output = 1000};
+	struct runner_result res;
+
+	(void)state;
+	assert_int_equal(runner_run(argv, &opts, &res), 0);
+	assert_false(res.truncated);
+	assert_true(res.exited);
+	assert_int_equal(res.exit_code, 0);
+	assert_int_equal(res.out_len, 1000);
+	runner_result_free(&res);
+
+	opts.max_output = 999;
+	assert_int_equal(runner_run(argv, &opts, &res), 0);
+	assert_true(res.truncated);
+	assert_int_equal(res.out_len, 999);
+	assert_int_equal(res.out[999], '\0');
+	runner_result_free(&res);
+	assert_no_children();
+}
+
+/* Stderr is drained too (a full pipe would block the child) but only its
+ * start is kept. */
+static void test_stderr_flood(void **state)
+{
+	const char *argv[] = {fixture("stderr-flood.sh"), NULL};
+	struct runner_result res;
+
+	(void)state;
+	assert_int_equal(runner_run(argv, NULL, &res), 0);
+	assert_true(res.exited);
+	assert_int_equal(res.exit_code, 0);
+	assert_false(res.timed_out);
+	assert_false(res.truncated);
+	assert_string_equal(res.out, "done\n");
+	assert_int_equal(strlen(res.err), sizeof(res.err) - 1);
+	assert_true(strncmp(res.err, "warning: line 0 of noise on stderr\n", 35) == 0);
+	runner_result_free(&res);
+	assert_no_children();
+}
+
+static void test_stdin_is_dev_null(void **state)
+{
+	const char *argv[] = {fixture("stdin.sh"), NULL};
+	struct runner_options opts = {.timeout_ms = 3000};
+	struct runner_result res;
+
+	(void)state;
+	assert_int_equal(runner_run(argv, &opts, &res), 0);
+	assert_false(res.timed_out);
+	assert_string_equal(res.out, "eof\n");
+	runner_result_free(&res);
+	assert_no_children();
+}
+
+static void test_cannot_start(void **state)
+{
+	const char *missing[] = {"/nonexistent/sparkmon-no-such-program", NULL};
+	const char *relative[] = {"sh", "-c", "true", NULL};
+	const char *dotted[] = {"./tests/fixtures/runner/hello.sh", NULL};
+	const char *empty[] = {NULL};
+	const char *noexec[] = {fixture("not-executable.sh"), NULL};
+	struct runner_result res;
+	int fds = count_fds();
+
+	(void)state;
+	poison(&res);
+	assert_int_equal(runner_run(missing, NULL, &res), -ENOENT);
+	assert_true(is_poisoned(&res));
+	assert_no_children();
+	assert_int_equal(runner_run(relative, NULL, &res), -EINVAL);
+	assert_int_equal(runner_run(dotted, NULL, &res), -EINVAL);
+	assert_int_equal(runner_run(empty, NULL, &res), -EINVAL);
+	assert_int_equal(runner_run(NULL, NULL, &res), -EINVAL);
+	assert_int_equal(runner_run(noexec, NULL, &res), -EACCES);
+	assert_true(is_poisoned(&res));
+	assert_no_children();
+	assert_int_equal(count_fds(), fds);
+}
+
+/* Many runs in a row leave no descriptor and no child behind. */
+static void test_no_leaks_over_many_runs(void **state)
+{
+	const char *argv[] = {"/bin/true", NULL};
+	int fds = count_fds();
+
+	(void)state;
+	for (int i = 0; i < 50; i++) {
+		struct runner_result res;
+
+		assert_int_equal(runner_run(argv, NULL, &res), 0);
+		assert_true(res.exited);
+		runner_result_free(&res);
+	}
+	assert_no_children();
+	assert_int_equal(count_fds(), fds);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_normal_output),
+	    cmocka_unit_test(test_exit_9),
+	    cmocka_unit_test(test_killed_by_signal),
+	    cmocka_unit_test(test_timeout_kills_process_group),
+	    cmocka_unit_test(test_closes_output_and_lingers),
+	    cmocka_unit_test(test_flood_is_cut),
+	    cmocka_unit_test(test_large_output),
+	    cmocka_unit_test(test_cap_boundary),
+	    cmocka_unit_test(test_stderr_flood),
+	    cmocka_unit_test(test_stdin_is_dev_null),
+	    cmocka_unit_test(test_cannot_start),
+	    cmocka_unit_test(test_no_leaks_over_many_runs),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,484 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "monitor/config.h"
+#include "monitor/probetab.h"
+#include "monitor/snapshot.h"
+#include "monitor/verdict.h"
+
+/* Tests here look at the memory and forwarding areas only, so that areas
+ * added later (and left NOT_RUN in these snapshots) do not change them. */
+static struct check_filter foundation_filter(void)
+{
+	static char list[64];
+	struct check_filter f;
+	char bad[64];
+
+	strcpy(list, "memory,forwarding");
+	assert_int_equal(verdict_parse_filter(list, &f, bad, sizeof(bad)), 0);
+	return f;
+}
+
+static struct snapshot *new_snapshot(void)
+{
+	struct snapshot *s = calloc(1, sizeof(*s));
+
+	assert_non_null(s);
+	s->probes[PROBE_MEMORY].status = PROBE_OK;
+	s->memory.total = 1000 * 1024;
+	s->memory.available = 500 * 1024;
+	s->memory.used = 500 * 1024;
+	s->probes[PROBE_FORWARDING].status = PROBE_OK;
+	s->forwarding.ipv4 = true;
+	s->forwarding.boot_value = 1;
+	strcpy(s->forwarding.boot_file, "/etc/sysctl.d/99-wireguard.conf");
+	s->forwarding.boot_line = 2;
+	return s;
+}
+
+static const struct check *find(const struct verdict *v, const char *id)
+{
+	for (size_t i = 0; i < v->count; i++)
+		if (strcmp(v->checks[i].id, id) == 0)
+			return &v->checks[i];
+	return NULL;
+}
+
+static enum check_status memory_status(const struct config *cfg, uint64_t total, uint64_t available)
+{
+	struct snapshot *s = new_snapshot();
+	struct check_filter f = foundation_filter();
+	struct verdict v;
+	const struct check *c;
+	enum check_status st;
+
+	s->memory.total = total;
+	s->memory.available = available;
+	s->memory.used = total - available;
+	verdict_evaluate(cfg, s, &f, &v);
+	c = find(&v, "memory.available");
+	assert_non_null(c);
+	st = c->status;
+	if (st == CHECK_OK)
+		assert_string_equal(c->hint, "");
+	else
+		assert_non_null(strstr(c->hint, "ps -eo pid,rss,comm"));
+	free(s);
+	return st;
+}
+
+/* "Below N%" is strict: exactly N% is not below. */
+static void test_memory_boundaries(void **state)
+{
+	struct config cfg;
+	const uint64_t total = 1000 * 1024; /* 10% = 102400, 5% = 51200 */
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(memory_status(&cfg, total, total), CHECK_OK);
+	assert_int_equal(memory_status(&cfg, total, 102401), CHECK_OK);
+	assert_int_equal(memory_status(&cfg, total, 102400), CHECK_OK);
+	assert_int_equal(memory_status(&cfg, total, 102399), CHECK_WARNING);
+	assert_int_equal(memory_status(&cfg, total, 51200), CHECK_WARNING);
+	assert_int_equal(memory_status(&cfg, total, 51199), CHECK_CRITICAL);
+	assert_int_equal(memory_status(&cfg, total, 0), CHECK_CRITICAL);
+
+	/* Fractional thresholds, and a threshold that is not a whole byte:
+	 * 7.5% of 1001 bytes is 75.075. */
+	cfg.memory_warning_bp = 750;
+	cfg.memory_critical_bp = 1;
+	assert_int_equal(memory_status(&cfg, 1000, 75), CHECK_OK);
+	assert_int_equal(memory_status(&cfg, 1000, 74), CHECK_WARNING);
+	assert_int_equal(memory_status(&cfg, 1001, 76), CHECK_OK);
+	assert_int_equal(memory_status(&cfg, 1001, 75), CHECK_WARNING);
+	assert_int_equal(memory_status(&cfg, 10000, 1), CHECK_WARNING); /* 0.01% is 1 */
+	assert_int_equal(memory_status(&cfg, 10000, 0), CHECK_CRITICAL);
+}
+
+/* Totals where available * 10000 overflows 64 bits. */
+static void test_memory_huge_values(void **state)
+{
+	struct config cfg;
+	const uint64_t total = 10ull << 60; /* 10% = 2^60 exactly */
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(memory_status(&cfg, total, 1ull << 60), CHECK_OK);
+	assert_int_equal(memory_status(&cfg, total, (1ull << 60) - 1), CHECK_WARNING);
+	assert_int_equal(memory_status(&cfg, UINT64_MAX, UINT64_MAX), CHECK_OK);
+	assert_int_equal(memory_status(&cfg, UINT64_MAX, UINT64_MAX / 20), CHECK_CRITICAL);
+}
+
+static void test_memory_summary(void **state)
+{
+	struct snapshot *s = new_snapshot();
+	struct check_filter f = foundation_filter();
+	struct config cfg;
+	struct verdict v;
+	const struct check *c;
+
+	(void)state;
+	config_defaults(&cfg);
+	s->memory.total = 128ull << 30;
+	s->memory.available = 96ull << 30;
+	verdict_evaluate(&cfg, s, &f, &v);
+	c = find(&v, "memory.available");
+	assert_non_null(c);
+	assert_string_equal(c->summary, "96.0 GiB available of 128.0 GiB (75.0%)");
+	free(s);
+}
+
+static void test_forwarding_checks(void **state)
+{
+	struct snapshot *s = new_snapshot();
+	struct check_filter f = foundation_filter();
+	struct config cfg;
+	struct verdict v;
+	const struct check *ipv4, *persistent;
+
+	(void)state;
+	config_defaults(&cfg);
+
+	verdict_evaluate(&cfg, s, &f, &v);
+	ipv4 = find(&v, "forwarding.ipv4");
+	persistent = find(&v, "forwarding.persistent");
+	assert_non_null(ipv4);
+	assert_non_null(persistent);
+	assert_int_equal(ipv4->status, CHECK_OK);
+	assert_string_equal(ipv4->hint, "");
+	assert_int_equal(persistent->status, CHECK_OK);
+	assert_string_equal(persistent->summary, "net.ipv4.ip_forward = 1 is set at boot by "
+	                                         "/etc/sysctl.d/99-wireguard.conf:2");
+	assert_int_equal(v.overall, CHECK_OK);
+
+	/* Off at runtime: CRITICAL, with the command that turns it on. */
+	s->forwarding.ipv4 = false;
+	verdict_evaluate(&cfg, s, &f, &v);
+	ipv4 = find(&v, "forwarding.ipv4");
+	assert_int_equal(ipv4->status, CHECK_CRITICAL);
+	assert_string_equal(ipv4->hint, "sysctl -w net.ipv4.ip_forward=1");
+	assert_int_equal(v.overall, CHECK_CRITICAL);
+
+	/* On now, nothing sets it at boot: WARNING naming the file to write. */
+	s->forwarding.ipv4 = true;
+	s->forwarding.boot_value = -1;
+	s->forwarding.boot_file[0] = '\0';
+	s->forwarding.boot_line = 0;
+	verdict_evaluate(&cfg, s, &f, &v);
+	persistent = find(&v, "forwarding.persistent");
+	assert_int_equal(persistent->status, CHECK_WARNING);
+	assert_string_equal(persistent->summary, "no sysctl file sets net.ipv4.ip_forward: "
+	                                         "forwarding is on now but a reboot turns it off");
+	assert_string_equal(persistent->hint, "echo 'net.ipv4.ip_forward = 1' > "
+	                                      "/etc/sysctl.d/99-sparkmon-ip-forward.conf && "
+	                                      "sysctl --system");
+	assert_int_equal(find(&v, "forwarding.ipv4")->status, CHECK_OK);
+	assert_int_equal(v.overall, CHECK_WARNING);
+
+	/* A file sets 0 at boot: WARNING naming that file and line. */
+	s->forwarding.boot_value = 0;
+	strcpy(s->forwarding.boot_file, "/usr/lib/sysctl.d/99-hardening.conf");
+	s->forwarding.boot_line = 3;
+	verdict_evaluate(&cfg, s, &f, &v);
+	persistent = find(&v, "forwarding.persistent");
+	assert_int_equal(persistent->status, CHECK_WARNING);
+	assert_string_equal(persistent->summary,
+	                    "/usr/lib/sysctl.d/99-hardening.conf:3 sets net.ipv4.ip_forward = 0 "
+	                    "at boot: forwarding is on now but a reboot turns it off");
+	assert_non_null(strstr(persistent->hint, "line 3 of /usr/lib/sysctl.d/99-hardening.conf"));
+
+	/* Turned off in the configuration: the check is absent, not OK. */
+	cfg.forwarding_check_persistent = false;
+	verdict_evaluate(&cfg, s, &f, &v);
+	assert_null(find(&v, "forwarding.persistent"));
+	assert_non_null(find(&v, "forwarding.ipv4"));
+	assert_int_equal(v.overall, CHECK_OK);
+	free(s);
+}
+
+/* A probe that could not tell gives UNKNOWN, never OK, whatever its slot
+ * happens to hold. */
+static void test_probe_failures_are_unknown(void **state)
+{
+	static const struct {
+		enum probe_status status;
+		const char *summary;
+	} cases[] = {
+	    {PROBE_FAILED, "memory probe failed: /proc/meminfo: No such file or directory"},
+	    {PROBE_TIMED_OUT, "memory probe timed out: /proc/meminfo: No such file or directory"},
+	    {PROBE_NOT_RUN, "memory probe did not run"},
+	};
+	struct config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct snapshot *s = new_snapshot();
+		struct check_filter f = foundation_filter();
+		struct verdict v;
+		const struct check *c;
+
+		/* Data that would read as OK is still there: it must not count. */
+		s->probes[PROBE_MEMORY].status = cases[i].status;
+		strcpy(s->probes[PROBE_MEMORY].error, "/proc/meminfo: No such file or directory");
+		verdict_evaluate(&cfg, s, &f, &v);
+		c = find(&v, "memory.available");
+		assert_non_null(c);
+		assert_int_equal(c->status, CHECK_UNKNOWN);
+		assert_string_equal(c->summary, cases[i].summary);
+		assert_string_equal(c->hint,
+		                    "check that /proc/meminfo is readable: cat /proc/meminfo");
+		assert_int_equal(v.overall, CHECK_UNKNOWN);
+
+		/* Both forwarding checks too. */
+		s->probes[PROBE_MEMORY].status = PROBE_OK;
+		s->probes[PROBE_FORWARDING].status = cases[i].status;
+		verdict_evaluate(&cfg, s, &f, &v);
+		assert_int_equal(find(&v, "forwarding.ipv4")->status, CHECK_UNKNOWN);
+		assert_int_equal(find(&v, "forwarding.persistent")->status, CHECK_UNKNOWN);
+		assert_int_equal(v.overall, CHECK_UNKNOWN);
+		free(s);
+	}
+}
+
+/* A probe that does not apply leaves its checks out. */
+static void test_skipped_probe(void **state)
+{
+	struct snapshot *s = new_snapshot();
+	struct check_filter f = foundation_filter();
+	struct config cfg;
+	struct verdict v;
+
+	(void)state;
+	config_defaults(&cfg);
+	s->probes[PROBE_FORWARDING].status = PROBE_SKIPPED;
+	verdict_evaluate(&cfg, s, &f, &v);
+	assert_null(find(&v, "forwarding.ipv4"));
+	assert_null(find(&v, "forwarding.persistent"));
+	assert_int_equal(v.count, 1);
+	assert_int_equal(v.overall, CHECK_OK);
+	free(s);
+}
+
+static void test_severity_order(void **state)
+{
+	(void)state;
+	assert_true(verdict_severity(CHECK_OK) < verdict_severity(CHECK_WARNING));
+	assert_true(verdict_severity(CHECK_WARNING) < verdict_severity(CHECK_UNKNOWN));
+	assert_true(verdict_severity(CHECK_UNKNOWN) < verdict_severity(CHECK_CRITICAL));
+	assert_string_equal(verdict_status_upper(CHECK_OK), "OK");
+	assert_string_equal(verdict_status_upper(CHECK_WARNING), "WARNING");
+	assert_string_equal(verdict_status_upper(CHECK_CRITICAL), "CRITICAL");
+	assert_string_equal(verdict_status_upper(CHECK_UNKNOWN), "UNKNOWN");
+	assert_string_equal(verdict_status_upper((enum check_status)7), "UNKNOWN");
+	assert_string_equal(verdict_status_lower(CHECK_WARNING), "warning");
+	assert_string_equal(verdict_status_lower((enum check_status) - 1), "unknown");
+	/* The values are the plugin exit codes. */
+	assert_int_equal(CHECK_OK, 0);
+	assert_int_equal(CHECK_WARNING, 1);
+	assert_int_equal(CHECK_CRITICAL, 2);
+	assert_int_equal(CHECK_UNKNOWN, 3);
+}
+
+/* The overall status is the worst check by severity, not by exit code. */
+static void test_overall_is_worst(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	{
+		/* WARNING (memory) + UNKNOWN (forwarding failed) → UNKNOWN */
+		struct snapshot *s = new_snapshot();
+		struct check_filter f = foundation_filter();
+		struct verdict v;
+
+		s->memory.available = 90 * 1024;
+		s->probes[PROBE_FORWARDING].status = PROBE_FAILED;
+		verdict_evaluate(&cfg, s, &f, &v);
+		assert_int_equal(find(&v, "memory.available")->status, CHECK_WARNING);
+		assert_int_equal(v.overall, CHECK_UNKNOWN);
+		free(s);
+	}
+	{
+		/* UNKNOWN (memory failed) + CRITICAL (forwarding off) → CRITICAL,
+		 * though UNKNOWN's exit code (3) is the larger number. */
+		struct snapshot *s = new_snapshot();
+		struct check_filter f = foundation_filter();
+		struct verdict v;
+
+		s->probes[PROBE_MEMORY].status = PROBE_FAILED;
+		s->forwarding.ipv4 = false;
+		verdict_evaluate(&cfg, s, &f, &v);
+		assert_int_equal(find(&v, "memory.available")->status, CHECK_UNKNOWN);
+		assert_int_equal(v.overall, CHECK_CRITICAL);
+		free(s);
+	}
+	{
+		/* CRITICAL memory + WARNING persistence → CRITICAL */
+		struct snapshot *s = new_snapshot();
+		struct check_filter f = foundation_filter();
+		struct verdict v;
+
+		s->memory.available = 10 * 1024;
+		s->forwarding.boot_value = -1;
+		verdict_evaluate(&cfg, s, &f, &v);
+		assert_int_equal(v.overall, CHECK_CRITICAL);
+		assert_int_equal(v.count, 3);
+		free(s);
+	}
+}
+
+static void test_filter_parsing(void **state)
+{
+	static const struct {
+		const char *list;
+		int r;
+		size_t count;
+		const char *bad;
+	} cases[] = {
+	    {"memory.available", 0, 1, NULL},
+	    {"memory", 0, 1, NULL},
+	    {"forwarding", 0, 1, NULL},
+	    {"forwarding.ipv4,memory", 0, 2, NULL},
+	    {"memory,,forwarding", 0, 2, NULL},
+	    {"bogus", -EINVAL, 0, "bogus"},
+	    {"memory,bogus", -EINVAL, 0, "bogus"},
+	    {"memory.bogus", -EINVAL, 0, "memory.bogus"},
+	    {"mem", -EINVAL, 0, "mem"},
+	    {"memory.", -EINVAL, 0, "memory."},
+	    {"memory.available.x", -EINVAL, 0, "memory.available.x"},
+	    {"Memory", -EINVAL, 0, "Memory"},
+	    {" memory", -EINVAL, 0, " memory"},
+	    {"", -EINVAL, 0, "(empty list)"},
+	    {",", -EINVAL, 0, "(empty list)"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char list[64], bad[64] = "";
+		struct check_filter f, untouched;
+		int r;
+
+		memset(&f, 0x44, sizeof(f));
+		untouched = f;
+		strcpy(list, cases[i].list);
+		r = verdict_parse_filter(list, &f, bad, sizeof(bad));
+		if (r != cases[i].r)
+			fail_msg("'%s': returned %d, expected %d", cases[i].list, r, cases[i].r);
+		if (r == 0) {
+			assert_int_equal(f.count, cases[i].count);
+		} else {
+			assert_string_equal(bad, cases[i].bad);
+			assert_memory_equal(&f, &untouched, sizeof(f));
+		}
+	}
+}
+
+static void test_filter_selects(void **state)
+{
+	struct snapshot *s = new_snapshot();
+	struct config cfg;
+	struct verdict v;
+	struct check_filter f;
+	char list[64], bad[64];
+
+	(void)state;
+	config_defaults(&cfg);
+	strcpy(list, "forwarding.ipv4");
+	assert_int_equal(verdict_parse_filter(list, &f, bad, sizeof(bad)), 0);
+	verdict_evaluate(&cfg, s, &f, &v);
+	assert_int_equal(v.count, 1);
+	assert_string_equal(v.checks[0].id, "forwarding.ipv4");
+
+	strcpy(list, "forwarding");
+	assert_int_equal(verdict_parse_filter(list, &f, bad, sizeof(bad)), 0);
+	verdict_evaluate(&cfg, s, &f, &v);
+	assert_int_equal(v.count, 2);
+	assert_string_equal(v.checks[0].id, "forwarding.ipv4");
+	assert_string_equal(v.checks[1].id, "forwarding.persistent");
+
+	/* Only memory selected: a forwarding failure cannot touch the result. */
+	strcpy(list, "memory");
+	assert_int_equal(verdict_parse_filter(list, &f, bad, sizeof(bad)), 0);
+	s->probes[PROBE_FORWARDING].status = PROBE_FAILED;
+	verdict_evaluate(&cfg, s, &f, &v);
+	assert_int_equal(v.count, 1);
+	assert_string_equal(v.checks[0].id, "memory.available");
+	assert_int_equal(v.overall, CHECK_OK);
+	free(s);
+}
+
+static void test_probe_mask(void **state)
+{
+	struct check_filter f;
+	char list[64], bad[64];
+	unsigned all;
+
+	(void)state;
+	strcpy(list, "memory");
+	assert_int_equal(verdict_parse_filter(list, &f, bad, sizeof(bad)), 0);
+	assert_int_equal(verdict_probe_mask(&f), 1u << PROBE_MEMORY);
+
+	strcpy(list, "forwarding.persistent");
+	assert_int_equal(verdict_parse_filter(list, &f, bad, sizeof(bad)), 0);
+	assert_int_equal(verdict_probe_mask(&f), 1u << PROBE_FORWARDING);
+
+	strcpy(list, "forwarding.ipv4,memory.available");
+	assert_int_equal(verdict_parse_filter(list, &f, bad, sizeof(bad)), 0);
+	assert_int_equal(verdict_probe_mask(&f), (1u << PROBE_MEMORY) | (1u << PROBE_FORWARDING));
+
+	/* No filter: every probe some check reads. */
+	all = verdict_probe_mask(NULL);
+	assert_true(all & (1u << PROBE_MEMORY));
+	assert_true(all & (1u << PROBE_FORWARDING));
+	f.count = 0;
+	assert_int_equal(verdict_probe_mask(&f), all);
+	assert_int_equal(all & ~((1u << PROBE__COUNT) - 1), 0);
+}
+
+static void test_check_ids(void **state)
+{
+	bool memory = false, ipv4 = false, persistent = false;
+
+	(void)state;
+	for (size_t i = 0; verdict_check_id(i); i++) {
+		const char *id = verdict_check_id(i);
+
+		/* Stable dotted ids: area.name, lower case. */
+		assert_non_null(strchr(id, '.'));
+		assert_true(strlen(id) < CHECK_ID_MAX);
+		memory |= strcmp(id, "memory.available") == 0;
+		ipv4 |= strcmp(id, "forwarding.ipv4") == 0;
+		persistent |= strcmp(id, "forwarding.persistent") == 0;
+	}
+	assert_true(memory && ipv4 && persistent);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_memory_boundaries),
+	    cmocka_unit_test(test_memory_huge_values),
+	    cmocka_unit_test(test_memory_summary),
+	    cmocka_unit_test(test_forwarding_checks),
+	    cmocka_unit_test(test_probe_failures_are_unknown),
+	    cmocka_unit_test(test_skipped_probe),
+	    cmocka_unit_test(test_severity_order),
+	    cmocka_unit_test(test_overall_is_worst),
+	    cmocka_unit_test(test_filter_parsing),
+	    cmocka_unit_test(test_filter_selects),
+	    cmocka_unit_test(test_probe_mask),
+	    cmocka_unit_test(test_check_ids),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

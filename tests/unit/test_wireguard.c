@@ -1,0 +1,216 @@
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "monitor/config.h"
+#include "probes/wireguard.h"
+
+#define INTERVAL_MS 5000
+#define STALE_MS    600000
+
+static enum wireguard_peer_state state_at(int64_t handshake, time_t now, int64_t *age)
+{
+	return wireguard_peer_state(handshake, now, INTERVAL_MS, STALE_MS, age);
+}
+
+static void test_peer_states(void **state)
+{
+	time_t now = 1700000000;
+	int64_t age;
+
+	(void)state;
+	assert_int_equal(state_at(0, now, &age), WIREGUARD_PEER_NEVER);
+	assert_int_equal(age, -1);
+	assert_int_equal(state_at(now, now, &age), WIREGUARD_PEER_UP);
+	assert_int_equal(age, 0);
+	/* REJECT_AFTER_TIME (180 s) plus one poll interval (5 s). */
+	assert_int_equal(state_at(now - 185, now, &age), WIREGUARD_PEER_UP);
+	assert_int_equal(state_at(now - 186, now, &age), WIREGUARD_PEER_STALE);
+	assert_int_equal(age, 186);
+	assert_int_equal(state_at(now - 600, now, &age), WIREGUARD_PEER_STALE);
+	assert_int_equal(state_at(now - 601, now, &age), WIREGUARD_PEER_DOWN);
+	/* The clock stepped back: a handshake "in the future" is age 0. */
+	assert_int_equal(state_at(now + 3600, now, &age), WIREGUARD_PEER_UP);
+	assert_int_equal(age, 0);
+	assert_string_equal(wireguard_peer_state_name(WIREGUARD_PEER_STALE), "stale");
+}
+
+static void test_key_encodings(void **state)
+{
+	uint8_t key[32], back[32];
+	char b64[45];
+
+	(void)state;
+	for (int i = 0; i < 32; i++)
+		key[i] = (uint8_t)(i * 37 + 11);
+	wireguard_key_to_base64(b64, key);
+	assert_int_equal(strlen(b64), 44);
+	assert_int_equal(b64[43], '=');
+	assert_int_equal(wireguard_key_from_base64(back, b64), 0);
+	assert_memory_equal(key, back, 32);
+	/* wg genkey's output for a key of zeros. */
+	memset(key, 0, sizeof(key));
+	wireguard_key_to_base64(b64, key);
+	assert_string_equal(b64, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+	assert_int_equal(
+	    wireguard_key_from_base64(back, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB="),
+	    -EINVAL); /* low bits set: not a canonical spelling */
+	assert_int_equal(wireguard_key_from_base64(back, "AAAA"), -EINVAL);
+	assert_int_equal(
+	    wireguard_key_from_base64(back, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA*AA="),
+	    -EINVAL);
+	assert_int_equal(wireguard_key_from_hex(back, "zz"), -EINVAL);
+}
+
+static void test_format(void **state)
+{
+	struct wireguard_ip ip = {
+	    .family = AF_INET, .addr.v4.s_addr = htonl(0x0a640001), .cidr = 24};
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(51820)};
+	struct sockaddr sa = {.sa_family = AF_UNSPEC};
+	char text[64];
+
+	(void)state;
+	wireguard_format_ip(&ip, text, sizeof(text));
+	assert_string_equal(text, "10.100.0.1/24");
+	sin.sin_addr.s_addr = htonl(0xc0a80001);
+	wireguard_format_endpoint((struct sockaddr *)&sin, text, sizeof(text));
+	assert_string_equal(text, "192.168.0.1:51820");
+	wireguard_format_endpoint(&sa, text, sizeof(text));
+	assert_string_equal(text, "");
+}
+
+static void test_model_free(void **state)
+{
+	struct wireguard wg = {.n_devices = 0};
+	struct wireguard_device dev = {.name = "wg0"};
+	struct wireguard_ip ip = {.family = AF_INET, .cidr = 32};
+
+	(void)state;
+	wireguard_free(NULL);
+	wireguard_device_free(NULL);
+	for (int i = 0; i < 100; i++) {
+		struct wireguard_peer *p = wireguard_device_add_peer(&dev);
+
+		assert_non_null(p);
+		assert_int_equal(p->handshake_age, -1);
+		for (int j = 0; j < i; j++)
+			assert_int_equal(wireguard_peer_add_allowed_ip(p, &ip), 0);
+	}
+	assert_int_equal(dev.peers[99].n_allowed_ips, 99);
+	assert_int_equal(wireguard_device_add_address(&dev, &ip), 0);
+	wg.devices = calloc(1, sizeof(dev));
+	assert_non_null(wg.devices);
+	wg.devices[0] = dev;
+	wg.n_devices = 1;
+	assert_non_null(wireguard_find_device(&wg, "wg0"));
+	assert_null(wireguard_find_device(&wg, "wg1"));
+	wireguard_free(&wg); /* ASan: nothing leaks */
+	assert_int_equal(wg.n_devices, 0);
+}
+
+static int load(const char *text, struct config *cfg, struct config_errors *errors)
+{
+	return config_load_string(text, "test.conf", cfg, errors);
+}
+
+static void test_config(void **state)
+{
+	struct config cfg, back;
+	struct config_errors errors = {0};
+	char *printed = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(cfg.wireguard_interfaces.count, 0);
+	assert_string_equal(cfg.wireguard_wg_quick_file, "/etc/wireguard/%i.conf");
+	assert_int_equal(cfg.wireguard_stale_after_ms, 600000);
+	assert_int_equal(load("[wireguard]\n"
+	                      "interfaces = wg-dgx-spark, wg1\n"
+	                      "listen_port = 51820\n"
+	                      "stale_after = 30m\n"
+	                      "wg_quick_file =\n"
+	                      "[peer laptop]\n"
+	                      "public_key = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+	                      "required = yes\n"
+	                      "[peer phone]\n"
+	                      "public_key = AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+	                      &cfg, &errors),
+	                 0);
+	assert_int_equal(cfg.wireguard_interfaces.count, 2);
+	assert_string_equal(cfg.wireguard_interfaces.names[0], "wg-dgx-spark");
+	assert_int_equal(cfg.wireguard_listen_port, 51820);
+	assert_int_equal(cfg.wireguard_stale_after_ms, 1800000);
+	assert_string_equal(cfg.wireguard_wg_quick_file, "");
+	assert_int_equal(cfg.n_peers, 2);
+	assert_string_equal(cfg.peers[0].name, "laptop");
+	assert_true(cfg.peers[0].required);
+	assert_false(cfg.peers[1].required);
+
+	/* The printed form parses back to the same configuration. */
+	f = open_memstream(&printed, &len);
+	assert_non_null(f);
+	config_print(&cfg, f);
+	fclose(f);
+	assert_non_null(strstr(printed, "[peer laptop]\npublic_key = "));
+	assert_non_null(strstr(printed, "interfaces = wg-dgx-spark wg1\n"));
+	assert_int_equal(load(printed, &back, &errors), 0);
+	free(printed);
+	assert_int_equal(back.n_peers, 2);
+	assert_memory_equal(back.peers, cfg.peers, sizeof(cfg.peers));
+	assert_memory_equal(&back.wireguard_interfaces, &cfg.wireguard_interfaces,
+	                    sizeof(cfg.wireguard_interfaces));
+	assert_int_equal(back.wireguard_listen_port, 51820);
+	config_errors_free(&errors);
+}
+
+static void test_config_errors(void **state)
+{
+	static const struct {
+		const char *text, *message;
+	} cases[] = {
+	    {"[peer x]\nrequired = yes\n", "test.conf:2: [peer x] has no public_key"},
+	    {"[peer x]\npublic_key = nope\n", "public_key: 'nope' is not a WireGuard public key"},
+	    {"[peer x]\npublic_key = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+	     "[peer y]\npublic_key = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+	     "[peer y] has the same public_key as [peer x]"},
+	    {"[peer x]\ncolour = red\n", "unknown key 'colour' in [peer x]"},
+	    {"[wireguard]\ninterfaces = a/b\n", "interfaces: 'a/b' is not a list"},
+	    {"[wireguard]\ninterfaces = abcdefghijklmnop\n", "is not a list"},
+	    {"[wireguard]\ninterfaces = wg0 wg0\n", "is not a list"},
+	    {"[wireguard]\nlisten_port = 65536\n", "listen_port"},
+	    {"[wireguard]\nstale_after = 10s\n", "stale_after: 10s is out of range"},
+	};
+	struct config cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config_errors errors = {0};
+
+		assert_int_equal(load(cases[i].text, &cfg, &errors), -EINVAL);
+		assert_non_null(errors.text);
+		if (!strstr(errors.text, cases[i].message))
+			fail_msg("case %zu: '%s' not in '%s'", i, cases[i].message, errors.text);
+		config_errors_free(&errors);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_peer_states), cmocka_unit_test(test_key_encodings),
+	    cmocka_unit_test(test_format),      cmocka_unit_test(test_model_free),
+	    cmocka_unit_test(test_config),      cmocka_unit_test(test_config_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
