@@ -13,7 +13,7 @@ BUILD     ?= build
 ASAN      := $(BUILD)-asan
 
 CC        ?= cc
-PKGS      := libmnl libcurl libmicrohttpd json-c inih libsystemd
+PKGS      := libmnl libcurl libmicrohttpd json-c inih libsystemd hogweed
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2
 CPPFLAGS  += -D_GNU_SOURCE -DSPARKMON_VERSION='"$(VERSION)"' -I. -MMD -MP

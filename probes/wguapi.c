@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "probes/curve25519.h"
+#include <nettle/curve25519.h>
 
 #define WGUAPI_READ_CHUNK 65536
 
@@ -178,10 +178,11 @@ static int device_line(struct span key, struct span value, struct wireguard_devi
 		static const uint8_t zero[WIREGUARD_KEY_LEN];
 		int r = parse_key(value, secret);
 
-		/* The reply has no public key; derive it as wg(8) does and
+		/* The reply has no public key; derive it as wg(8) does (X25519
+		 * of the base point; nettle clamps the scalar per RFC 7748) and
 		 * forget the secret at once. */
 		if (r == 0 && memcmp(secret, zero, sizeof(zero)) != 0) {
-			curve25519_public_key(pub, secret);
+			curve25519_mul_g(pub, secret);
 			wireguard_key_to_base64(dev->public_key, pub);
 			dev->has_public_key = true;
 		}
