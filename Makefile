@@ -4,12 +4,15 @@
 #   make test    install missing dependencies, build, run every test
 #   make deps    install (only) the missing Debian packages, idempotently
 #
-# BUILD names the build folder, so that several builds can share one tree.
+# BUILD names the build folder, so that several builds can share one tree;
+# V=1 shows the compiler commands.
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 BUILD     ?= build
+V         ?= 0
+Q         := $(if $(filter 1,$(V)),,@)
 ASAN      := $(BUILD)-asan
 
 CC        ?= cc
@@ -51,28 +54,42 @@ deps-build:
 # ---- build ------------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(ASAN)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANITIZE) -c -o $@ $<
+	@echo "  CC $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANITIZE) -c -o $@ $<
 
 $(BUILD)/libsparkmon.a: $(call obj,$(BUILD),$(LIB_SRC))
-	$(AR) rcs $@ $^
+	@echo "  AR $@"
+	$(Q)$(AR) rcs $@ $^
 $(ASAN)/libsparkmon.a: $(call obj,$(ASAN),$(LIB_SRC))
-	$(AR) rcs $@ $^
+	@echo "  AR $@"
+	$(Q)$(AR) rcs $@ $^
 
 $(BUILD)/sparkmon: $(BUILD)/obj/monitor/main.o $(BUILD)/libsparkmon.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(ASAN)/sparkmon: $(ASAN)/obj/monitor/main.o $(ASAN)/libsparkmon.a
-	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
+	@echo "  LD $@"
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libsparkmon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	@echo "  LD $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 $(ASAN)/test/%: $(ASAN)/obj/tests/unit/%.o $(ASAN)/libsparkmon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS) -lcmocka
+	@echo "  LD $@"
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Benchmark helpers (tests/bench/*.c) link the library like the tests do.
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/libsparkmon.a
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 -include $(shell find $(BUILD) $(ASAN) -name '*.d' 2>/dev/null)
 

@@ -322,7 +322,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind], commands[i].name) == 0) {
 			argc -= optind;
 			argv += optind;
-			optind = 1; /* restart getopt on the command's own arguments */
+			optind =
+			    0; /* glibc: 0 fully resets getopt for the command's own arguments */
 			return commands[i].run(config_path, argc, argv);
 		}
 	}

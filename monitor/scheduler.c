@@ -62,6 +62,20 @@ static uint64_t probe_interval(enum probe_id id, const struct config *cfg)
 	return ms ? ms : 1000;
 }
 
+/* Before a run: a part that is plain data starts as the published one, so
+ * that a run which fails (and, by the probes' contract, writes nothing)
+ * leaves the last good reading in place rather than whatever the scratch
+ * held from an older run. Parts that own memory cannot be copied; for
+ * those publish_area() keeps the published part when the run fails. */
+static void prepare_area(struct snapshot *scratch, const struct snapshot *shared,
+                         enum probe_id id)
+{
+	if (probetab[id].release)
+		return;
+	memcpy((unsigned char *)scratch + probetab[id].area_offset,
+	       (const unsigned char *)shared + probetab[id].area_offset, probetab[id].area_size);
+}
+
 /* Exchanges the probe's part of the two snapshots. */
 static void swap_area(struct snapshot *a, struct snapshot *b, enum probe_id id)
 {
@@ -78,6 +92,19 @@ static void swap_area(struct snapshot *a, struct snapshot *b, enum probe_id id)
 		memcpy(pb + done, tmp, n);
 	}
 	a->probes[id] = b->probes[id];
+}
+
+/* After a run: its outcome always goes out; its part only when the run did
+ * not fail, so that the last good reading stays published (the renderers
+ * mark it stale with its age from the outcome and the part's own time). */
+static void publish_area(struct snapshot *shared, struct snapshot *scratch, enum probe_id id)
+{
+	enum probe_status st = scratch->probes[id].status;
+
+	if (st == PROBE_FAILED || st == PROBE_TIMED_OUT)
+		shared->probes[id] = scratch->probes[id];
+	else
+		swap_area(shared, scratch, id);
 }
 
 static void *worker_main(void *arg)
@@ -99,13 +126,14 @@ static void *worker_main(void *arg)
 		*cfg = s->cfg;
 		w->running_since_ms = now;
 		w->interval_ms = probe_interval(w->id, cfg);
+		prepare_area(w->scratch, s->shared, w->id);
 		pthread_mutex_unlock(&s->lock);
 
 		probetab_run(w->id, cfg, w->scratch);
 
 		pthread_mutex_lock(&s->lock);
 		w->running_since_ms = 0;
-		swap_area(s->shared, w->scratch, w->id);
+		publish_area(s->shared, w->scratch, w->id);
 		s->generation++;
 		pthread_cond_broadcast(&s->changed);
 		/* Keep the cadence; a run longer than the interval starts the

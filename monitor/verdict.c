@@ -76,6 +76,8 @@ static bool check_forwarding_ipv4(const struct config *cfg, const struct snapsho
 }
 
 #define FORWARDING_DROPIN "/etc/sysctl.d/99-sparkmon-ip-forward.conf"
+/* Lower-case letters sort after the usual numbered names ("50-default.conf"). */
+#define FORWARDING_OVERRIDE "/etc/sysctl.d/zz-sparkmon-ip-forward.conf"
 
 static bool check_forwarding_persistent(const struct config *cfg, const struct snapshot *snap,
                                         struct check *out)
@@ -91,9 +93,18 @@ static bool check_forwarding_persistent(const struct config *cfg, const struct s
 		return true;
 	}
 	if (f->boot_value == 0) {
-		snprintf(hint, sizeof(hint),
-		         "change line %d of %s to 'net.ipv4.ip_forward = 1', then sysctl --system",
-		         f->boot_line, f->boot_file);
+		/* A file under /etc is the admin's to edit; one shipped in
+		 * /usr/lib or /run is overridden by a file that sorts after it. */
+		if (strncmp(f->boot_file, "/etc/", 5) == 0)
+			snprintf(hint, sizeof(hint),
+			         "change line %d of %s to 'net.ipv4.ip_forward = 1', then sysctl "
+			         "--system",
+			         f->boot_line, f->boot_file);
+		else
+			snprintf(hint, sizeof(hint),
+			         "echo 'net.ipv4.ip_forward = 1' > " FORWARDING_OVERRIDE
+			         " (it sorts after %s) && sysctl --system",
+			         f->boot_file);
 		set_check(out, CHECK_WARNING, hint, "%s:%d sets net.ipv4.ip_forward = 0 at boot%s",
 		          f->boot_file, f->boot_line,
 		          f->ipv4 ? ": forwarding is on now but a reboot turns it off" : "");
@@ -237,6 +248,11 @@ static bool check_gpu_temperature(const struct config *cfg, const struct snapsho
 #define WIREGUARD_PERM_HINT                                                                        \
 	"run sparkmon as root or grant it CAP_NET_ADMIN (systemd: "                                \
 	"AmbientCapabilities=CAP_NET_ADMIN)"
+/* Userspace implementations keep their sockets in /var/run/wireguard, which
+ * is root-only: CAP_NET_ADMIN does not open it. */
+#define WIREGUARD_SOCKET_PERM_HINT                                                                 \
+	"run sparkmon as root or grant it CAP_DAC_OVERRIDE to open /var/run/wireguard (systemd: "  \
+	"AmbientCapabilities=CAP_NET_ADMIN CAP_DAC_OVERRIDE)"
 
 /* Appends "; "-separated parts to a summary, marking a cut with "...". */
 static void append(char *buf, size_t size, const char *fmt, ...)
@@ -264,6 +280,12 @@ static bool wireguard_not_permitted(const struct wireguard_device *dev)
 	return dev->error == -EPERM || dev->error == -EACCES;
 }
 
+static const char *wireguard_perm_hint(const struct wireguard_device *dev)
+{
+	return dev->backend == WIREGUARD_BACKEND_USERSPACE ? WIREGUARD_SOCKET_PERM_HINT
+	                                                   : WIREGUARD_PERM_HINT;
+}
+
 /* Why a watched interface does not carry traffic, or NULL when it does. */
 static const char *wireguard_interface_problem(const struct wireguard_device *dev)
 {
@@ -286,7 +308,7 @@ static bool check_wireguard_interface(const struct config *cfg, const struct sna
 
 	(void)cfg;
 	if (wg->n_devices == 0 && wg->socket_dir_error) {
-		set_check(out, CHECK_UNKNOWN, WIREGUARD_PERM_HINT,
+		set_check(out, CHECK_UNKNOWN, WIREGUARD_SOCKET_PERM_HINT,
 		          "no kernel WireGuard interface, and userspace ones cannot be seen: "
 		          "/var/run/wireguard is not readable");
 		return true;
@@ -348,7 +370,7 @@ static bool check_wireguard_listen_port(const struct config *cfg, const struct s
 			if (verdict_severity(CHECK_UNKNOWN) > verdict_severity(status)) {
 				status = CHECK_UNKNOWN;
 				snprintf(hint, sizeof(hint), "%s",
-				         wireguard_not_permitted(dev) ? WIREGUARD_PERM_HINT
+				         wireguard_not_permitted(dev) ? wireguard_perm_hint(dev)
 				                                      : "wg show to see the port");
 			}
 			append(summary, sizeof(summary), "%s: port unknown (%s)", dev->name,
@@ -399,7 +421,7 @@ static bool check_wireguard_peers(const struct config *cfg, const struct snapsho
 			if (verdict_severity(CHECK_UNKNOWN) > verdict_severity(status)) {
 				status = CHECK_UNKNOWN;
 				snprintf(hint, sizeof(hint), "%s",
-				         wireguard_not_permitted(dev) ? WIREGUARD_PERM_HINT
+				         wireguard_not_permitted(dev) ? wireguard_perm_hint(dev)
 				                                      : "run wg show to compare");
 			}
 			append(detail, sizeof(detail), "peers of %s unknown: %s", dev->name,

@@ -14,6 +14,7 @@
 
 #define RUNNER_DEFAULT_TIMEOUT_MS 5000
 #define RUNNER_DEFAULT_MAX_OUTPUT (1024 * 1024)
+#define RUNNER_MAX_OUTPUT_LIMIT   (64 * 1024 * 1024)
 
 /* The child sees only this: a C locale keeps number formats parseable
  * (nvidia-smi prints decimal commas under some locales). */
@@ -173,6 +174,9 @@ int runner_run(const char *const argv[], const struct runner_options *opts,
 	int r;
 
 	memset(&res, 0, sizeof(res));
+	/* The buffer is allocated whole, so the cap must be a real size. */
+	if (cap > RUNNER_MAX_OUTPUT_LIMIT)
+		cap = RUNNER_MAX_OUTPUT_LIMIT;
 	if (!argv || !argv[0] || argv[0][0] != '/')
 		return -EINVAL;
 	res.out = malloc(cap + 1);

@@ -598,9 +598,10 @@ static void set_error(struct wireguard_device *dev, int r, const char *detail)
 	case EPERM:
 	case EACCES:
 		snprintf(dev->error_text, sizeof(dev->error_text),
-		         "not permitted to read the WireGuard state (%s): run as root or grant "
-		         "CAP_NET_ADMIN",
-		         strerror(-r));
+		         "not permitted to read the WireGuard state (%s): run as root or grant %s",
+		         strerror(-r),
+		         dev->backend == WIREGUARD_BACKEND_USERSPACE ? "CAP_DAC_OVERRIDE"
+		                                                     : "CAP_NET_ADMIN");
 		break;
 	case ENODEV:
 		snprintf(dev->error_text, sizeof(dev->error_text),
@@ -632,8 +633,13 @@ static void read_state(const struct config *cfg, struct wireguard_device *dev, i
 	uint16_t id;
 	int r = has_socket(cfg, dev->name);
 
-	if (r < 0) {
-		/* Whether it is a userspace interface cannot be told. */
+	if (r < 0 && link && link->wireguard) {
+		r = 0; /* a kernel interface: the socket directory does not matter */
+	} else if (r < 0) {
+		/* A tun link (wireguard-go makes one) behind a socket directory we
+		 * may not look into: a userspace interface we cannot read. */
+		if (link)
+			dev->backend = WIREGUARD_BACKEND_USERSPACE;
 		set_error(dev, r, NULL);
 		return;
 	}

@@ -28,8 +28,8 @@ printf '[general]\ninterval = 10s\n' >/tmp/sparkmon.conf
 
 for n in $sizes; do
 	dev=wgb$n
-	/usr/sbin/ip link add $dev type wireguard || fail "ip link add $dev"
-	wg set $dev private-key /tmp/key listen-port $((40000 + n)) || fail "wg set $dev"
+	/usr/sbin/ip link add "$dev" type wireguard || fail "ip link add $dev"
+	wg set "$dev" private-key /tmp/key listen-port $((40000 + n)) || fail "wg set $dev"
 	random_keys "$n" | awk '{
 		i = NR
 		printf "peer %s endpoint 192.0.2.%d:%d allowed-ips 10.%d.%d.%d/32\n",
@@ -39,11 +39,11 @@ for n in $sizes; do
 	awk '{ print > ("/tmp/args." int((NR - 1) / 500)) }' /tmp/args
 	for f in /tmp/args.*; do
 		# shellcheck disable=SC2046
-		wg set $dev $(cat "$f") || fail "wg set $dev peers"
+		wg set "$dev" $(cat "$f") || fail "wg set $dev peers"
 		rm -f "$f"
 	done
-	/usr/sbin/ip link set $dev up || fail "ip link set $dev up"
-	got=$(wg show $dev peers | wc -l)
+	/usr/sbin/ip link set "$dev" up || fail "ip link set $dev up"
+	got=$(wg show "$dev" peers | wc -l)
 	[ "$got" -eq "$n" ] || fail "$dev has $got peers, want $n"
 
 	# Runs: enough for a stable average, few enough for TCG (one whole
@@ -56,14 +56,14 @@ for n in $sizes; do
 		runs=200 wgruns=50
 	fi
 	# One untimed warm-up of each, so that page cache and slab are the same.
-	wgpoll poll $dev 1 >/dev/null || fail "wgpoll poll $dev"
-	wg show $dev dump >/dev/null || fail "wg show $dev dump"
+	wgpoll poll "$dev" 1 >/dev/null || fail "wgpoll poll $dev"
+	wg show "$dev" dump >/dev/null || fail "wg show $dev dump"
 	{
-		wgpoll poll $dev $runs
+		wgpoll poll "$dev" $runs
 		wgpoll probe $runs
-		wgpoll spawn $wgruns wg show $dev dump
+		wgpoll spawn $wgruns wg show "$dev" dump
 		wgpoll spawn 5 sparkmon -c /tmp/sparkmon.conf check --only wireguard --json
 	} >>"$out/bench.txt" 2>&1 || fail "measuring $dev"
-	/usr/sbin/ip link del $dev
+	/usr/sbin/ip link del "$dev"
 done
 echo "bench done"

@@ -193,7 +193,17 @@ static void test_forwarding_checks(void **state)
 	assert_string_equal(persistent->summary,
 	                    "/usr/lib/sysctl.d/99-hardening.conf:3 sets net.ipv4.ip_forward = 0 "
 	                    "at boot: forwarding is on now but a reboot turns it off");
-	assert_non_null(strstr(persistent->hint, "line 3 of /usr/lib/sysctl.d/99-hardening.conf"));
+	/* A shipped file is overridden by a later one, not edited. */
+	assert_string_equal(persistent->hint,
+	                    "echo 'net.ipv4.ip_forward = 1' > "
+	                    "/etc/sysctl.d/zz-sparkmon-ip-forward.conf (it sorts after "
+	                    "/usr/lib/sysctl.d/99-hardening.conf) && sysctl --system");
+
+	/* The admin's own file under /etc: edit that line. */
+	strcpy(s->forwarding.boot_file, "/etc/sysctl.d/10-local.conf");
+	verdict_evaluate(&cfg, s, &f, &v);
+	persistent = find(&v, "forwarding.persistent");
+	assert_non_null(strstr(persistent->hint, "line 3 of /etc/sysctl.d/10-local.conf"));
 
 	/* Turned off in the configuration: the check is absent, not OK. */
 	cfg.forwarding_check_persistent = false;

@@ -8,7 +8,7 @@
 #       cache folder. Reused across runs.
 #   vm.sh wgpoll BUILD_DIR
 #       build tests/bench/wgpoll.c against BUILD_DIR/libsparkmon.a (the same
-#       build as the sparkmon binary under test) into BUILD_DIR/wgpoll.
+#       build as the sparkmon binary under test) into BUILD_DIR/bench/wgpoll.
 #   vm.sh run --scenario FILE --out DIR [--bin PROG]... [--data FILE]...
 #             [--timeout SECONDS] [--mem MIB] [--append ARGS] [--icount SHIFT]
 #       build an initramfs (busybox, wg, ip, setpriv, each PROG, their shared
@@ -81,6 +81,10 @@ prepare_kernel() {
 		return
 	fi
 	echo "vm.sh: preparing $pkg $ver in $dir" >&2
+	# Prepared aside and renamed into place, so that two runs at once never
+	# see (or remove) each other's half-made folder.
+	final=$dir
+	dir=$cache/.prepare.$$
 	rm -rf "$dir"
 	mkdir -p "$dir/dl" "$dir/modules"
 	(cd "$dir/dl" && apt-get download -q "$pkg=$ver" >&2) ||
@@ -108,12 +112,14 @@ prepare_kernel() {
 		cp "$path" "$dir/modules/"
 		echo "$ko" >>"$dir/modules.load"
 	done <"$dir/show-depends"
+	grep -qx wireguard.ko "$dir/modules.load" || die "wireguard.ko not found in $pkg"
 	grep -qx veth.ko "$dir/modules.load" || die "veth.ko not found in $pkg"
-	grep -q '^wireguard\.ko' "$dir/modules.load" || die "wireguard.ko not found in $pkg"
 	echo "$kver" >"$dir/kernel-version"
 	rm -rf "$dir/root" "$dir/dl"
 	touch "$dir/ready"
-	echo "$dir"
+	mv -T "$dir" "$final" 2>/dev/null || rm -rf "$dir"
+	[ -f "$final/ready" ] || die "preparing $final failed"
+	echo "$final"
 }
 
 # Copies an ELF program and every shared library it loads into the staging
@@ -146,7 +152,9 @@ cmd_run() {
 		esac
 		shift 2
 	done
-	[ -n "$scenario" ] && [ -n "$out" ] || die "run needs --scenario and --out"
+	if [ -z "$scenario" ] || [ -z "$out" ]; then
+		die "run needs --scenario and --out"
+	fi
 	need "$qemu" cpio ldd timeout
 	[ -x /bin/busybox ] || die "/bin/busybox is missing (busybox-static)"
 	# The initramfs has no loader for busybox itself: it must be static.
@@ -230,19 +238,18 @@ cmd_run() {
 	return "$(cat "$out/exit-status")"
 }
 
-# The flags the Makefile builds with, so that warnings stay errors here too.
+# Through the Makefile, so that flags and libraries are the ones the
+# binary under test was built with.
 build_wgpoll() {
-	bdir=$1
-	[ -f "$bdir/libsparkmon.a" ] || die "$bdir/libsparkmon.a is missing (make BUILD=$bdir)"
-	need cc pkg-config
-	pkgs="libmnl libcurl libmicrohttpd json-c inih"
-	# shellcheck disable=SC2046
-	cc -D_GNU_SOURCE -I"$repo" -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow \
-		-Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2 \
-		$(pkg-config --cflags $pkgs) -o "$bdir/wgpoll" "$repo/tests/bench/wgpoll.c" \
-		"$bdir/libsparkmon.a" $(pkg-config --libs $pkgs) -lpthread ||
+	bdir=$(cd "$1" 2>/dev/null && pwd) || die "build folder $1 does not exist"
+	[ -f "$bdir/libsparkmon.a" ] || die "$bdir/libsparkmon.a is missing (make BUILD=$1)"
+	need make cc
+	# Relative to the tree when inside it: the targets then have the names
+	# the Makefile's dependency files use.
+	rel=${bdir#"$repo"/}
+	make -s -C "$repo" BUILD="$rel" "$rel/bench/wgpoll" >&2 ||
 		die "building wgpoll against $bdir/libsparkmon.a failed"
-	echo "$bdir/wgpoll"
+	echo "$bdir/bench/wgpoll"
 }
 
 case "${1:-}" in

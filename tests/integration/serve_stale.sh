@@ -1,0 +1,95 @@
+#!/bin/sh
+# A probe that fails after a good run: `sparkmon serve` keeps publishing the
+# last good reading, marked stale with a growing age, and the probe marked
+# as it failed. The fake nvidia-smi answers once (the GPU query and the
+# process query), then every GPU query hangs until the probe's deadline.
+set -eu
+: "${SPARKMON:?path to the sparkmon binary}"
+for tool in curl jq perl; do
+	command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d /tmp/sparkmon-stale.XXXXXX)
+fixtures=$(realpath "$(dirname "$0")/../fixtures/gpu/bin")
+pids=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "$tmp/sparkmon.log" ] && tail -20 "$tmp/sparkmon.log" >&2
+	exit 1
+}
+ok() { echo "ok: $*"; }
+free_port() {
+	perl -MIO::Socket::INET -e \
+	    'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1",LocalPort=>0)->sockport'
+}
+
+cat >"$tmp/nvidia-smi" <<EOF
+#!/bin/sh
+case "\$1" in
+--query-gpu=*)
+	[ -e "$tmp/answered" ] && exec sleep 3600
+	touch "$tmp/answered"
+	;;
+esac
+exec "$fixtures/nvidia-smi-h100" "\$@"
+EOF
+chmod +x "$tmp/nvidia-smi"
+
+port=$(free_port)
+cat >"$tmp/sparkmon.conf" <<CONF
+[general]
+interval = 1s
+[gpu]
+nvidia_smi = $tmp/nvidia-smi
+interval = 1s
+timeout = 300ms
+[http]
+listen = 127.0.0.1:$port
+CONF
+"$SPARKMON" -c "$tmp/sparkmon.conf" serve 2>"$tmp/sparkmon.log" &
+pids="$pids $!"
+url=http://127.0.0.1:$port/status.json
+
+# The first (good) reading.
+for _ in $(seq 1 50); do
+	t=$(curl -sf "$url" 2>/dev/null | jq -r '.gpu.gpus[0].temperature_celsius // empty') || true
+	[ -n "$t" ] && break
+	sleep 0.1
+done
+[ "$t" = 34 ] || fail "no GPU reading at first (temperature '$t')"
+ok "first reading: 34 °C"
+
+# Every document from then on has that reading, each one older. Sampled
+# faster than the probe runs, so that every published round is seen.
+prev_age=-1 timed_out=0 rounds=0
+end=$(($(date +%s) + 6))
+while [ "$(date +%s)" -lt "$end" ]; do
+	doc=$(curl -sf "$url") || fail "status.json not served"
+	t=$(printf '%s' "$doc" | jq -r '.gpu.gpus[0].temperature_celsius // "missing"')
+	st=$(printf '%s' "$doc" | jq -r '.probes.gpu.status')
+	age=$(printf '%s' "$doc" | jq -r '.gpu.age_seconds // -1')
+	stale=$(printf '%s' "$doc" | jq -r '.gpu.stale')
+	[ "$t" = 34 ] || fail "GPU reading lost while the probe is $st (temperature $t)"
+	if [ "$st" = timed_out ]; then
+		timed_out=$((timed_out + 1))
+		[ "$stale" = true ] || fail "a timed-out probe's reading is not marked stale"
+	fi
+	[ "$age" -ge "$prev_age" ] || fail "age went back from $prev_age to $age"
+	prev_age=$age
+	rounds=$((rounds + 1))
+	sleep 0.2
+done
+[ "$timed_out" -gt 0 ] || fail "the probe was never marked timed_out"
+[ "$prev_age" -ge 4 ] || fail "the reading's age did not grow (last $prev_age s)"
+ok "$rounds documents: reading kept, stale, probe timed_out, age grew to $prev_age s"
+grep -q "probe gpu: timed_out" "$tmp/sparkmon.log" || fail "the timeout was not logged"
+n=$(grep -c "probe gpu: timed_out" "$tmp/sparkmon.log")
+[ "$n" -eq 1 ] || fail "the timeout was logged $n times, not once"
+ok "the state change was logged once"
+echo "serve_stale: all passed"
