@@ -90,7 +90,7 @@ struct config {
 
 	/* [endpoint] */
 	uint64_t endpoint_interval_ms;
-	char endpoint_ip_urls[CONFIG_TEXT_MAX]; /* space-separated, tried in order */
+	char endpoint_ip_urls[CONFIG_TEXT_MAX];     /* space-separated, tried in order */
 	char endpoint_expected_ip[CONFIG_TEXT_MAX]; /* IPv4; "" = remember the first seen */
 	char endpoint_hostname[CONFIG_TEXT_MAX];    /* DNS name in the clients' Endpoint */
 	char endpoint_probes[CONFIG_TEXT_MAX];      /* URLs the server must reach */

@@ -18,7 +18,8 @@ struct series {
 	int64_t first_bucket; /* of the first point ever: replies start there */
 	bool has_raw;         /* counters: the previous reading */
 	double raw, raw_t;
-	float *ring; /* bucket b lives at ring[b % cap] */
+	int64_t fed_bucket; /* of the last value given, a gap (NaN) included */
+	float *ring;        /* bucket b lives at ring[b % cap] */
 };
 
 struct history {
@@ -33,17 +34,16 @@ struct history *history_new(uint64_t retention_ms, uint64_t interval_ms, size_t 
                             size_t max_series)
 {
 	struct history *h;
-	size_t want, fit;
+	size_t want, fit, fixed;
 	uint64_t factor;
 
 	if (!interval_ms || !max_series)
 		return NULL;
 	/* What a ring would hold at the poll interval, and what fits. */
 	want = (size_t)((retention_ms + interval_ms - 1) / interval_ms);
-	fit = (budget - (budget < max_series * sizeof(struct series)
-	                     ? budget
-	                     : max_series * sizeof(struct series))) /
-	      max_series / sizeof(float);
+	/* The budget covers everything allocated here (history_footprint). */
+	fixed = sizeof(struct history) + max_series * sizeof(struct series);
+	fit = budget > fixed ? (budget - fixed) / max_series / sizeof(float) : 0;
 	if (fit < 2 || want < 1)
 		return NULL;
 	factor = (want + fit - 1) / fit; /* poll intervals per point */
@@ -105,11 +105,20 @@ static struct series *get_series(struct history *h, const char *name, const char
 	struct series *s = find_series(h, name);
 
 	if (!s) {
-		for (size_t i = 0; i < h->max_series && !s; i++) {
+		bool found = false;
+
+		for (size_t i = 0; i < h->max_series && !found; i++)
+			if (!h->series[i].used) {
+				s = &h->series[i];
+				found = true;
+			}
+		/* All taken: the series fed longest ago gives its ring up, if
+		 * it got nothing in this step (a peer that left the selection,
+		 * a GPU that went away). */
+		for (size_t i = 0; i < h->max_series && !found; i++) {
 			struct series *c = &h->series[i];
 
-			/* A ring whose newest point has left the window is free. */
-			if (!c->used || newest_bucket(c) + (int64_t)h->cap <= bucket)
+			if (c->fed_bucket < bucket && (!s || c->fed_bucket < s->fed_bucket))
 				s = c;
 		}
 		if (!s)
@@ -155,6 +164,8 @@ int history_add(struct history *h, const char *name, const char *label, double t
 
 	if (!s)
 		return -ENOSPC;
+	if (bucket > s->fed_bucket)
+		s->fed_bucket = bucket;
 	if (isnan(value))
 		return 0;
 	if (s->count && bucket != s->open_bucket) {
@@ -211,12 +222,160 @@ static void record_memory(struct history *h, const struct snapshot *snap, double
 	history_add(h, "memory.total_bytes", "memory total (bytes)", t, (double)snap->memory.total);
 }
 
+/* Per GPU, by nvidia-smi's index (stable across reboots, unlike the order). */
+static void record_gpu(struct history *h, const struct snapshot *snap, double t)
+{
+	char name[HISTORY_NAME_MAX], label[HISTORY_NAME_MAX];
+
+	if (!area_valid(snap, PROBE_GPU))
+		return;
+	for (unsigned i = 0; i < snap->gpu.count; i++) {
+		const struct gpu_device *d = &snap->gpu.devices[i];
+
+		if (d->has_temperature) {
+			snprintf(name, sizeof(name), "gpu.%u.temperature_celsius", d->index);
+			snprintf(label, sizeof(label), "GPU %u temperature", d->index);
+			history_add(h, name, label, t, d->temperature_c);
+		}
+		if (d->has_utilization_gpu) {
+			snprintf(name, sizeof(name), "gpu.%u.utilization_ratio", d->index);
+			snprintf(label, sizeof(label), "GPU %u utilization", d->index);
+			history_add(h, name, label, t, d->utilization_gpu_pct / 100.0);
+		}
+	}
+}
+
+static bool configured_peer(const struct config *cfg, const char *public_key)
+{
+	for (uint32_t i = 0; i < cfg->n_peers; i++)
+		if (strcmp(cfg->peers[i].public_key, public_key) == 0)
+			return true;
+	return false;
+}
+
+struct candidate {
+	uint64_t bytes;
+	const char *key;
+	struct history_peer_ref ref;
+};
+
+static int busiest_first(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+size_t history_select_peers(const struct config *cfg, const struct wireguard *wg, size_t busiest,
+                            struct history_peer_ref *ret, size_t max)
+{
+	struct candidate *cand = NULL;
+	size_t n = 0, total = 0, nc = 0;
+
+	for (size_t d = 0; d < wg->n_devices; d++)
+		total += wg->devices[d].n_peers;
+	if (busiest && total)
+		cand = malloc(total * sizeof(*cand));
+	for (size_t d = 0; d < wg->n_devices; d++) {
+		for (size_t p = 0; p < wg->devices[d].n_peers; p++) {
+			const struct wireguard_peer *peer = &wg->devices[d].peers[p];
+			struct history_peer_ref ref = {d, p};
+
+			if (configured_peer(cfg, peer->public_key)) {
+				if (n < max)
+					ret[n++] = ref;
+			} else if (cand) {
+				cand[nc++] = (struct candidate){peer->rx_bytes + peer->tx_bytes,
+				                                peer->public_key, ref};
+			}
+		}
+	}
+	/* Out of memory: only the configured peers, this round. */
+	if (cand) {
+		qsort(cand, nc, sizeof(*cand), busiest_first);
+		for (size_t i = 0; i < nc && i < busiest && n < max; i++)
+			ret[n++] = cand[i].ref;
+	}
+	free(cand);
+	return n;
+}
+
+/* Rates are computed over the WireGuard probe's own collection times, so
+ * that rounds published for other probes (same counters, later time) give
+ * no false zero. */
+static void record_wireguard(struct history *h, const struct config *cfg,
+                             const struct snapshot *snap)
+{
+	const struct wireguard *wg = &snap->wireguard;
+	size_t max = (size_t)cfg->n_peers + cfg->history_peers, n;
+	struct history_peer_ref *refs;
+	double t = (double)snap->probes[PROBE_WIREGUARD].collected_at;
+
+	if (!area_valid(snap, PROBE_WIREGUARD) || !max)
+		return;
+	refs = malloc(max * sizeof(*refs));
+	if (!refs)
+		return;
+	n = history_select_peers(cfg, wg, cfg->history_peers, refs, max);
+	for (size_t i = 0; i < n; i++) {
+		const struct wireguard_device *dev = &wg->devices[refs[i].device];
+		const struct wireguard_peer *p = &dev->peers[refs[i].peer];
+		char name[HISTORY_NAME_MAX], label[HISTORY_NAME_MAX], who[WIREGUARD_NAME_MAX];
+
+		if (p->name[0])
+			snprintf(who, sizeof(who), "%s", p->name);
+		else
+			snprintf(who, sizeof(who), "%.8s…", p->public_key);
+		snprintf(name, sizeof(name), "wg.%s.%s.rx_bytes_per_second", dev->name,
+		         p->public_key);
+		snprintf(label, sizeof(label), "%s received", who);
+		history_add_counter(h, name, label, t, (double)p->rx_bytes);
+		snprintf(name, sizeof(name), "wg.%s.%s.tx_bytes_per_second", dev->name,
+		         p->public_key);
+		snprintf(label, sizeof(label), "%s sent", who);
+		history_add_counter(h, name, label, t, (double)p->tx_bytes);
+		if (p->handshake_age >= 0) {
+			snprintf(name, sizeof(name), "wg.%s.%s.handshake_age_seconds", dev->name,
+			         p->public_key);
+			snprintf(label, sizeof(label), "%s handshake age", who);
+			history_add(h, name, label, t, (double)p->handshake_age);
+		}
+	}
+	free(refs);
+}
+
 void history_record(struct history *h, const struct config *cfg, const struct snapshot *snap,
                     const struct verdict *verdict, double t)
 {
-	(void)cfg;
 	record_status(h, verdict, t);
 	record_memory(h, snap, t);
+	record_gpu(h, snap, t);
+	record_wireguard(h, cfg, snap);
+}
+
+/* status, memory used and total, and a few spare for series to come. */
+#define HISTORY_HEADLINE_SERIES 8
+
+size_t history_series_for(const struct config *cfg)
+{
+	return HISTORY_HEADLINE_SERIES + 2 * GPU_MAX +
+	       3 * ((size_t)cfg->n_peers + (size_t)cfg->history_peers);
+}
+
+size_t history_footprint(const struct history *h)
+{
+	return sizeof(*h) + h->max_series * (sizeof(struct series) + h->cap * sizeof(float));
+}
+
+size_t history_series_count(const struct history *h)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->max_series; i++)
+		n += h->series[i].used;
+	return n;
 }
 
 /* ---- output -------------------------------------------------------------- */

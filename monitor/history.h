@@ -34,8 +34,10 @@ double history_step_seconds(const struct history *h);
 size_t history_capacity(const struct history *h);
 
 /* Adds a value at time t to the named series (created on first use while a
- * ring is free; a series without points for a whole retention gives its
- * ring up). `label` is a display name. Returns 0, or -ENOSPC. */
+ * ring is free; when none is, the ring of the series left longest without
+ * points is taken over, provided it got none in the current step: a series
+ * still being fed is never lost). `label` is a display name. Returns 0, or
+ * -ENOSPC. */
 int history_add(struct history *h, const char *name, const char *label, double t, double value);
 
 /* Same for a counter: the series holds its rate per second. A counter that
@@ -43,8 +45,36 @@ int history_add(struct history *h, const char *name, const char *label, double t
 int history_add_counter(struct history *h, const char *name, const char *label, double t,
                         double counter);
 
+/* How many series a history needs for a configuration: the headline ones,
+ * two per GPU, and three (rx and tx rate, handshake age) per selected peer
+ * (see history_select_peers()). */
+size_t history_series_for(const struct config *cfg);
+
+/* The bytes the history allocated: never more than the budget given to
+ * history_new(), whatever is recorded (series only get existing rings). */
+size_t history_footprint(const struct history *h);
+
+/* Series that exist now. */
+size_t history_series_count(const struct history *h);
+
+/* A peer chosen for series: device and peer index in the snapshot. */
+struct history_peer_ref {
+	size_t device, peer;
+};
+
+/* Chooses the peers that get series: every peer with a [peer NAME] section
+ * in the configuration (named or required), then the `busiest` others that
+ * moved the most bytes (rx + tx) since their interface came up, ties by
+ * public key. Totals rather than the last round's rate: the choice is
+ * stable from round to round (no series churn) and needs no state per
+ * peer, which with many peers would not fit a fixed budget. Writes at
+ * most `max` entries to ret; returns how many. */
+size_t history_select_peers(const struct config *cfg, const struct wireguard *wg, size_t busiest,
+                            struct history_peer_ref *ret, size_t max);
+
 /* Records the headline series of one snapshot (memory used, overall status,
- * and the areas that exist). `t` is the time of the snapshot. */
+ * GPU temperature and utilization, the selected peers' rates and handshake
+ * ages). `t` is the time of the snapshot. */
 void history_record(struct history *h, const struct config *cfg, const struct snapshot *snap,
                     const struct verdict *verdict, double t);
 

@@ -67,8 +67,7 @@ static uint64_t probe_interval(enum probe_id id, const struct config *cfg)
  * leaves the last good reading in place rather than whatever the scratch
  * held from an older run. Parts that own memory cannot be copied; for
  * those publish_area() keeps the published part when the run fails. */
-static void prepare_area(struct snapshot *scratch, const struct snapshot *shared,
-                         enum probe_id id)
+static void prepare_area(struct snapshot *scratch, const struct snapshot *shared, enum probe_id id)
 {
 	if (probetab[id].release)
 		return;

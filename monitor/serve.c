@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -35,11 +36,9 @@
 
 /* How often the loop wakes at the least: bounds how late it notices a
  * signal (stop within a second) and keeps the heartbeat fresh. */
-#define SERVE_TICK_MS 200
-/* Series slots of the history besides the per-peer ones. */
-#define SERVE_HEADLINE_SERIES 24
-#define SERVE_HISTORY_POINTS  720 /* at most this many points per series in a reply */
-#define SERVE_DYNAMIC_MAX     64
+#define SERVE_TICK_MS        200
+#define SERVE_HISTORY_POINTS 720 /* at most this many points per series in a reply */
+#define SERVE_DYNAMIC_MAX    64
 
 static volatile sig_atomic_t serve_stop;
 static volatile sig_atomic_t serve_reload;
@@ -238,6 +237,9 @@ static void publish_round(struct serve_state *st)
 
 	server_publish(st->server, out.json, out.json_len, out.text, out.text_len, out.om,
 	               out.om_len);
+	/* Rendering built and freed a large json-c tree; give the freed
+	 * pages back rather than hold the high-water mark forever. */
+	malloc_trim(0);
 	server_set_dynamic(st->server, eps, n_eps, nets, n_nets);
 	sd_notifyf(0, "STATUS=%s: %zu checks", verdict_status_upper(st->now->overall),
 	           st->now->count);
@@ -266,7 +268,7 @@ static int health(void *arg, char *why, size_t whylen)
 	return 0;
 }
 
-#define SERVE_SERIES_QUERY_MAX 32
+#define SERVE_SERIES_QUERY_MAX 64
 
 static char *history_doc(void *arg, const char *series, size_t *ret_len)
 {
@@ -298,14 +300,18 @@ static char *history_doc(void *arg, const char *series, size_t *ret_len)
 
 static struct history *make_history(const struct config *cfg)
 {
-	/* Three series per peer (rx and tx rate, handshake age). */
-	size_t max_series = SERVE_HEADLINE_SERIES + 3 * (size_t)cfg->history_peers;
+	/* Peers get series only when configured or among the busiest few, so
+	 * the number of series, and the memory, does not grow with peers. */
+	size_t max_series = history_series_for(cfg);
 	struct history *h = history_new(cfg->history_retention_ms, cfg->interval_ms,
 	                                (size_t)cfg->history_memory, max_series);
 
 	if (!h)
-		log_warning("history: %s of memory cannot hold %zu series; history is off",
-		            "the configured amount", max_series);
+		log_warning("history: %llu bytes cannot hold %zu series; history is off",
+		            (unsigned long long)cfg->history_memory, max_series);
+	else
+		log_debug("history: %zu series of %zu points every %.0f s in %zu bytes", max_series,
+		          history_capacity(h), history_step_seconds(h), history_footprint(h));
 	return h;
 }
 
@@ -336,7 +342,7 @@ static void reload(struct serve_state *st, const char *path)
 		log_warning("reload: [http] changes take effect at the next restart");
 	if (fresh->history_memory != st->cfg.history_memory ||
 	    fresh->history_retention_ms != st->cfg.history_retention_ms ||
-	    fresh->history_peers != st->cfg.history_peers ||
+	    fresh->history_peers != st->cfg.history_peers || fresh->n_peers != st->cfg.n_peers ||
 	    fresh->interval_ms != st->cfg.interval_ms) {
 		struct history *h = make_history(fresh);
 
@@ -355,6 +361,23 @@ static void reload(struct serve_state *st, const char *path)
 out:
 	config_errors_free(&errors);
 	free(fresh);
+}
+
+/* The daemon's resident memory, measured with tests/bench/http.sh (1000
+ * peers), was mostly glibc malloc's, not data: each thread that allocates
+ * gets its own arena (probe threads, libmicrohttpd's), and after the first
+ * large output buffer is freed glibc raises its mmap threshold, so later
+ * outputs (hundreds of KiB each round) land in the heap and the heap keeps
+ * its high-water mark. A fixed threshold keeps large buffers in mmap (given
+ * back on free), two arenas are plenty for threads that mostly sleep, and
+ * malloc_trim() after each round returns freed heap pages. What stays is
+ * the data, the outputs being served, and the shared libraries' pages
+ * (libcurl's TLS library alone is ~3 MiB, shared with other processes). */
+static void tune_malloc(void)
+{
+	mallopt(M_ARENA_MAX, 2);
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024);
 }
 
 int serve_run(const char *config_path)
@@ -385,6 +408,7 @@ int serve_run(const char *config_path)
 		goto out;
 	}
 	install_signals();
+	tune_malloc();
 	apply_limits(st);
 	atomic_store(&st->heartbeat_ms, monotonic_ms());
 	st->history = make_history(&st->cfg);

@@ -9,8 +9,8 @@
 #include <stddef.h>
 
 #define WGQUICK_KEY_B64_LEN 44 /* base64 of a 32-byte key */
-#define WGQUICK_NAME_MAX 64
-#define WGQUICK_TEXT_MAX 512
+#define WGQUICK_NAME_MAX    64
+#define WGQUICK_TEXT_MAX    512
 
 struct wgquick_peer {
 	char public_key[WGQUICK_KEY_B64_LEN + 1];

@@ -462,12 +462,12 @@ struct json_object *json_status_document(const struct config *cfg, const struct 
 	json_object_object_add(
 	    doc, "wireguard",
 	    area_valid(snap, PROBE_WIREGUARD) ? json_wireguard_object(&snap->wireguard) : NULL);
-	json_object_object_add(
-	    doc, "firewall",
-	    area_valid(snap, PROBE_FIREWALL) ? firewall_object(&snap->firewall) : NULL);
-	json_object_object_add(
-	    doc, "endpoint",
-	    area_valid(snap, PROBE_ENDPOINT) ? endpoint_object(&snap->endpoint) : NULL);
+	json_object_object_add(doc, "firewall",
+	                       area_valid(snap, PROBE_FIREWALL) ? firewall_object(&snap->firewall)
+	                                                        : NULL);
+	json_object_object_add(doc, "endpoint",
+	                       area_valid(snap, PROBE_ENDPOINT) ? endpoint_object(&snap->endpoint)
+	                                                        : NULL);
 	return doc;
 }
 

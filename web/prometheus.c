@@ -423,9 +423,86 @@ static void area_wireguard(struct expo *e, const struct config *cfg, const struc
 		}
 }
 
+static void area_firewall(struct expo *e, const struct config *cfg, const struct snapshot *snap,
+                          const struct verdict *verdict)
+{
+	const struct firewall *fw = &snap->firewall;
+
+	(void)cfg;
+	(void)verdict;
+	if (!area_valid(snap, PROBE_FIREWALL))
+		return;
+	family(e, "sparkmon_firewall_forward_ok", TYPE_GAUGE,
+	       "Whether FORWARD accepts traffic from the WireGuard interface.");
+	for (size_t i = 0; i < fw->n_forward; i++) {
+		enum firewall_forward_result r = fw->forward[i].result;
+
+		sample(e,
+		       r == FIREWALL_FORWARD_RULE_ACCEPTS || r == FIREWALL_FORWARD_POLICY_ACCEPTS
+		           ? 1
+		           : 0,
+		       "interface", fw->forward[i].iface, NULL);
+	}
+	family(e, "sparkmon_firewall_masquerade_ok", TYPE_GAUGE,
+	       "Whether a MASQUERADE or SNAT rule in nat POSTROUTING covers the VPN.");
+	sample(e, fw->masq_found ? 1 : 0, NULL);
+	family(e, "sparkmon_firewall_uplink_ok", TYPE_GAUGE,
+	       "Whether the MASQUERADE rule's NIC exists and carries the default route.");
+	sample(
+	    e,
+	    fw->masq_found && fw->default_route &&
+	            (!fw->masq_out[0] || fw->masq_out_neg ||
+	             (fw->masq_out_exists && firewall_iface_matches(fw->masq_out, fw->default_if)))
+	        ? 1
+	        : 0,
+	    "nic", fw->masq_out, "default_route_nic", fw->default_if, NULL);
+	family(e, "sparkmon_firewall_rules", TYPE_GAUGE, "Rules in the iptables tables read.");
+	sample(e, fw->filter_rules, "table", "filter", NULL);
+	sample(e, fw->nat_rules, "table", "nat", NULL);
+	family(e, "sparkmon_firewall_expected_rules_missing", TYPE_GAUGE,
+	       "wg-quick PostUp rules (or the standard setup's) not in the live ruleset.");
+	sample(e, fw->missing, NULL);
+	family(e, "sparkmon_firewall_expected_rules_not_understood", TYPE_GAUGE,
+	       "wg-quick PostUp commands that could not be checked.");
+	sample(e, fw->not_understood, NULL);
+}
+
+static void area_endpoint(struct expo *e, const struct config *cfg, const struct snapshot *snap,
+                          const struct verdict *verdict)
+{
+	const struct endpoint *ep = &snap->endpoint;
+
+	(void)cfg;
+	(void)verdict;
+	if (!area_valid(snap, PROBE_ENDPOINT))
+		return;
+	family(e, "sparkmon_public_ip_info", TYPE_GAUGE,
+	       "The public IPv4 address, as a label; absent when unknown.");
+	if (ep->have_ip)
+		sample(e, 1, "address", ep->public_ip, "remembered",
+		       ep->have_remembered ? ep->remembered_ip : "", NULL);
+	family(e, "sparkmon_public_ip_changed", TYPE_GAUGE,
+	       "Whether the public IP differs from the remembered one.");
+	if (ep->have_ip && ep->have_remembered)
+		sample(e, strcmp(ep->public_ip, ep->remembered_ip) != 0 ? 1 : 0, NULL);
+	family(e, "sparkmon_endpoint_probe_up", TYPE_GAUGE,
+	       "Whether each configured URL was reached.");
+	for (size_t i = 0; i < ep->n_probes; i++)
+		sample(e, ep->probes[i].ok ? 1 : 0, "url", ep->probes[i].url, NULL);
+	family(e, "sparkmon_endpoint_probe_duration_seconds", TYPE_GAUGE,
+	       "Total time of each URL's request.");
+	for (size_t i = 0; i < ep->n_probes; i++)
+		sample(e, ep->probes[i].total_seconds, "url", ep->probes[i].url, NULL);
+	family(e, "sparkmon_endpoint_probe_http_status", TYPE_GAUGE,
+	       "HTTP status of each URL's answer; 0 when none came.");
+	for (size_t i = 0; i < ep->n_probes; i++)
+		sample(e, (double)ep->probes[i].http_code, "url", ep->probes[i].url, NULL);
+}
+
 /* Every area, in output order. */
 static const area_fn areas[] = {
-    area_build, area_checks, area_probes, area_memory, area_forwarding, area_gpu, area_wireguard,
+    area_build, area_checks,    area_probes,   area_memory,   area_forwarding,
+    area_gpu,   area_wireguard, area_firewall, area_endpoint,
 };
 
 int prometheus_render(const struct config *cfg, const struct snapshot *snap,

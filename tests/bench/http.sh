@@ -1,41 +1,85 @@
 #!/bin/sh
 # HTTP benchmark (not part of make test): wrk against sparkmon's /metrics
-# and /status.json, side by side in the same run with tests/bench/fixed.c,
-# a minimal libmicrohttpd program serving a fixed buffer of the same size.
-# Prints requests/s, p99 latency, the ratio, and sparkmon's peak RSS.
-#   tests/bench/http.sh build/sparkmon [seconds] [connections]
+# and /status.json while it watches a wireguard-go device with 1000 peers
+# (in a network namespace of its own), side by side in the same run with
+# tests/bench/fixed.c, a minimal libmicrohttpd program serving a fixed
+# buffer of the same size (the ceiling for this library on this machine).
+# Prints requests/s, p99 latency, the ratios, and sparkmon's peak RSS.
+#   tests/bench/http.sh build/sparkmon [seconds] [connections] [peers]
 set -eu
 bin=$(realpath "$1")
 secs=${2:-5}
 conns=${3:-16}
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+npeers=${4:-1000}
+for tool in wrk wg wireguard-go ip perl curl cc; do
+	command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 1; }
+done
+[ "$(id -u)" = 0 ] || { echo "needs root (network namespace, TUN device)" >&2; exit 1; }
+tag=$$
+ns=smbench$tag
+ifname=smbw$tag
 tmp=$(mktemp -d /tmp/sparkmon-bench.XXXXXX)
-pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null || true; done; rm -rf "$tmp"' EXIT
+cleanup() {
+	for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+	sleep 0.2
+	for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+	ip netns del "$ns" 2>/dev/null || true
+	rm -f "/var/run/wireguard/$ifname.sock"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+in_ns() { ip netns exec "$ns" "$@"; }
 cc -O2 -o "$tmp/fixed" "$(dirname "$0")/fixed.c" -lmicrohttpd
+
+# A wireguard-go device with $npeers peers (random public keys, one /32
+# each, half of them with an endpoint), set in one `wg setconf`.
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+in_ns wireguard-go "$ifname" >"$tmp/wg-go.log" 2>&1
+for _ in $(seq 50); do [ -S "/var/run/wireguard/$ifname.sock" ] && break; sleep 0.1; done
+{
+	printf '[Interface]\nPrivateKey = %s\nListenPort = %s\n' "$(wg genkey)" $((40000 + tag % 10000))
+	perl -MMIME::Base64 -e 'srand(42); for my $i (1 .. $ARGV[0]) {
+		my $k = encode_base64(join("", map { chr(int(rand(256))) } 1 .. 32), "");
+		printf "[Peer]\nPublicKey = %s\nAllowedIPs = 10.%d.%d.%d/32\n", $k, 80 + int($i / 65536),
+			int($i / 256) % 256, $i % 256;
+		printf "Endpoint = 198.51.100.%d:%d\n", $i % 250 + 1, 20000 + $i if $i % 2 }' "$npeers"
+} >"$tmp/wg.conf"
+in_ns wg setconf "$ifname" "$tmp/wg.conf"
+ip -n "$ns" addr add 10.79.255.1/16 dev "$ifname"
+ip -n "$ns" link set "$ifname" up
+[ "$(in_ns wg show "$ifname" peers | wc -l)" = "$npeers" ] || { echo "wg setconf failed" >&2; exit 1; }
+
 port=19791
-printf '[general]\ninterval = 5s\n[http]\nlisten = 127.0.0.1:%s\nmax_connections = 256\nmax_connections_per_ip = 256\n' \
-	"$port" >"$tmp/sparkmon.conf"
-"$bin" -c "$tmp/sparkmon.conf" serve 2>"$tmp/sparkmon.log" &
-spid=$!
-pids="$spid"
-for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/metrics" && break; sleep 0.1; done
+printf '[general]\ninterval = 5s\n[wireguard]\ninterfaces = %s\n[http]\nlisten = 127.0.0.1:%s\nmax_connections = 256\nmax_connections_per_ip = 256\n' \
+	"$ifname" "$port" >"$tmp/sparkmon.conf"
+# ip netns exec runs the command as its child: the shell records its own
+# pid and becomes sparkmon, so that the pid is sparkmon's.
+in_ns sh -c 'echo $$ >"$0"; exec "$1" -c "$2" serve' "$tmp/pid" "$bin" "$tmp/sparkmon.conf" \
+	2>"$tmp/sparkmon.log" &
+for _ in $(seq 1 50); do
+	in_ns curl -sf -o /dev/null "http://127.0.0.1:$port/metrics" && break
+	sleep 0.1
+done
+spid=$(cat "$tmp/pid")
+n=$(in_ns curl -sf "http://127.0.0.1:$port/metrics" | grep -c '^wireguard_peer_receive_bytes_total{')
+[ "$n" = "$npeers" ] || { echo "sparkmon sees $n peers, not $npeers" >&2; exit 1; }
 
 run() { # url -> "req/s p99_ms"
-	wrk -t2 -c"$conns" -d"${secs}s" --latency "$1" | awk '
+	in_ns wrk -t2 -c"$conns" -d"${secs}s" --latency "$1" | awk '
 		/Requests\/sec/ {rps=$2}
 		/ 99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p99=v}
 		END {printf "%s %s\n", rps, p99}'
 }
 
-printf '%-14s %8s %12s %9s %12s %9s %7s\n' path bytes sparkmon_rps p99_ms fixed_rps p99_ms ratio
+echo "sparkmon watching $ifname with $npeers peers; wrk -t2 -c$conns -d${secs}s"
+printf '%-14s %8s %12s %9s %12s %9s %7s %7s\n' path bytes sparkmon_rps p99_ms fixed_rps p99_ms rps% p99x
 fport=19792
 for path in /metrics /status.json; do
-	curl -sf "http://127.0.0.1:$port$path" >"$tmp/body"
+	in_ns curl -sf "http://127.0.0.1:$port$path" >"$tmp/body"
 	size=$(wc -c <"$tmp/body")
-	"$tmp/fixed" "$fport" "$tmp/body" &
+	in_ns "$tmp/fixed" "$fport" "$tmp/body" &
 	fpid=$!
-	pids="$pids $fpid"
 	sleep 0.3
 	set -- $(run "http://127.0.0.1:$port$path")
 	s_rps=$1 s_p99=$2
@@ -44,7 +88,12 @@ for path in /metrics /status.json; do
 	kill "$fpid"
 	wait "$fpid" 2>/dev/null || true
 	fport=$((fport + 1))
-	printf '%-14s %8s %12s %9s %12s %9s %7s\n' "$path" "$size" "$s_rps" "$s_p99" "$f_rps" "$f_p99" \
-		"$(awk -v a="$s_rps" -v b="$f_rps" 'BEGIN {printf "%.2f", a / b}')"
+	printf '%-14s %8s %12s %9s %12s %9s %7s %7s\n' "$path" "$size" "$s_rps" "$s_p99" "$f_rps" \
+		"$f_p99" "$(awk -v a="$s_rps" -v b="$f_rps" 'BEGIN {printf "%.0f", 100 * a / b}')" \
+		"$(awk -v a="$s_p99" -v b="$f_p99" 'BEGIN {printf "%.2f", a / b}')"
 done
-echo "sparkmon peak RSS: $(awk '/VmHWM/ {print $2, $3}' /proc/$spid/status)"
+echo "sparkmon peak RSS (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$spid/status)," \
+	"now (VmRSS): $(awk '/VmRSS/ {print $2, $3}' /proc/$spid/status)," \
+	"threads: $(awk '/Threads/ {print $2}' /proc/$spid/status)"
+# SMAPS=file keeps sparkmon's memory map, to see where the RSS lies.
+[ -z "${SMAPS:-}" ] || cp "/proc/$spid/smaps" "$SMAPS"

@@ -1,20 +1,40 @@
 #!/bin/sh
 # Headless Chromium (Debian's package) loads the status page from a running
 # `sparkmon serve`; the rendered DOM must show the checks with their
-# traffic lights, the memory table and the history plots. A screenshot is
+# traffic lights, the memory table, the GPU table (a fake nvidia-smi with an
+# H100 and a GB10), the WireGuard peers of a real wireguard-go device (a
+# tunnel between two network namespaces, so that there is a handshake and
+# traffic) with their names, state, endpoint, handshake age and traffic,
+# and the history plots. The daemon and the browser run in the first
+# namespace. A peer name made of HTML must show up as text. Screenshots are
 # left under the build folder for a person to look at.
 set -eu
 : "${SPARKMON:?path to the sparkmon binary}"
-for tool in chromium curl perl; do
+for tool in chromium curl perl jq ip wg wireguard-go ping; do
 	command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed" >&2; exit 1; }
 done
+[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (network namespaces, TUN devices)" >&2; exit 1; }
 
+tag=$$
+nsA=smbrA$tag nsB=smbrB$tag
+ifA=smbra$tag ifB=smbrb$tag # at most 15 bytes
+vethA=smbva$tag vethB=smbvb$tag
+portA=$((40000 + tag % 10000)) portB=$((50000 + tag % 10000))
 tmp=$(mktemp -d /tmp/sparkmon-browser.XXXXXX)
-shots=$(dirname "$SPARKMON")/screenshots
-pids=""
+shots=$(realpath "$(dirname "$SPARKMON")")/screenshots
+fixtures=$(realpath "$(dirname "$0")/../fixtures/gpu")
 cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+	set +e
+	for ns in "$nsA" "$nsB"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
+	done
+	sleep 0.2
+	for ns in "$nsA" "$nsB"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
+	# The socket directory is shared by every namespace.
+	rm -f "/var/run/wireguard/$ifA.sock" "/var/run/wireguard/$ifB.sock"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -24,24 +44,101 @@ fail() {
 	exit 1
 }
 ok() { echo "ok: $*"; }
-free_port() {
-	perl -MIO::Socket::INET -e \
-	    'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1",LocalPort=>0)->sockport'
-}
+inA() { ip netns exec "$nsA" "$@"; }
+inB() { ip netns exec "$nsB" "$@"; }
 
-port=$(free_port)
-printf '[general]\ninterval = 1s\n[http]\nlisten = 127.0.0.1:%s\n' "$port" >"$tmp/sparkmon.conf"
-"$SPARKMON" -c "$tmp/sparkmon.conf" serve 2>"$tmp/sparkmon.log" &
-pids="$pids $!"
-for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/status.json" && break; sleep 0.1; done
-sleep 2 # a few rounds of history
+# ---- a WireGuard tunnel between two namespaces -------------------------------
+ip netns add "$nsA"
+ip netns add "$nsB"
+ip link add "$vethA" netns "$nsA" type veth peer name "$vethB" netns "$nsB"
+ip -n "$nsA" addr add 192.168.248.1/24 dev "$vethA"
+ip -n "$nsB" addr add 192.168.248.2/24 dev "$vethB"
+for ns in "$nsA" "$nsB"; do ip -n "$ns" link set lo up; done
+ip -n "$nsA" link set "$vethA" up
+ip -n "$nsB" link set "$vethB" up
+umask 077
+wg genkey >"$tmp/a.key"
+wg genkey >"$tmp/b.key"
+wg genkey >"$tmp/c.key"
+umask 022
+pubA=$(wg pubkey <"$tmp/a.key")
+pubB=$(wg pubkey <"$tmp/b.key")
+pubC=$(wg pubkey <"$tmp/c.key")
+inA wireguard-go "$ifA" >"$tmp/wg-go-a.log" 2>&1
+inB wireguard-go "$ifB" >"$tmp/wg-go-b.log" 2>&1
+for _ in $(seq 50); do
+	[ -S "/var/run/wireguard/$ifA.sock" ] && [ -S "/var/run/wireguard/$ifB.sock" ] && break
+	sleep 0.1
+done
+# B is the named peer that talks; C never does (its endpoint is made up).
+inA wg set "$ifA" private-key "$tmp/a.key" listen-port "$portA" \
+	peer "$pubB" endpoint "192.168.248.2:$portB" allowed-ips 10.78.0.2/32 \
+	peer "$pubC" endpoint "192.0.2.9:51820" allowed-ips 10.78.0.3/32
+inB wg set "$ifB" private-key "$tmp/b.key" listen-port "$portB" \
+	peer "$pubA" endpoint "192.168.248.1:$portA" allowed-ips 10.78.0.1/32
+ip -n "$nsA" addr add 10.78.0.1/24 dev "$ifA"
+ip -n "$nsB" addr add 10.78.0.2/24 dev "$ifB"
+ip -n "$nsA" link set "$ifA" up
+ip -n "$nsB" link set "$ifB" up
+# The first initiation may be dropped; WireGuard retries after 5 s.
+pinged=false
+for _ in $(seq 20); do
+	if inA ping -c 1 -W 1 10.78.0.2 >/dev/null 2>&1; then
+		pinged=true
+		break
+	fi
+done
+$pinged || fail "no traffic through the tunnel"
+ok "tunnel up"
+
+# ---- a fake nvidia-smi: an H100 and a GB10 (unified memory) -------------------
+cat "$fixtures/h100.csv" >"$tmp/gpus.csv"
+sed 's/^0,/1,/' "$fixtures/gb10.csv" >>"$tmp/gpus.csv"
+printf '#!/bin/sh\ncase "$1" in\n--query-gpu=*) exec cat "%s" ;;\n--query-compute-apps=*) exec cat "%s" ;;\nesac\nexit 2\n' \
+	"$tmp/gpus.csv" "$fixtures/h100-apps.csv" >"$tmp/nvidia-smi"
+chmod +x "$tmp/nvidia-smi"
+
+# The peer's name is HTML: the page must show it as text.
+port=$((20000 + tag % 10000))
+cat >"$tmp/sparkmon.conf" <<CONF
+[general]
+interval = 1s
+[gpu]
+nvidia_smi = $tmp/nvidia-smi
+interval = 1s
+[wireguard]
+interfaces = $ifA
+[peer <b>bold</b> & "laptop"]
+public_key = $pubB
+required = yes
+[http]
+listen = 127.0.0.1:$port
+CONF
+inA "$SPARKMON" -c "$tmp/sparkmon.conf" serve 2>"$tmp/sparkmon.log" &
+for _ in $(seq 1 50); do
+	inA curl -sf -o /dev/null "http://127.0.0.1:$port/status.json" && break
+	sleep 0.1
+done
+# A few rounds of history with traffic in between (a rate needs two readings).
+for _ in 1 2 3; do
+	inA ping -c 3 -i 0.2 -W 2 -s 1000 10.78.0.2 >/dev/null || true
+	sleep 1
+done
+inA curl -sf "http://127.0.0.1:$port/status.json" >"$tmp/status.json" || fail "no status.json"
 
 chrome() {
 	profile=$1
 	shift
-	timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
-		--disable-component-update --no-first-run --disable-sync --disable-dev-shm-usage \
-		--user-data-dir="$tmp/profile-$profile" --virtual-time-budget=4000 "$@" 2>>"$tmp/chromium.log"
+	timeout 60 ip netns exec "$nsA" chromium --headless --no-sandbox --disable-gpu \
+		--disable-background-networking --disable-component-update --no-first-run \
+		--disable-sync --disable-dev-shm-usage --user-data-dir="$tmp/profile-$profile" \
+		--virtual-time-budget=4000 "$@" 2>>"$tmp/chromium.log"
+}
+# The table row (cells joined by "|") that contains a text.
+row() {
+	perl -0ne 'BEGIN { $want = shift } while (/<tr>(.*?)<\/tr>/gs) { my $r = $1;
+		next if index($r, $want) < 0; $r =~ s/<[^>]*>/|/g; $r =~ s/\|+/|/g; print "$r\n" }' \
+		"$1" "$dom"
 }
 
 chrome dom --dump-dom "http://127.0.0.1:$port/" >"$tmp/dom.html" || fail "chromium failed"
@@ -49,8 +146,7 @@ dom=$tmp/dom.html
 grep -q 'data-loaded="yes"' "$dom" || fail "the page never finished loading its data"
 ok "page loaded its data"
 n=$(grep -o 'class="check [a-z]*"' "$dom" | wc -l)
-want=$(curl -sf "http://127.0.0.1:$port/status.json" |
-	perl -MJSON::PP -e 'local $/; print scalar @{decode_json(<STDIN>)->{checks}}')
+want=$(jq '.checks | length' "$tmp/status.json")
 [ "$n" -eq "$want" ] && [ "$n" -gt 0 ] || fail "$n checks rendered, status.json has $want"
 ok "$n checks rendered, as many as /status.json has"
 grep -q 'data-check="memory.available"' "$dom" || fail "memory.available check missing"
@@ -58,20 +154,57 @@ grep -q 'class="light [a-z]*"' "$dom" || fail "no traffic lights"
 ok "traffic lights present"
 grep -q '<td>Mem:</td>' "$dom" || fail "memory table missing"
 ok "memory table present"
-grep -q 'data-series="memory.used_bytes"' "$dom" || fail "memory history plot missing"
+
+# GPU table: temperature, utilization, power; memory, or "unified" (GB10).
+r=$(row H100)
+case $r in
+*"|34 °C|27 %|312.4 W|60Gi / 80Gi|"*) ok "GPU row $r" ;;
+*) fail "H100 row: '$r'" ;;
+esac
+r=$(row GB10)
+case $r in
+*"|41 °C|3 %|4.9 W|unified|"*) ok "GPU row $r" ;;
+*) fail "GB10 row: '$r'" ;;
+esac
+
+# WireGuard: the interface; the named peer (its name as text), up, its
+# endpoint, a handshake seconds ago and traffic; the silent peer.
+grep -q "data-interface=\"$ifA\"" "$dom" || fail "interface $ifA not shown"
+grep -q '&lt;b&gt;bold&lt;/b&gt; &amp; "laptop"' "$dom" || fail "the peer name is not shown as text"
+if grep -q '<b>bold</b>' "$dom"; then fail "the peer name was inserted as HTML"; fi
+rx=$(jq -r --arg k "$pubB" '.wireguard.interfaces[].peers[] | select(.public_key == $k) | .rx_bytes' \
+	"$tmp/status.json")
+[ "$rx" -gt 0 ] || fail "status.json: no traffic from the peer"
+r=$(row laptop)
+case $r in
+*"|up|192.168.248.2:$portB|"*" s ago|"*"Ki|"*"Ki|"*) ok "named peer row $r" ;;
+*) fail "named peer row: '$r'" ;;
+esac
+r=$(row 192.0.2.9)
+case $r in
+*"|never|192.0.2.9:51820|never|0B|0B|"*) ok "silent peer row $r" ;;
+*) fail "silent peer row: '$r'" ;;
+esac
+
+# Plots: memory, each GPU's temperature and utilization, each peer's traffic.
+for s in memory.used_bytes gpu.0.temperature_celsius gpu.1.utilization_ratio \
+	"wg.$ifA.$pubB" "wg.$ifA.$pubC"; do
+	grep -q "data-series=\"$s\"" "$dom" || fail "no plot of $s"
+done
 grep -q '<polyline' "$dom" || fail "plots have no lines"
-ok "history plots present with lines"
+grep -q 'class="line1"' "$dom" || fail "the peer plot has no second (sent) line"
+ok "history plots of memory, GPUs and peers, with lines"
 if grep -q '<script>' "$dom"; then fail "an inline script appeared in the DOM"; fi
 
 mkdir -p "$shots"
 for mode in light dark; do
 	flag=""
 	[ "$mode" = dark ] && flag=--force-dark-mode
-	chrome "shot-$mode" $flag --window-size=1200,1400 --screenshot="$shots/status-$mode.png" \
+	chrome "shot-$mode" $flag --window-size=1200,1600 --screenshot="$shots/status-$mode.png" \
 		"http://127.0.0.1:$port/" >/dev/null || fail "screenshot failed"
 	[ -s "$shots/status-$mode.png" ] || fail "no screenshot written"
 done
-chrome shot-phone --window-size=390,1600 --screenshot="$shots/status-phone.png" \
+chrome shot-phone --window-size=390,2000 --screenshot="$shots/status-phone.png" \
 	"http://127.0.0.1:$port/" >/dev/null || fail "phone screenshot failed"
 ok "screenshots in $shots"
 echo "browser: all passed"

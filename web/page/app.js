@@ -174,45 +174,82 @@ function formatValue(name, v) {
   return Number(v).toFixed(v < 10 ? 1 : 0);
 }
 
-function plot(series) {
+// One small plot of one or more series that share a unit (a peer's
+// received and sent rates). Series are aligned on their own start and step.
+function plot(title, key, list) {
   const W = 300;
   const H = 60;
-  const values = series.values || [];
-  const finite = values.filter(v => v !== null);
+  const finite = list.flatMap(s => (s.values || []).filter(v => v !== null));
   let lo = Math.min(0, ...finite);
   let hi = Math.max(...finite, lo + 1e-9);
-  if (series.name === 'status') { lo = 0; hi = 3; }
+  if (key === 'status') { lo = 0; hi = 3; }
+  const t0 = Math.min(...list.map(s => s.start));
+  const t1 = Math.max(...list.map(s => s.start + s.step * Math.max((s.values || []).length - 1, 0)));
+  const span = Math.max(t1 - t0, 1e-9);
   const graph = svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none',
-    role: 'img', 'aria-label': series.label || series.name });
+    role: 'img', 'aria-label': title });
   graph.appendChild(svg('line', { x1: 0, y1: H - 0.5, x2: W, y2: H - 0.5 }));
-  const n = Math.max(values.length - 1, 1);
-  let points = [];
-  const flush = () => {
-    if (points.length === 1) points.push(points[0].replace(/^[^,]*/, x => String(Number(x) + 1)));
-    if (points.length) graph.appendChild(svg('polyline', { points: points.join(' ') }));
-    points = [];
-  };
-  values.forEach((v, i) => {
-    if (v === null) { flush(); return; }
-    const x = (i / n) * W;
-    const y = H - 2 - ((v - lo) / (hi - lo)) * (H - 4);
-    points.push(x.toFixed(1) + ',' + y.toFixed(1));
+  const legend = [];
+  list.forEach((series, k) => {
+    let points = [];
+    const flush = () => {
+      if (points.length === 1) points.push(points[0].replace(/^[^,]*/, x => String(Number(x) + 1)));
+      if (points.length) graph.appendChild(svg('polyline', { points: points.join(' '), class: 'line' + k }));
+      points = [];
+    };
+    (series.values || []).forEach((v, i) => {
+      if (v === null) { flush(); return; }
+      const x = ((series.start + i * series.step - t0) / span) * W;
+      const y = H - 2 - ((v - lo) / (hi - lo)) * (H - 4);
+      points.push(x.toFixed(1) + ',' + y.toFixed(1));
+    });
+    flush();
+    const own = (series.values || []).filter(v => v !== null);
+    const last = own.length ? own[own.length - 1] : null;
+    const what = list.length > 1 ? (series.name.match(/\.(rx|tx)_/) || [, ''])[1] : '';
+    legend.push(el('span', { class: 'line' + k }, (what === 'rx' ? '↓ ' : what === 'tx' ? '↑ ' : '') +
+      formatValue(series.name, last)));
   });
-  flush();
-  const last = finite.length ? finite[finite.length - 1] : null;
-  return el('div', { class: 'plot', 'data-series': series.name },
-    el('div', { class: 'title' }, el('span', {}, series.label || series.name),
-      el('span', {}, formatValue(series.name, last))), graph);
+  return el('div', { class: 'plot', 'data-series': key },
+    el('div', { class: 'title' }, el('span', {}, title), el('span', {}, ...legend)), graph);
+}
+
+// What is plotted, in this order: overall status, memory used, each GPU's
+// temperature and utilization, each recorded peer's traffic (received and
+// sent in one plot). Handshake ages stay in /api/history.
+const MAX_PLOTS = 24;
+
+function plotGroups(names) {
+  const groups = [];
+  const add = (key, title, members) => groups.push({ key, title, members });
+  if (names.includes('status')) add('status', 'overall status', ['status']);
+  if (names.includes('memory.used_bytes')) add('memory.used_bytes', 'memory used', ['memory.used_bytes']);
+  names.filter(n => n.startsWith('gpu.')).sort().forEach(n => add(n, null, [n]));
+  names.filter(n => n.startsWith('wg.') && n.endsWith('.rx_bytes_per_second')).forEach(n => {
+    const base = n.slice(0, -'.rx_bytes_per_second'.length);
+    add(base, null, [n, base + '.tx_bytes_per_second'].filter(m => names.includes(m)));
+  });
+  return groups.slice(0, MAX_PLOTS);
 }
 
 async function refreshHistory() {
   const list = await (await fetch('/api/history', { cache: 'no-store' })).json();
-  const names = (list.series || []).map(s => s.name).filter(n => n !== 'memory.total_bytes')
-    .slice(0, 24);
+  const labels = new Map((list.series || []).map(s => [s.name, s.label || s.name]));
+  const groups = plotGroups([...labels.keys()]);
+  const names = groups.flatMap(g => g.members);
   if (!names.length) return;
   const url = '/api/history?series=' + names.map(encodeURIComponent).join(',');
   const doc = await (await fetch(url, { cache: 'no-store' })).json();
-  document.getElementById('plots').replaceChildren(...(doc.series || []).map(plot));
+  const byName = new Map((doc.series || []).map(s => [s.name, s]));
+  document.getElementById('plots').replaceChildren(...groups
+    .filter(g => g.members.every(m => byName.has(m)))
+    .map(g => {
+      // A peer's label is "NAME received": the plot is titled by the peer.
+      const title = g.title || (g.members.length > 1
+        ? labels.get(g.members[0]).replace(/ received$/, '') + ' traffic'
+        : labels.get(g.members[0]));
+      return plot(title, g.key, g.members.map(m => byName.get(m)));
+    }));
 }
 
 async function refresh() {

@@ -198,7 +198,7 @@ cmd_run() {
 	rm -rf "$stage"
 	trap - EXIT INT TERM
 
-	rm -f "$out/console.log" "$out/results.log"
+	rm -f "$out/console.log" "$out/results.log" "$out/exit-status"
 	start=$(date +%s.%N)
 	rc=0
 	# -accel tcg: KVM is not usable on these machines. Console on ttyS0,

@@ -1,0 +1,125 @@
+#!/bin/sh
+# Serving on WireGuard addresses: `sparkmon serve` runs in a network
+# namespace that also has a plain (uplink-like) veth address. When a
+# wireguard-go interface with an address appears there, the daemon listens
+# on that address; when the interface goes, it stops; it never listens on
+# the veth address nor on the wildcard. Clients: the WireGuard subnet is
+# allowed, a client on the veth network is refused unless the allow-list
+# names it.
+set -eu
+: "${SPARKMON:?path to the sparkmon binary}"
+for tool in curl ip ss wg wireguard-go; do
+	command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed" >&2; exit 1; }
+done
+[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (network namespaces, TUN devices)" >&2; exit 1; }
+
+tag=$$
+nsA=smhwA$tag nsB=smhwB$tag
+ifA=smhw$tag # at most 15 bytes
+vethA=smhva$tag vethB=smhvb$tag
+port=19586
+tmp=$(mktemp -d /tmp/sparkmon-httpwg.XXXXXX)
+cleanup() {
+	set +e
+	for ns in "$nsA" "$nsB"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
+	done
+	sleep 0.2
+	for ns in "$nsA" "$nsB"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -f "/var/run/wireguard/$ifA.sock"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "$tmp/sparkmon.log" ] && tail -20 "$tmp/sparkmon.log" >&2
+	echo "--- listeners:" >&2
+	ip netns exec "$nsA" ss -Hltn >&2
+	exit 1
+}
+ok() { echo "ok: $*"; }
+inA() { ip netns exec "$nsA" "$@"; }
+inB() { ip netns exec "$nsB" "$@"; }
+listeners() { inA ss -Hltn "sport = :$port" | awk '{print $4}' | sort | tr '\n' ' '; }
+# Waits up to 10 s (the probe runs every second) for the listeners to be $1.
+wait_listeners() {
+	for _ in $(seq 100); do
+		[ "$(listeners)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "listening on '$(listeners)', expected '$1'"
+}
+code() { # namespace, source address, url
+	ip netns exec "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 3 --interface "$2" "$3" ||
+		true
+}
+
+ip netns add "$nsA"
+ip netns add "$nsB"
+ip link add "$vethA" netns "$nsA" type veth peer name "$vethB" netns "$nsB"
+ip -n "$nsA" addr add 192.168.249.1/24 dev "$vethA"
+ip -n "$nsB" addr add 192.168.249.2/24 dev "$vethB"
+ip -n "$nsB" addr add 192.168.249.3/24 dev "$vethB"
+for ns in "$nsA" "$nsB"; do ip -n "$ns" link set lo up; done
+ip -n "$nsA" link set "$vethA" up
+ip -n "$nsB" link set "$vethB" up
+# B reaches the WireGuard subnet through A's veth address.
+ip -n "$nsB" route add 10.79.0.0/24 via 192.168.249.1
+
+cat >"$tmp/sparkmon.conf" <<CONF
+[general]
+interval = 1s
+[wireguard]
+interfaces = $ifA
+[http]
+listen = 127.0.0.1:$port
+listen_wireguard = yes
+allow = 127.0.0.0/8, 192.168.249.3/32
+allow_wireguard = yes
+CONF
+inA "$SPARKMON" -c "$tmp/sparkmon.conf" serve 2>"$tmp/sparkmon.log" &
+wait_listeners "127.0.0.1:$port "
+sleep 2 # a few rounds without the interface
+[ "$(listeners)" = "127.0.0.1:$port " ] || fail "listening on more than loopback"
+ok "no WireGuard interface: loopback only"
+
+# The interface appears.
+inA wireguard-go "$ifA" >"$tmp/wg-go.log" 2>&1
+for _ in $(seq 50); do [ -S "/var/run/wireguard/$ifA.sock" ] && break; sleep 0.1; done
+umask 077
+wg genkey >"$tmp/a.key"
+umask 022
+inA wg set "$ifA" private-key "$tmp/a.key" listen-port $((40000 + tag % 10000))
+ip -n "$nsA" addr add 10.79.0.1/24 dev "$ifA"
+ip -n "$nsA" link set "$ifA" up
+wait_listeners "10.79.0.1:$port 127.0.0.1:$port "
+ok "interface up: listening on 10.79.0.1:$port too, not on 192.168.249.1 nor the wildcard"
+grep -q "listening on 10.79.0.1:$port" "$tmp/sparkmon.log" || fail "the new listener was not logged"
+
+# Clients: one in the WireGuard subnet; on the veth network, one allowed by
+# the configuration and one not.
+c=$(code "$nsA" 10.79.0.1 "http://10.79.0.1:$port/healthz")
+[ "$c" = 200 ] || fail "client 10.79.0.1 (WireGuard subnet) got $c"
+ok "client in the WireGuard subnet -> 200"
+c=$(code "$nsB" 192.168.249.3 "http://10.79.0.1:$port/healthz")
+[ "$c" = 200 ] || fail "client 192.168.249.3 (allowed) got $c"
+ok "allowed client from the other namespace -> 200"
+c=$(code "$nsB" 192.168.249.2 "http://10.79.0.1:$port/healthz")
+[ "$c" = 000 ] || fail "client 192.168.249.2 (not allowed) got $c"
+ok "client outside the allow-list -> refused"
+c=$(code "$nsB" 192.168.249.3 "http://192.168.249.1:$port/healthz")
+[ "$c" = 000 ] || fail "answered on the veth address: $c"
+ok "nothing answers on the veth address"
+
+# The interface goes.
+ip -n "$nsA" link del "$ifA"
+wait_listeners "127.0.0.1:$port "
+grep -q "stopped listening on 10.79.0.1:$port" "$tmp/sparkmon.log" || fail "the release was not logged"
+ok "interface gone: listener released"
+c=$(code "$nsA" 127.0.0.1 "http://127.0.0.1:$port/healthz")
+[ "$c" = 200 ] || fail "loopback got $c after the interface went"
+ok "still serving on loopback"
+echo "http_wireguard: all passed"

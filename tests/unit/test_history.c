@@ -1,0 +1,327 @@
+/* monitor/history.c: the rings (sizing under the budget, gaps, averaging
+ * into steps, counters as rates, rings handed over), the choice of peers
+ * that get series, and the budget with a thousand peers. */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "monitor/config.h"
+#include "monitor/history.h"
+#include "monitor/snapshot.h"
+#include "monitor/verdict.h"
+
+#define MIB (1024 * 1024)
+
+/* The values of one series as history_json gives them; NAN for null. */
+static size_t values_of(const struct history *h, const char *name, size_t max_points, double *out,
+                        size_t max, double *ret_start, double *ret_step)
+{
+	const char *names[] = {name};
+	struct json_object *doc = history_json(h, names, 1, max_points), *arr, *s, *vals, *v;
+	size_t n;
+
+	assert_true(json_object_object_get_ex(doc, "series", &arr));
+	assert_int_equal(json_object_array_length(arr), 1);
+	s = json_object_array_get_idx(arr, 0);
+	assert_true(json_object_object_get_ex(s, "values", &vals));
+	n = json_object_array_length(vals);
+	assert_true(n <= max);
+	for (size_t i = 0; i < n; i++) {
+		v = json_object_array_get_idx(vals, i);
+		out[i] = v ? json_object_get_double(v) : NAN;
+	}
+	if (ret_start) {
+		assert_true(json_object_object_get_ex(s, "start", &v));
+		*ret_start = json_object_get_double(v);
+	}
+	if (ret_step) {
+		assert_true(json_object_object_get_ex(s, "step", &v));
+		*ret_step = json_object_get_double(v);
+	}
+	json_object_put(doc);
+	return n;
+}
+
+static bool has_series(const struct history *h, const char *name)
+{
+	struct json_object *doc = history_json(h, NULL, 0, 0), *arr, *name_obj;
+	bool found = false;
+
+	assert_true(json_object_object_get_ex(doc, "series", &arr));
+	for (size_t i = 0; i < json_object_array_length(arr) && !found; i++) {
+		assert_true(json_object_object_get_ex(json_object_array_get_idx(arr, i), "name",
+		                                      &name_obj));
+		found = strcmp(json_object_get_string(name_obj), name) == 0;
+	}
+	json_object_put(doc);
+	return found;
+}
+
+/* 24 h at 5 s does not fit 2 MiB for 64 series: points are averaged into
+ * wider steps, the ring still spans the retention, and nothing allocated
+ * goes beyond the budget. */
+static void test_sizing(void **state)
+{
+	struct history *h = history_new(86400000, 5000, 2 * MIB, 64);
+
+	(void)state;
+	assert_non_null(h);
+	assert_true(history_step_seconds(h) > 5.0);
+	assert_true((long)history_step_seconds(h) % 5 == 0);
+	assert_true(history_capacity(h) * history_step_seconds(h) >= 86400.0);
+	assert_true(history_footprint(h) <= 2 * MIB);
+	history_free(h);
+
+	/* Plenty of room: one point per poll interval. */
+	h = history_new(3600000, 5000, 2 * MIB, 4);
+	assert_non_null(h);
+	assert_true(history_step_seconds(h) == 5.0);
+	assert_int_equal(history_capacity(h), 720);
+	history_free(h);
+
+	/* Not even two points per series: refused, not overrun. */
+	assert_null(history_new(86400000, 5000, 64 * 1024, 10000));
+}
+
+static void test_gaps_and_averaging(void **state)
+{
+	struct history *h = history_new(100000, 10000, 64 * 1024, 2); /* 10 points of 10 s */
+	double v[32], start, step;
+	size_t n;
+
+	(void)state;
+	assert_non_null(h);
+	assert_int_equal(history_capacity(h), 10);
+	/* Two values in one step are averaged; step 1002 gets nothing. */
+	assert_int_equal(history_add(h, "a", NULL, 10000.0, 1.0), 0);
+	assert_int_equal(history_add(h, "a", NULL, 10005.0, 3.0), 0);
+	assert_int_equal(history_add(h, "a", NULL, 10010.0, 5.0), 0);
+	assert_int_equal(history_add(h, "a", NULL, 10030.0, 7.0), 0);
+	n = values_of(h, "a", 0, v, 32, &start, &step);
+	assert_int_equal(n, 4);
+	assert_true(start == 10000.0 && step == 10.0);
+	assert_true(v[0] == 2.0 && v[1] == 5.0 && isnan(v[2]) && v[3] == 7.0);
+	/* The clock going back is dropped, not written over the past. */
+	assert_int_equal(history_add(h, "a", NULL, 10000.0, 100.0), 0);
+	n = values_of(h, "a", 0, v, 32, NULL, NULL);
+	assert_true(v[0] == 2.0);
+	/* Past the retention the ring wraps: only the last 10 steps remain. */
+	for (int i = 0; i < 30; i++)
+		assert_int_equal(history_add(h, "a", NULL, 10040.0 + 10.0 * i, (double)i), 0);
+	n = values_of(h, "a", 0, v, 32, &start, NULL);
+	assert_int_equal(n, 10);
+	assert_true(start == 10040.0 + 10.0 * 20);
+	assert_true(v[0] == 20.0 && v[9] == 29.0);
+	/* Fewer points asked for: neighbours averaged, groups on whole steps. */
+	n = values_of(h, "a", 5, v, 32, &start, &step);
+	assert_true(n <= 5 && n >= 4);
+	assert_true(step == 20.0);
+	assert_true((long long)start % 20 == 0);
+	history_free(h);
+}
+
+static void test_counter_rate(void **state)
+{
+	struct history *h = history_new(100000, 10000, 64 * 1024, 2);
+	double v[16];
+	size_t n;
+
+	(void)state;
+	assert_non_null(h);
+	assert_int_equal(history_add_counter(h, "c", NULL, 1000.0, 100.0), 0);
+	assert_int_equal(history_add_counter(h, "c", NULL, 1010.0, 1100.0), 0); /* 100/s */
+	assert_int_equal(history_add_counter(h, "c", NULL, 1020.0, 50.0), 0);   /* reset */
+	assert_int_equal(history_add_counter(h, "c", NULL, 1030.0, 250.0), 0);  /* 20/s */
+	/* The same reading again (another probe's round) gives no point. */
+	assert_int_equal(history_add_counter(h, "c", NULL, 1030.0, 250.0), 0);
+	n = values_of(h, "c", 0, v, 16, NULL, NULL);
+	assert_int_equal(n, 3);
+	assert_true(v[0] == 100.0 && isnan(v[1]) && v[2] == 20.0);
+	history_free(h);
+}
+
+/* With every ring taken, a new series gets the ring of the one fed longest
+ * ago, never one fed in the current step. */
+static void test_ring_handover(void **state)
+{
+	struct history *h = history_new(100000, 10000, 64 * 1024, 2);
+
+	(void)state;
+	assert_non_null(h);
+	assert_int_equal(history_add(h, "old", NULL, 1000.0, 1.0), 0);
+	assert_int_equal(history_add(h, "kept", NULL, 1010.0, 1.0), 0);
+	assert_int_equal(history_add(h, "new", NULL, 1010.0, 1.0), 0);
+	assert_false(has_series(h, "old"));
+	assert_true(has_series(h, "kept") && has_series(h, "new"));
+	assert_int_equal(history_series_count(h), 2);
+	/* Both fed in this step: nothing to give. */
+	assert_int_equal(history_add(h, "third", NULL, 1015.0, 1.0), -ENOSPC);
+	assert_int_equal(history_add(h, "kept", NULL, 1015.0, 2.0), 0);
+	history_free(h);
+}
+
+static struct config *config_with_peers(uint32_t busiest)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	assert_non_null(cfg);
+	config_defaults(cfg);
+	cfg->history_peers = busiest;
+	return cfg;
+}
+
+static void make_key(char out[WIREGUARD_KEY_B64_LEN + 1], unsigned i)
+{
+	snprintf(out, WIREGUARD_KEY_B64_LEN + 1, "%06uAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", i);
+}
+
+/* One device with n peers; peer i moved bytes[i % nb] bytes. */
+static void make_wireguard(struct wireguard *wg, unsigned n, const uint64_t *bytes, size_t nb)
+{
+	struct wireguard_device *dev;
+
+	memset(wg, 0, sizeof(*wg));
+	wg->devices = calloc(1, sizeof(*wg->devices));
+	assert_non_null(wg->devices);
+	wg->n_devices = 1;
+	dev = &wg->devices[0];
+	snprintf(dev->name, sizeof(dev->name), "wg0");
+	for (unsigned i = 0; i < n; i++) {
+		struct wireguard_peer *p = wireguard_device_add_peer(dev);
+
+		assert_non_null(p);
+		make_key(p->public_key, i);
+		p->rx_bytes = bytes[i % nb];
+		p->tx_bytes = bytes[i % nb] / 2;
+		p->handshake_age = 10;
+	}
+}
+
+static void test_select_peers(void **state)
+{
+	static const uint64_t bytes[] = {5, 900, 40, 900, 7000, 0};
+	struct config *cfg = config_with_peers(3);
+	struct history_peer_ref refs[16];
+	struct wireguard wg;
+	size_t n;
+
+	(void)state;
+	make_wireguard(&wg, 6, bytes, 6);
+	/* Peer 0 (least busy) and 5 (idle) are configured: always chosen. */
+	snprintf(cfg->peers[0].name, sizeof(cfg->peers[0].name), "laptop");
+	make_key(cfg->peers[0].public_key, 0);
+	snprintf(cfg->peers[1].name, sizeof(cfg->peers[1].name), "phone");
+	make_key(cfg->peers[1].public_key, 5);
+	cfg->peers[1].required = true;
+	cfg->n_peers = 2;
+	n = history_select_peers(cfg, &wg, 3, refs, 16);
+	assert_int_equal(n, 5);
+	assert_int_equal(refs[0].peer, 0);
+	assert_int_equal(refs[1].peer, 5);
+	/* Then the busiest: 4 (7000), then 1 and 3 (900 each, by key). */
+	assert_int_equal(refs[2].peer, 4);
+	assert_int_equal(refs[3].peer, 1);
+	assert_int_equal(refs[4].peer, 3);
+	/* None busiest asked for: only the configured ones. */
+	assert_int_equal(history_select_peers(cfg, &wg, 0, refs, 16), 2);
+	/* The room given is respected. */
+	assert_int_equal(history_select_peers(cfg, &wg, 3, refs, 3), 3);
+	wireguard_free(&wg);
+	free(cfg);
+}
+
+/* A thousand peers: only the configured and the busiest five get series,
+ * and the history stays within its 2 MiB however many rounds pass. */
+static void test_thousand_peers(void **state)
+{
+	uint64_t bytes[1000];
+	struct config *cfg = config_with_peers(5);
+	struct snapshot *snap = calloc(1, sizeof(*snap));
+	struct verdict *verdict = calloc(1, sizeof(*verdict));
+	struct history *h;
+	char name[HISTORY_NAME_MAX], key[WIREGUARD_KEY_B64_LEN + 1];
+	double v[256];
+	size_t n;
+
+	(void)state;
+	assert_non_null(snap);
+	assert_non_null(verdict);
+	for (unsigned i = 0; i < 1000; i++)
+		bytes[i] = (uint64_t)i * 1000; /* 999 is the busiest */
+	snprintf(cfg->peers[0].name, sizeof(cfg->peers[0].name), "laptop");
+	make_key(cfg->peers[0].public_key, 3);
+	cfg->n_peers = 1;
+	cfg->history_memory = 2 * MIB;
+	h = history_new(cfg->history_retention_ms, cfg->interval_ms, (size_t)cfg->history_memory,
+	                history_series_for(cfg));
+	assert_non_null(h);
+	assert_true(history_footprint(h) <= 2 * MIB);
+	make_wireguard(&snap->wireguard, 1000, bytes, 1000);
+	snap->probes[PROBE_WIREGUARD].status = PROBE_OK;
+	snap->probes[PROBE_MEMORY].status = PROBE_OK;
+	snap->memory.total = 1000;
+	snap->memory.used = 400;
+	snap->probes[PROBE_GPU].status = PROBE_OK;
+	snap->gpu.count = 2;
+	for (unsigned g = 0; g < 2; g++) {
+		snap->gpu.devices[g].index = g;
+		snap->gpu.devices[g].has_temperature = true;
+		snap->gpu.devices[g].temperature_c = 40 + g;
+		snap->gpu.devices[g].has_utilization_gpu = true;
+		snap->gpu.devices[g].utilization_gpu_pct = 50;
+	}
+	for (int round = 0; round < 200; round++) {
+		double t = 1700000000.0 + 5.0 * round;
+
+		snap->probes[PROBE_WIREGUARD].collected_at = (time_t)t;
+		for (size_t i = 0; i < snap->wireguard.devices[0].n_peers; i++)
+			snap->wireguard.devices[0].peers[i].rx_bytes += 1000 * i;
+		history_record(h, cfg, snap, verdict, t);
+	}
+	/* status, memory used and total, 2 × 2 GPU, 6 peers × 3. */
+	assert_int_equal(history_series_count(h), 3 + 4 + 6 * 3);
+	make_key(key, 3);
+	snprintf(name, sizeof(name), "wg.wg0.%s.rx_bytes_per_second", key);
+	assert_true(has_series(h, name));
+	make_key(key, 999);
+	snprintf(name, sizeof(name), "wg.wg0.%s.tx_bytes_per_second", key);
+	assert_true(has_series(h, name));
+	make_key(key, 994);
+	snprintf(name, sizeof(name), "wg.wg0.%s.rx_bytes_per_second", key);
+	assert_false(has_series(h, name));
+	assert_true(has_series(h, "gpu.1.temperature_celsius"));
+	assert_true(has_series(h, "gpu.0.utilization_ratio"));
+	/* Peer 999 receives 999000 bytes per 5 s round. */
+	make_key(key, 999);
+	snprintf(name, sizeof(name), "wg.wg0.%s.rx_bytes_per_second", key);
+	n = values_of(h, name, 0, v, 256, NULL, NULL);
+	assert_true(n >= 50);
+	for (size_t i = 0; i < n; i++)
+		assert_true(isnan(v[i]) || (v[i] > 199799.0 && v[i] < 199801.0));
+	assert_false(isnan(v[n - 1]));
+	assert_true(history_footprint(h) <= 2 * MIB);
+	history_free(h);
+	wireguard_free(&snap->wireguard);
+	free(snap);
+	free(verdict);
+	free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sizing),       cmocka_unit_test(test_gaps_and_averaging),
+	    cmocka_unit_test(test_counter_rate), cmocka_unit_test(test_ring_handover),
+	    cmocka_unit_test(test_select_peers), cmocka_unit_test(test_thousand_peers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
