@@ -30,6 +30,7 @@ enum key_type {
 	KEY_ENDPOINTS, /* char[CONFIG_TEXT_MAX]: "addr:port" list (monitor/netaddr.h) */
 	KEY_NETWORKS,  /* char[CONFIG_TEXT_MAX]: "addr/prefix" list (monitor/netaddr.h) */
 	KEY_IFNAMES,   /* struct config_ifnames: interface names, space or comma separated */
+	KEY_URLS,      /* char[CONFIG_TEXT_MAX]: http(s) URLs, space or comma separated */
 };
 
 struct key_def {
@@ -112,13 +113,13 @@ static const struct key_def config_keys[] = {
      "iptables-save program (iptables-nft-save or iptables-legacy-save to pick a backend)"},
     {"endpoint", "interval", KEY_DURATION, FIELD(endpoint_interval_ms), SECONDS(10), SECONDS(86400),
      "how often the public IP and the reachability URLs are checked"},
-    {"endpoint", "ip_urls", KEY_TEXT, FIELD(endpoint_ip_urls), 0, 0,
+    {"endpoint", "ip_urls", KEY_URLS, FIELD(endpoint_ip_urls), 0, 0,
      "URLs that answer with the public IPv4 address as plain text, tried in order"},
     {"endpoint", "expected_public_ip", KEY_TEXT, FIELD(endpoint_expected_ip), 0, 0,
      "the public IPv4 address clients connect to; empty: remember the first one seen"},
     {"endpoint", "hostname", KEY_TEXT, FIELD(endpoint_hostname), 0, 0,
      "DNS name in the clients' Endpoint, compared with the public IP; empty: none"},
-    {"endpoint", "probes", KEY_TEXT, FIELD(endpoint_probes), 0, 0,
+    {"endpoint", "probes", KEY_URLS, FIELD(endpoint_probes), 0, 0,
      "URLs this server must reach (space-separated); empty: none"},
     {"endpoint", "connect_timeout", KEY_DURATION, FIELD(endpoint_connect_timeout_ms), 100,
      SECONDS(60), "connect timeout of each HTTP request"},
@@ -409,6 +410,38 @@ static int parse_text(const char *text, char *ret, size_t size)
 	return 0;
 }
 
+/* URLs the endpoint probe fetches: space or comma separated, at most
+ * CONFIG_URLS_MAX, each http:// or https:// with a host, shorter than
+ * CONFIG_URL_MAX. Anything else is refused here rather than at the first
+ * fetch, minutes after start. */
+#define CONFIG_URLS_MAX 8
+#define CONFIG_URL_MAX  256
+
+static int parse_urls(const char *text, char *ret, size_t size)
+{
+	const char *p = text;
+	size_t n = 0;
+	int r = parse_text(text, ret, size);
+
+	if (r < 0)
+		return r;
+	for (;;) {
+		size_t len;
+
+		p += strspn(p, " \t,");
+		len = strcspn(p, " \t,");
+		if (len == 0)
+			break;
+		if (++n > CONFIG_URLS_MAX || len >= CONFIG_URL_MAX)
+			return -EINVAL;
+		if (!((len > 7 && strncmp(p, "http://", 7) == 0) ||
+		      (len > 8 && strncmp(p, "https://", 8) == 0)))
+			return -EINVAL;
+		p += len;
+	}
+	return 0;
+}
+
 /* Interface names, space or comma separated; each as the kernel accepts
  * it (1..15 bytes, no '/', no whitespace, not "." or ".."). */
 static int parse_ifnames(const char *text, struct config_ifnames *ret)
@@ -592,6 +625,13 @@ static void set_value(struct parse_state *st, const struct key_def *key, const c
 			    key->type == KEY_ENDPOINTS  ? "a list of address:port ([v6]:port)"
 			    : key->type == KEY_NETWORKS ? "a list of address/prefix"
 			                                : "printable text of at most 255 bytes");
+		return;
+	case KEY_URLS:
+		if (parse_urls(value, field, CONFIG_TEXT_MAX) < 0)
+			errors_add(st->errors, st->name, st->line,
+			           "%s: '%s' is not a list of at most %d http:// or https:// URLs "
+			           "(each shorter than %d bytes)",
+			           key->name, value, CONFIG_URLS_MAX, CONFIG_URL_MAX);
 		return;
 	case KEY_IFNAMES:
 		if (parse_ifnames(value, (struct config_ifnames *)(void *)field) < 0)
@@ -918,6 +958,7 @@ static void format_value(const struct config *cfg, const struct key_def *key, ch
 		format_ifnames((const struct config_ifnames *)(const void *)field, buf, size);
 		return;
 	case KEY_TEXT:
+	case KEY_URLS:
 	case KEY_ENDPOINTS:
 	case KEY_NETWORKS:
 	case KEY_FILE:

@@ -174,6 +174,24 @@ static const struct rejected rejected_inputs[] = {
      "bad.conf:2: 'root' is outside any [section]\n",
      2},
     {"[general]\nintervall = 5s\n", "bad.conf:2: unknown key 'intervall' in [general]\n", 1},
+    {"[endpoint]\nip_urls = ftp://example.net/ip\n",
+     "bad.conf:2: ip_urls: 'ftp://example.net/ip' is not a list of at most 8 http:// or "
+     "https:// URLs (each shorter than 256 bytes)\n",
+     1},
+    {"[endpoint]\nprobes = https://a.example/, example.net\n",
+     "bad.conf:2: probes: 'https://a.example/, example.net' is not a list of at most 8 "
+     "http:// or https:// URLs (each shorter than 256 bytes)\n",
+     1},
+    {"[endpoint]\nprobes = http:// https://b.example/\n",
+     "bad.conf:2: probes: 'http:// https://b.example/' is not a list of at most 8 http:// or "
+     "https:// URLs (each shorter than 256 bytes)\n",
+     1},
+    {"[endpoint]\nprobes = http://1/ http://2/ http://3/ http://4/ http://5/ http://6/ "
+     "http://7/ http://8/ http://9/\n",
+     "bad.conf:2: probes: 'http://1/ http://2/ http://3/ http://4/ http://5/ http://6/ "
+     "http://7/ http://8/ http://9/' is not a list of at most 8 http:// or https:// URLs "
+     "(each shorter than 256 bytes)\n",
+     1},
     {"[memory]\ninterval = 5s\n", "bad.conf:2: unknown key 'interval' in [memory]\n", 1},
     {"[general]\ninterval = 5s\n\ninterval = 10s\n",
      "bad.conf:4: interval: set again (first set on line 2)\n", 1},
