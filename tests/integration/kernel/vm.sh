@@ -66,6 +66,14 @@ prepare_kernel() {
 	ver=""
 	[ -n "$pkg" ] && ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
 		sed -n 's/^Version: //p' | head -n 1)
+	if { [ -z "$pkg" ] || [ -z "$ver" ]; } && [ "$(id -u)" = 0 ] &&
+		! find "$cache" -mindepth 2 -maxdepth 2 -name ready 2>/dev/null | grep -q .; then
+		# A machine whose package lists were never fetched: fetch them once.
+		apt-get update -qq >&2 || true
+		pkg=$(kernel_package)
+		[ -n "$pkg" ] && ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
+			sed -n 's/^Version: //p' | head -n 1)
+	fi
 	if [ -z "$pkg" ] || [ -z "$ver" ]; then
 		# No package lists (offline): fall back to the newest prepared kernel.
 		dir=$(find "$cache" -mindepth 2 -maxdepth 2 -name ready 2>/dev/null |
