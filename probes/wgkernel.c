@@ -10,9 +10,6 @@
 
 #include "probes/netlink.h"
 
-/* struct __kernel_timespec: two 64-bit fields on every architecture. */
-#define WGKERNEL_TIMESPEC_LEN 16
-
 typedef int (*attr_fn)(const struct nlattr *attr, void *data);
 
 /* Walks the attributes in [buf, buf + len). Unlike mnl_attr_parse(), which
@@ -36,21 +33,9 @@ static int walk_attrs(const void *buf, size_t len, attr_fn fn, void *data)
 	return left >= (int)sizeof(struct nlattr) ? -EBADMSG : 0;
 }
 
-static int walk_nested(const struct nlattr *nest, attr_fn fn, void *data)
-{
-	if (mnl_attr_validate(nest, MNL_TYPE_NESTED) < 0)
-		return -EBADMSG;
-	return walk_attrs(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest), fn, data);
-}
-
 static int valid(const struct nlattr *attr, enum mnl_attr_data_type type)
 {
 	return mnl_attr_validate(attr, type) < 0 ? -EBADMSG : 0;
-}
-
-static int valid_len(const struct nlattr *attr, size_t len)
-{
-	return mnl_attr_validate2(attr, MNL_TYPE_BINARY, len) < 0 ? -EBADMSG : 0;
 }
 
 /* ---- family ------------------------------------------------------------- */
@@ -124,220 +109,303 @@ int wgkernel_family(uint16_t *ret_id, unsigned timeout_ms)
 
 /* ---- device ------------------------------------------------------------- */
 
-struct allowed_ip_parse {
-	struct wireguard_ip ip;
-	int addr_len; /* 0 = no address seen */
-	bool has_cidr;
+/* The dump of a large device is parsed attribute by attribute, several per
+ * peer, so this walks and checks attributes inline rather than through
+ * libmnl's out-of-line accessors and callbacks. The checks are libmnl's:
+ * an attribute must have a whole header and fit in what is left (else the
+ * walk fails, up to 3 trailing bytes of padding aside, as in walk_attrs());
+ * fixed-size types must have exactly their size. */
+struct attr_iter {
+	const char *p;
+	size_t left;
 };
 
-static int allowed_ip_field(const struct nlattr *attr, void *data)
+static struct attr_iter attr_iter_nested(const struct nlattr *nest)
 {
-	struct allowed_ip_parse *p = data;
-	uint16_t len = mnl_attr_get_payload_len(attr);
+	return (struct attr_iter){(const char *)nest + NLA_HDRLEN, nest->nla_len - NLA_HDRLEN};
+}
 
-	switch (mnl_attr_get_type(attr)) {
-	case WGALLOWEDIP_A_FAMILY:
-		if (valid(attr, MNL_TYPE_U16) < 0)
-			return -EBADMSG;
-		p->ip.family = mnl_attr_get_u16(attr);
-		return 0;
-	case WGALLOWEDIP_A_IPADDR:
-		/* The family may come after the address: keep the bytes, check
-		 * the length against the family once both are known. */
-		if (len != sizeof(p->ip.addr.v4) && len != sizeof(p->ip.addr.v6))
-			return -EBADMSG;
-		memset(&p->ip.addr, 0, sizeof(p->ip.addr));
-		memcpy(&p->ip.addr, mnl_attr_get_payload(attr), len);
-		p->addr_len = len;
-		return 0;
-	case WGALLOWEDIP_A_CIDR_MASK:
-		if (valid(attr, MNL_TYPE_U8) < 0)
-			return -EBADMSG;
-		p->ip.cidr = mnl_attr_get_u8(attr);
-		p->has_cidr = true;
-		return 0;
-	}
+/* The next attribute, or NULL at the end (or at a malformed one). */
+static inline const struct nlattr *attr_next(struct attr_iter *it)
+{
+	const struct nlattr *attr = (const struct nlattr *)(const void *)it->p;
+	size_t step;
+
+	if (it->left < NLA_HDRLEN || attr->nla_len < NLA_HDRLEN || attr->nla_len > it->left)
+		return NULL;
+	step = MNL_ALIGN(attr->nla_len);
+	it->left = step < it->left ? it->left - step : 0;
+	it->p += step;
+	return attr;
+}
+
+/* 0 when the walk reached the end, -EBADMSG when it stopped at a bad one. */
+static inline int attr_end(const struct attr_iter *it)
+{
+	return it->left >= NLA_HDRLEN ? -EBADMSG : 0;
+}
+
+static inline uint16_t attr_type(const struct nlattr *attr)
+{
+	return attr->nla_type & NLA_TYPE_MASK;
+}
+
+static inline size_t attr_len(const struct nlattr *attr)
+{
+	return attr->nla_len - NLA_HDRLEN;
+}
+
+static inline const void *attr_data(const struct nlattr *attr)
+{
+	return (const char *)attr + NLA_HDRLEN;
+}
+
+/* Checks that attr carries exactly len bytes and copies them to out. */
+static inline int attr_get(const struct nlattr *attr, void *out, size_t len)
+{
+	if (attr_len(attr) != len)
+		return -EBADMSG;
+	memcpy(out, attr_data(attr), len);
 	return 0;
 }
 
-static int allowed_ip_entry(const struct nlattr *attr, void *data)
+/* A nest is empty or holds at least one attribute header. */
+static inline int attr_nest_ok(const struct nlattr *attr)
 {
-	struct wireguard_peer *peer = data;
-	struct allowed_ip_parse p = {.addr_len = 0};
-	int r = walk_nested(attr, allowed_ip_field, &p);
+	size_t len = attr_len(attr);
 
+	return len == 0 || len >= NLA_HDRLEN ? 0 : -EBADMSG;
+}
+
+static int allowed_ip_entry(const struct nlattr *nest, struct wireguard_device *dev,
+                            struct wireguard_peer *peer)
+{
+	struct attr_iter it = attr_iter_nested(nest);
+	struct wireguard_ip ip = {.family = 0};
+	const struct nlattr *attr;
+	uint16_t family = 0;
+	size_t addr_len = 0; /* 0 = no address seen */
+	bool has_cidr = false;
+	int r;
+
+	if (attr_nest_ok(nest) < 0)
+		return -EBADMSG;
+	while ((attr = attr_next(&it))) {
+		switch (attr_type(attr)) {
+		case WGALLOWEDIP_A_FAMILY:
+			if (attr_get(attr, &family, sizeof(family)) < 0)
+				return -EBADMSG;
+			break;
+		case WGALLOWEDIP_A_IPADDR:
+			/* The family may come after the address: keep the bytes,
+			 * check the length against the family once both are known. */
+			addr_len = attr_len(attr);
+			if (addr_len != sizeof(ip.addr.v4) && addr_len != sizeof(ip.addr.v6))
+				return -EBADMSG;
+			memset(&ip.addr, 0, sizeof(ip.addr));
+			memcpy(&ip.addr, attr_data(attr), addr_len);
+			break;
+		case WGALLOWEDIP_A_CIDR_MASK:
+			if (attr_get(attr, &ip.cidr, sizeof(ip.cidr)) < 0)
+				return -EBADMSG;
+			has_cidr = true;
+			break;
+		}
+	}
+	r = attr_end(&it);
 	if (r < 0)
 		return r;
-	if (p.ip.family != AF_INET && p.ip.family != AF_INET6)
+	if (family != AF_INET && family != AF_INET6)
 		return 0; /* a family this code does not know: not ours to judge */
-	if (!p.has_cidr || p.addr_len != (p.ip.family == AF_INET ? 4 : 16) ||
-	    p.ip.cidr > (p.ip.family == AF_INET ? 32 : 128))
+	ip.family = family;
+	if (!has_cidr || addr_len != (family == AF_INET ? 4 : 16) ||
+	    ip.cidr > (family == AF_INET ? 32 : 128))
 		return -EBADMSG;
 	if (peer->n_allowed_ips >= WGKERNEL_ALLOWED_IPS_MAX)
 		return -ENOMEM;
-	return wireguard_peer_add_allowed_ip(peer, &p.ip);
+	return wireguard_device_add_allowed_ip(dev, &ip);
+}
+
+static int allowed_ips_attr(const struct nlattr *nest, struct wireguard_device *dev,
+                            struct wireguard_peer *peer)
+{
+	struct attr_iter it = attr_iter_nested(nest);
+	const struct nlattr *attr;
+
+	if (attr_nest_ok(nest) < 0)
+		return -EBADMSG;
+	while ((attr = attr_next(&it))) {
+		int r = allowed_ip_entry(attr, dev, peer);
+
+		if (r < 0)
+			return r;
+	}
+	return attr_end(&it);
 }
 
 static int endpoint_attr(const struct nlattr *attr, struct wireguard_peer *peer)
 {
-	uint16_t len = mnl_attr_get_payload_len(attr);
+	size_t len = attr_len(attr);
 	sa_family_t family;
 
 	if (len < sizeof(family))
 		return -EBADMSG;
-	memcpy(&family, mnl_attr_get_payload(attr), sizeof(family));
+	memcpy(&family, attr_data(attr), sizeof(family));
 	if (family == AF_INET && len == sizeof(struct sockaddr_in))
-		memcpy(&peer->endpoint.in, mnl_attr_get_payload(attr), len);
+		memcpy(&peer->endpoint.in, attr_data(attr), len);
 	else if (family == AF_INET6 && len == sizeof(struct sockaddr_in6))
-		memcpy(&peer->endpoint.in6, mnl_attr_get_payload(attr), len);
+		memcpy(&peer->endpoint.in6, attr_data(attr), len);
 	else
 		return -EBADMSG;
 	return 0;
 }
 
-struct peer_parse {
-	struct wireguard_peer peer;
-	bool has_key;
-};
-
-static int peer_attr(const struct nlattr *attr, void *data)
+/* The attributes of one peer, straight into the device's last peer. */
+static int peer_attrs(const struct nlattr *nest, struct wireguard_device *dev,
+                      struct wireguard_peer *peer, bool *has_key)
 {
-	struct peer_parse *p = data;
-	struct wireguard_peer *peer = &p->peer;
+	struct attr_iter it = attr_iter_nested(nest);
+	const struct nlattr *attr;
 	int64_t ts[2];
+	int r = 0;
 
-	switch (mnl_attr_get_type(attr)) {
-	case WGPEER_A_PUBLIC_KEY:
-		if (valid_len(attr, WIREGUARD_KEY_LEN) < 0)
-			return -EBADMSG;
-		wireguard_key_to_base64(peer->public_key, mnl_attr_get_payload(attr));
-		p->has_key = true;
-		return 0;
-	case WGPEER_A_PRESHARED_KEY:
-		/* Secret: checked for shape, never copied. */
-		return valid_len(attr, WIREGUARD_KEY_LEN);
-	case WGPEER_A_ENDPOINT:
-		return endpoint_attr(attr, peer);
-	case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL:
-		if (valid(attr, MNL_TYPE_U16) < 0)
-			return -EBADMSG;
-		peer->persistent_keepalive = mnl_attr_get_u16(attr);
-		return 0;
-	case WGPEER_A_LAST_HANDSHAKE_TIME:
-		if (valid_len(attr, WGKERNEL_TIMESPEC_LEN) < 0)
-			return -EBADMSG;
-		memcpy(ts, mnl_attr_get_payload(attr), sizeof(ts));
-		peer->last_handshake = ts[0];
-		peer->last_handshake_nsec = ts[1];
-		return 0;
-	case WGPEER_A_RX_BYTES:
-		if (valid(attr, MNL_TYPE_U64) < 0)
-			return -EBADMSG;
-		peer->rx_bytes = mnl_attr_get_u64(attr);
-		return 0;
-	case WGPEER_A_TX_BYTES:
-		if (valid(attr, MNL_TYPE_U64) < 0)
-			return -EBADMSG;
-		peer->tx_bytes = mnl_attr_get_u64(attr);
-		return 0;
-	case WGPEER_A_PROTOCOL_VERSION:
-		if (valid(attr, MNL_TYPE_U32) < 0)
-			return -EBADMSG;
-		peer->protocol_version = mnl_attr_get_u32(attr);
-		return 0;
-	case WGPEER_A_FLAGS:
-		return valid(attr, MNL_TYPE_U32);
-	case WGPEER_A_ALLOWEDIPS:
-		return walk_nested(attr, allowed_ip_entry, peer);
+	if (attr_nest_ok(nest) < 0)
+		return -EBADMSG;
+	while (r == 0 && (attr = attr_next(&it))) {
+		switch (attr_type(attr)) {
+		case WGPEER_A_PUBLIC_KEY:
+			if (attr_len(attr) != WIREGUARD_KEY_LEN)
+				return -EBADMSG;
+			wireguard_key_to_base64(peer->public_key, attr_data(attr));
+			*has_key = true;
+			break;
+		case WGPEER_A_PRESHARED_KEY:
+			/* Secret: checked for shape, never copied. */
+			if (attr_len(attr) != WIREGUARD_KEY_LEN)
+				return -EBADMSG;
+			break;
+		case WGPEER_A_ENDPOINT:
+			r = endpoint_attr(attr, peer);
+			break;
+		case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL:
+			r = attr_get(attr, &peer->persistent_keepalive,
+			             sizeof(peer->persistent_keepalive));
+			break;
+		case WGPEER_A_LAST_HANDSHAKE_TIME:
+			/* struct __kernel_timespec: two 64-bit fields everywhere. */
+			r = attr_get(attr, ts, sizeof(ts));
+			peer->last_handshake = ts[0];
+			peer->last_handshake_nsec = ts[1];
+			break;
+		case WGPEER_A_RX_BYTES:
+			r = attr_get(attr, &peer->rx_bytes, sizeof(peer->rx_bytes));
+			break;
+		case WGPEER_A_TX_BYTES:
+			r = attr_get(attr, &peer->tx_bytes, sizeof(peer->tx_bytes));
+			break;
+		case WGPEER_A_PROTOCOL_VERSION:
+			r = attr_get(attr, &peer->protocol_version, sizeof(peer->protocol_version));
+			break;
+		case WGPEER_A_FLAGS:
+			r = attr_len(attr) == sizeof(uint32_t) ? 0 : -EBADMSG;
+			break;
+		case WGPEER_A_ALLOWEDIPS:
+			r = allowed_ips_attr(attr, dev, peer);
+			break;
+		}
 	}
-	return 0;
-}
-
-static void peer_parse_free(struct peer_parse *p)
-{
-	free(p->peer.allowed_ips);
-	p->peer.allowed_ips = NULL;
+	return r < 0 ? r : attr_end(&it);
 }
 
 /* One entry of WGDEVICE_A_PEERS: a new peer, or the continuation of the
  * last one (the kernel repeats a peer whose allowed IPs overflowed a
- * message at the start of the next one, with only its key and more IPs). */
-static int peer_entry(const struct nlattr *attr, void *data)
+ * message at the start of the next one, with only its key and more IPs).
+ * It is parsed in place as a new last peer, then kept, merged into the
+ * one before it, or dropped. */
+static int peer_entry(const struct nlattr *nest, struct wireguard_device *dev)
 {
-	struct wireguard_device *dev = data;
-	struct peer_parse p = {.has_key = false};
-	struct wireguard_peer *last = dev->n_peers ? &dev->peers[dev->n_peers - 1] : NULL;
-	struct wireguard_peer *peer;
+	struct wireguard_peer *peer, *prev;
+	bool has_key = false;
 	int r;
 
-	r = walk_nested(attr, peer_attr, &p);
-	if (r == 0 && !p.has_key)
-		r = -EBADMSG;
-	if (r < 0)
-		goto out;
-	if (last && strcmp(last->public_key, p.peer.public_key) == 0) {
-		for (size_t i = 0; i < p.peer.n_allowed_ips && r == 0; i++) {
-			if (last->n_allowed_ips >= WGKERNEL_ALLOWED_IPS_MAX)
-				r = -ENOMEM;
-			else
-				r = wireguard_peer_add_allowed_ip(last, &p.peer.allowed_ips[i]);
-		}
-		goto out;
-	}
-	if (dev->n_peers >= WGKERNEL_PEERS_MAX) {
-		r = -ENOMEM;
-		goto out;
-	}
 	peer = wireguard_device_add_peer(dev);
-	if (!peer) {
-		r = -ENOMEM;
-		goto out;
+	if (!peer)
+		return -ENOMEM;
+	r = peer_attrs(nest, dev, peer, &has_key);
+	if (r == 0 && !has_key)
+		r = -EBADMSG;
+	if (r < 0) {
+		wireguard_device_drop_last_peer(dev);
+		return r;
 	}
-	*peer = p.peer; /* the device takes the allowed IPs over */
+	prev = dev->n_peers >= 2 ? &dev->peers[dev->n_peers - 2] : NULL;
+	if (prev && memcmp(prev->public_key, peer->public_key, sizeof(peer->public_key)) == 0) {
+		/* Only the allowed IPs continue: the first part's counters stay. */
+		if (prev->n_allowed_ips + peer->n_allowed_ips > WGKERNEL_ALLOWED_IPS_MAX) {
+			wireguard_device_drop_last_peer(dev);
+			return -ENOMEM;
+		}
+		wireguard_device_merge_last_peer(dev);
+		return 0;
+	}
+	if (dev->n_peers > WGKERNEL_PEERS_MAX) {
+		wireguard_device_drop_last_peer(dev);
+		return -ENOMEM;
+	}
 	return 0;
-out:
-	peer_parse_free(&p);
-	return r;
 }
 
-static int device_attr(const struct nlattr *attr, void *data)
+static int peers_attr(const struct nlattr *nest, struct wireguard_device *dev)
 {
-	struct wireguard_device *dev = data;
+	struct attr_iter it = attr_iter_nested(nest);
+	const struct nlattr *attr;
 
-	switch (mnl_attr_get_type(attr)) {
+	if (attr_nest_ok(nest) < 0)
+		return -EBADMSG;
+	while ((attr = attr_next(&it))) {
+		int r = peer_entry(attr, dev);
+
+		if (r < 0)
+			return r;
+	}
+	return attr_end(&it);
+}
+
+static int device_attr(const struct nlattr *attr, struct wireguard_device *dev)
+{
+	const char *name;
+	size_t len = attr_len(attr);
+
+	switch (attr_type(attr)) {
 	case WGDEVICE_A_IFINDEX:
-		if (valid(attr, MNL_TYPE_U32) < 0)
+		if (len != sizeof(uint32_t))
 			return -EBADMSG;
 		dev->ifindex = (int)mnl_attr_get_u32(attr);
 		return 0;
 	case WGDEVICE_A_IFNAME:
-		if (valid(attr, MNL_TYPE_NUL_STRING) < 0 ||
-		    mnl_attr_get_payload_len(attr) > IF_NAMESIZE)
+		/* A NUL-terminated string that fits an interface name; we asked
+		 * by name, so it is dev->name. */
+		name = attr_data(attr);
+		if (len == 0 || len > IF_NAMESIZE || name[len - 1] != '\0')
 			return -EBADMSG;
-		return 0; /* we asked by name: it is dev->name */
+		return 0;
 	case WGDEVICE_A_PRIVATE_KEY:
 		/* Secret: checked for shape, never copied. */
-		return valid_len(attr, WIREGUARD_KEY_LEN);
+		return len == WIREGUARD_KEY_LEN ? 0 : -EBADMSG;
 	case WGDEVICE_A_PUBLIC_KEY:
-		if (valid_len(attr, WIREGUARD_KEY_LEN) < 0)
+		if (len != WIREGUARD_KEY_LEN)
 			return -EBADMSG;
-		wireguard_key_to_base64(dev->public_key, mnl_attr_get_payload(attr));
+		wireguard_key_to_base64(dev->public_key, attr_data(attr));
 		dev->has_public_key = true;
 		return 0;
 	case WGDEVICE_A_FLAGS:
-		return valid(attr, MNL_TYPE_U32);
+		return len == sizeof(uint32_t) ? 0 : -EBADMSG;
 	case WGDEVICE_A_LISTEN_PORT:
-		if (valid(attr, MNL_TYPE_U16) < 0)
-			return -EBADMSG;
-		dev->listen_port = mnl_attr_get_u16(attr);
-		return 0;
+		return attr_get(attr, &dev->listen_port, sizeof(dev->listen_port));
 	case WGDEVICE_A_FWMARK:
-		if (valid(attr, MNL_TYPE_U32) < 0)
-			return -EBADMSG;
-		dev->fwmark = mnl_attr_get_u32(attr);
-		return 0;
+		return attr_get(attr, &dev->fwmark, sizeof(dev->fwmark));
 	case WGDEVICE_A_PEERS:
-		return walk_nested(attr, peer_entry, dev);
+		return peers_attr(attr, dev);
 	}
 	return 0;
 }
@@ -345,14 +413,23 @@ static int device_attr(const struct nlattr *attr, void *data)
 int wgkernel_parse_device(const struct nlmsghdr *nlh, uint16_t family, struct wireguard_device *dev)
 {
 	const struct genlmsghdr *genl;
+	const struct nlattr *attr;
+	struct attr_iter it;
 
 	if (nlh->nlmsg_type != family || nlh->nlmsg_len < MNL_NLMSG_HDRLEN + GENL_HDRLEN)
 		return -EBADMSG;
 	genl = mnl_nlmsg_get_payload(nlh);
 	if (genl->cmd != WG_CMD_GET_DEVICE)
 		return -EBADMSG;
-	return walk_attrs(mnl_nlmsg_get_payload_offset(nlh, GENL_HDRLEN),
-	                  nlh->nlmsg_len - MNL_NLMSG_HDRLEN - GENL_HDRLEN, device_attr, dev);
+	it = (struct attr_iter){(const char *)nlh + MNL_NLMSG_HDRLEN + GENL_HDRLEN,
+	                        nlh->nlmsg_len - MNL_NLMSG_HDRLEN - GENL_HDRLEN};
+	while ((attr = attr_next(&it))) {
+		int r = device_attr(attr, dev);
+
+		if (r < 0)
+			return r;
+	}
+	return attr_end(&it);
 }
 
 struct device_state {

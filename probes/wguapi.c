@@ -204,7 +204,8 @@ static int device_line(struct span key, struct span value, struct wireguard_devi
 	return 0;
 }
 
-static int peer_line(struct span key, struct span value, struct wireguard_peer *peer)
+static int peer_line(struct span key, struct span value, struct wireguard_device *dev,
+                     struct wireguard_peer *peer)
 {
 	uint64_t n;
 	int r = 0;
@@ -217,7 +218,7 @@ static int peer_line(struct span key, struct span value, struct wireguard_peer *
 		struct wireguard_ip ip;
 
 		r = parse_allowed_ip(value, &ip);
-		return r < 0 ? r : wireguard_peer_add_allowed_ip(peer, &ip);
+		return r < 0 ? r : wireguard_device_add_allowed_ip(dev, &ip); /* peer is the last */
 	}
 	if (span_is(key, "last_handshake_time_sec")) {
 		r = parse_u64(value, INT64_MAX, &n);
@@ -294,7 +295,7 @@ int wguapi_parse(const char *buf, size_t len, struct wireguard_device *dev, char
 			wireguard_key_to_base64(peer->public_key, pub);
 			continue;
 		}
-		r = peer ? peer_line(key, value, peer) : device_line(key, value, dev);
+		r = peer ? peer_line(key, value, dev, peer) : device_line(key, value, dev);
 		if (r == -ENOMEM) {
 			r = fail(err, errlen, -ENOMEM, "out of memory");
 			goto out;

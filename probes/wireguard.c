@@ -39,7 +39,7 @@ static int grow(void **array, size_t *cap, size_t count, size_t size)
 	n = realloc(*array, ncap * size);
 	if (!n)
 		return -ENOMEM;
-	memset((char *)n + *cap * size, 0, (ncap - *cap) * size);
+	/* Not zeroed: every caller writes a whole element as it adds one. */
 	*array = n;
 	*cap = ncap;
 	return 0;
@@ -55,16 +55,48 @@ struct wireguard_peer *wireguard_device_add_peer(struct wireguard_device *dev)
 	memset(peer, 0, sizeof(*peer));
 	peer->endpoint.sa.sa_family = AF_UNSPEC;
 	peer->handshake_age = -1;
+	peer->allowed_ips_first = dev->n_all_allowed_ips;
+	if (dev->all_allowed_ips)
+		peer->allowed_ips = dev->all_allowed_ips + peer->allowed_ips_first;
 	return peer;
 }
 
-int wireguard_peer_add_allowed_ip(struct wireguard_peer *peer, const struct wireguard_ip *ip)
+int wireguard_device_add_allowed_ip(struct wireguard_device *dev, const struct wireguard_ip *ip)
 {
-	if (grow((void **)&peer->allowed_ips, &peer->allowed_ips_cap, peer->n_allowed_ips,
+	const struct wireguard_ip *old = dev->all_allowed_ips;
+	struct wireguard_peer *peer;
+
+	if (!dev->n_peers)
+		return -EINVAL;
+	if (grow((void **)&dev->all_allowed_ips, &dev->all_allowed_ips_cap, dev->n_all_allowed_ips,
 	         sizeof(*ip)) < 0)
 		return -ENOMEM;
-	peer->allowed_ips[peer->n_allowed_ips++] = *ip;
+	/* The array moved: every peer's view into it moves along. The array
+	 * doubles, so this stays linear in the number of peers overall. */
+	if (dev->all_allowed_ips != old)
+		for (size_t i = 0; i < dev->n_peers; i++)
+			dev->peers[i].allowed_ips =
+			    dev->all_allowed_ips + dev->peers[i].allowed_ips_first;
+	peer = &dev->peers[dev->n_peers - 1];
+	dev->all_allowed_ips[dev->n_all_allowed_ips++] = *ip;
+	peer->n_allowed_ips++;
 	return 0;
+}
+
+void wireguard_device_drop_last_peer(struct wireguard_device *dev)
+{
+	if (!dev->n_peers)
+		return;
+	dev->n_all_allowed_ips = dev->peers[dev->n_peers - 1].allowed_ips_first;
+	dev->n_peers--;
+}
+
+void wireguard_device_merge_last_peer(struct wireguard_device *dev)
+{
+	if (dev->n_peers < 2)
+		return;
+	dev->peers[dev->n_peers - 2].n_allowed_ips += dev->peers[dev->n_peers - 1].n_allowed_ips;
+	dev->n_peers--;
 }
 
 int wireguard_device_add_address(struct wireguard_device *dev, const struct wireguard_ip *ip)
@@ -79,11 +111,12 @@ int wireguard_device_add_address(struct wireguard_device *dev, const struct wire
 
 void wireguard_device_reset(struct wireguard_device *dev)
 {
-	for (size_t i = 0; i < dev->n_peers; i++)
-		free(dev->peers[i].allowed_ips);
 	free(dev->peers);
 	dev->peers = NULL;
 	dev->n_peers = dev->peers_cap = 0;
+	free(dev->all_allowed_ips);
+	dev->all_allowed_ips = NULL;
+	dev->n_all_allowed_ips = dev->all_allowed_ips_cap = 0;
 	dev->has_public_key = false;
 	memset(dev->public_key, 0, sizeof(dev->public_key));
 	dev->listen_port = 0;
@@ -178,21 +211,24 @@ static const char b64_alphabet[] =
 void wireguard_key_to_base64(char out[WIREGUARD_KEY_B64_LEN + 1],
                              const uint8_t key[WIREGUARD_KEY_LEN])
 {
+	uint32_t v;
 	size_t o = 0;
 
-	for (size_t i = 0; i < WIREGUARD_KEY_LEN; i += 3) {
-		uint32_t v = (uint32_t)key[i] << 16;
-
-		if (i + 1 < WIREGUARD_KEY_LEN)
-			v |= (uint32_t)key[i + 1] << 8;
-		if (i + 2 < WIREGUARD_KEY_LEN)
-			v |= key[i + 2];
-		out[o++] = b64_alphabet[(v >> 18) & 63];
-		out[o++] = b64_alphabet[(v >> 12) & 63];
-		out[o++] = i + 1 < WIREGUARD_KEY_LEN ? b64_alphabet[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < WIREGUARD_KEY_LEN ? b64_alphabet[v & 63] : '=';
+	/* Ten whole 3-byte groups, then 2 bytes and one '=' of padding. */
+	for (size_t i = 0; i < 30; i += 3) {
+		v = (uint32_t)key[i] << 16 | (uint32_t)key[i + 1] << 8 | key[i + 2];
+		out[o] = b64_alphabet[v >> 18];
+		out[o + 1] = b64_alphabet[(v >> 12) & 63];
+		out[o + 2] = b64_alphabet[(v >> 6) & 63];
+		out[o + 3] = b64_alphabet[v & 63];
+		o += 4;
 	}
-	out[o] = '\0';
+	v = (uint32_t)key[30] << 16 | (uint32_t)key[31] << 8;
+	out[40] = b64_alphabet[v >> 18];
+	out[41] = b64_alphabet[(v >> 12) & 63];
+	out[42] = b64_alphabet[(v >> 6) & 63];
+	out[43] = '=';
+	out[44] = '\0';
 }
 
 static int b64_value(char c)
@@ -256,27 +292,70 @@ int wireguard_key_from_hex(uint8_t key[WIREGUARD_KEY_LEN], const char *hex)
 	return 0;
 }
 
+/* Decimal digits of v at p; returns the end. */
+static char *put_decimal(char *p, uint32_t v)
+{
+	char tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* The same text as getnameinfo(NI_NUMERICHOST | NI_NUMERICSERV), which
+ * wg(8) uses, without its cost (it runs once per peer per poll): the
+ * address as inet_ntop() writes it; for IPv6 a zone when the scope id is
+ * set: the interface's name for link-local addresses when an interface
+ * has that index here, else the number. */
 void wireguard_format_endpoint(const struct sockaddr *sa, char *buf, size_t size)
 {
-	char host[NI_MAXHOST], port[NI_MAXSERV];
-	socklen_t len;
+	char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 24], *p = text;
+	size_t len;
 
 	if (!size)
 		return;
 	buf[0] = '\0';
-	if (sa->sa_family == AF_INET)
-		len = sizeof(struct sockaddr_in);
-	else if (sa->sa_family == AF_INET6)
-		len = sizeof(struct sockaddr_in6);
-	else
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		const uint8_t *a = (const uint8_t *)&in->sin_addr;
+
+		for (int i = 0; i < 4; i++) {
+			p = put_decimal(p, a[i]);
+			*p++ = i < 3 ? '.' : ':';
+		}
+		p = put_decimal(p, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		*p++ = '[';
+		if (!inet_ntop(AF_INET6, &in6->sin6_addr, p, INET6_ADDRSTRLEN))
+			return;
+		p += strlen(p);
+		if (in6->sin6_scope_id) {
+			*p++ = '%';
+			if (!((IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr) ||
+			       IN6_IS_ADDR_MC_LINKLOCAL(&in6->sin6_addr)) &&
+			      if_indextoname(in6->sin6_scope_id, p)))
+				p = put_decimal(p, in6->sin6_scope_id);
+			else
+				p += strlen(p);
+		}
+		*p++ = ']';
+		*p++ = ':';
+		p = put_decimal(p, ntohs(in6->sin6_port));
+	} else {
 		return;
-	/* Numeric only: getnameinfo() then never asks a resolver, and writes
-	 * a link-local zone as wg(8) does ("%eth0", or "%5" when no interface
-	 * has that index here). */
-	if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
-	                NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		return;
-	snprintf(buf, size, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+	}
+	len = (size_t)(p - text);
+	if (len >= size)
+		len = size - 1; /* cut, as snprintf() would */
+	memcpy(buf, text, len);
+	buf[len] = '\0';
 }
 
 void wireguard_format_ip(const struct wireguard_ip *ip, char *buf, size_t size)
@@ -721,22 +800,87 @@ static void read_wgquick(const struct config *cfg, struct wireguard_device *dev,
 	*have_file = true;
 }
 
-static void name_peers(const struct config *cfg, struct wireguard_device *dev,
-                       const struct wgquick_file *file, time_t now)
+/* Public keys with what they name, sorted by key (then by position, so
+ * that of entries with the same key the last one wins, as it would when
+ * read in order): a device may have thousands of peers, and looking each
+ * up in a sorted array keeps naming them O(n log n). */
+struct named_key {
+	const char *key; /* base64 */
+	size_t index;    /* position in its source */
+};
+
+static int compare_named_keys(const void *a, const void *b)
 {
+	const struct named_key *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* The last entry with this key, or NULL. */
+static const struct named_key *find_named_key(const struct named_key *keys, size_t n,
+                                              const char *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(keys[mid].key, key) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && strcmp(keys[lo - 1].key, key) == 0 ? &keys[lo - 1] : NULL;
+}
+
+/* sparkmon's own [peer] sections, sorted once per read; seen[] records
+ * which ones some device has. */
+struct config_keys {
+	struct named_key keys[CONFIG_PEERS_MAX];
+	size_t n;
+	bool seen[CONFIG_PEERS_MAX];
+};
+
+static void config_keys_init(const struct config *cfg, struct config_keys *ck)
+{
+	ck->n = 0;
+	for (size_t j = 0; j < cfg->n_peers && j < CONFIG_PEERS_MAX; j++) {
+		ck->keys[ck->n++] = (struct named_key){cfg->peers[j].public_key, j};
+		ck->seen[j] = false;
+	}
+	qsort(ck->keys, ck->n, sizeof(ck->keys[0]), compare_named_keys);
+}
+
+static int name_peers(const struct config *cfg, struct config_keys *ck,
+                      struct wireguard_device *dev, const struct wgquick_file *file, time_t now)
+{
+	struct named_key *file_keys = NULL;
+	size_t n_file_keys = 0;
+
+	if (file && file->n_peers) {
+		file_keys = malloc(file->n_peers * sizeof(*file_keys));
+		if (!file_keys)
+			return -ENOMEM;
+		for (size_t j = 0; j < file->n_peers; j++)
+			if (file->peers[j].name[0])
+				file_keys[n_file_keys++] =
+				    (struct named_key){file->peers[j].public_key, j};
+		qsort(file_keys, n_file_keys, sizeof(*file_keys), compare_named_keys);
+	}
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		struct wireguard_peer *peer = &dev->peers[i];
+		const struct named_key *k;
 
-		for (size_t j = 0; file && j < file->n_peers; j++)
-			if (file->peers[j].name[0] &&
-			    strcmp(file->peers[j].public_key, peer->public_key) == 0)
-				snprintf(peer->name, sizeof(peer->name), "%s", file->peers[j].name);
+		k = find_named_key(file_keys, n_file_keys, peer->public_key);
+		if (k)
+			snprintf(peer->name, sizeof(peer->name), "%s", file->peers[k->index].name);
 		/* sparkmon's own config wins over a comment in wg-quick's file. */
-		for (size_t j = 0; j < cfg->n_peers; j++) {
-			if (strcmp(cfg->peers[j].public_key, peer->public_key) == 0) {
-				snprintf(peer->name, sizeof(peer->name), "%s", cfg->peers[j].name);
-				peer->required = cfg->peers[j].required;
-			}
+		k = find_named_key(ck->keys, ck->n, peer->public_key);
+		if (k) {
+			snprintf(peer->name, sizeof(peer->name), "%s", cfg->peers[k->index].name);
+			peer->required = cfg->peers[k->index].required;
+			ck->seen[k->index] = true;
 		}
 		wireguard_format_endpoint(&peer->endpoint.sa, peer->endpoint_text,
 		                          sizeof(peer->endpoint_text));
@@ -744,20 +888,15 @@ static void name_peers(const struct config *cfg, struct wireguard_device *dev,
 		    wireguard_peer_state(peer->last_handshake, now, cfg->interval_ms,
 		                         cfg->wireguard_stale_after_ms, &peer->handshake_age);
 	}
+	free(file_keys);
+	return 0;
 }
 
-static int find_missing_required(const struct config *cfg, struct wireguard *wg)
+static int find_missing_required(const struct config *cfg, const struct config_keys *ck,
+                                 struct wireguard *wg)
 {
-	for (size_t j = 0; j < cfg->n_peers; j++) {
-		bool found = false;
-
-		if (!cfg->peers[j].required)
-			continue;
-		for (size_t i = 0; i < wg->n_devices && !found; i++)
-			for (size_t k = 0; k < wg->devices[i].n_peers && !found; k++)
-				found = strcmp(wg->devices[i].peers[k].public_key,
-				               cfg->peers[j].public_key) == 0;
-		if (found)
+	for (size_t j = 0; j < cfg->n_peers && j < CONFIG_PEERS_MAX; j++) {
+		if (!cfg->peers[j].required || ck->seen[j])
 			continue;
 		void *n = realloc(wg->missing_required,
 		                  (wg->n_missing_required + 1) * sizeof(*wg->missing_required));
@@ -775,9 +914,11 @@ int wireguard_read(const struct config *cfg, struct wireguard *ret, char *err, s
 {
 	struct wireguard wg = {.devices = NULL};
 	struct links links = {.items = NULL};
+	struct config_keys ck;
 	int family = 0, r;
 
 	wg.collected_at = time(NULL);
+	config_keys_init(cfg, &ck);
 	r = dump_links(&links);
 	if (r < 0) {
 		snprintf(err, errlen, "listing network interfaces (RTM_GETLINK): %s", strerror(-r));
@@ -809,16 +950,20 @@ int wireguard_read(const struct config *cfg, struct wireguard *ret, char *err, s
 		}
 		read_state(cfg, dev, &family, link);
 		read_wgquick(cfg, dev, &file, &have_file);
-		name_peers(cfg, dev, have_file ? &file : NULL, wg.collected_at);
+		r = name_peers(cfg, &ck, dev, have_file ? &file : NULL, wg.collected_at);
 		if (have_file)
 			wgquick_free(&file);
+		if (r < 0) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
 	}
 	r = dump_addresses(&wg);
 	if (r < 0) {
 		snprintf(err, errlen, "listing addresses (RTM_GETADDR): %s", strerror(-r));
 		goto out;
 	}
-	r = find_missing_required(cfg, &wg);
+	r = find_missing_required(cfg, &ck, &wg);
 	if (r < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;

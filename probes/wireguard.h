@@ -65,8 +65,11 @@ struct wireguard_peer {
 	uint64_t rx_bytes, tx_bytes;
 	uint16_t persistent_keepalive; /* seconds, 0 = off */
 	uint32_t protocol_version;     /* 0 when not reported */
-	struct wireguard_ip *allowed_ips;
-	size_t n_allowed_ips, allowed_ips_cap;
+	/* n_allowed_ips entries of the device's all_allowed_ips, from index
+	 * allowed_ips_first: one array per device, not one allocation per
+	 * peer. NULL while the device has none. */
+	const struct wireguard_ip *allowed_ips;
+	size_t n_allowed_ips, allowed_ips_first;
 
 	/* Derived at collection time from the handshake. */
 	enum wireguard_peer_state state;
@@ -91,6 +94,8 @@ struct wireguard_device {
 	uint32_t fwmark;
 	struct wireguard_peer *peers;
 	size_t n_peers, peers_cap;
+	struct wireguard_ip *all_allowed_ips; /* every peer's, in peer order */
+	size_t n_all_allowed_ips, all_allowed_ips_cap;
 	struct wireguard_ip *addresses; /* from RTM_GETADDR */
 	size_t n_addresses, addresses_cap;
 
@@ -135,11 +140,21 @@ enum wireguard_peer_state wireguard_peer_state(int64_t last_handshake, time_t no
 const char *wireguard_peer_state_name(enum wireguard_peer_state state);
 const char *wireguard_backend_name(enum wireguard_backend backend);
 
-/* Adds an empty peer / an allowed IP / an address, growing the arrays.
- * Return NULL or -ENOMEM when out of memory or past the caps. */
+/* Adds an empty peer / an allowed IP of the last peer (the device must
+ * have one) / an address, growing the arrays. Return NULL or -ENOMEM when
+ * out of memory or past the caps. */
 struct wireguard_peer *wireguard_device_add_peer(struct wireguard_device *dev);
-int wireguard_peer_add_allowed_ip(struct wireguard_peer *peer, const struct wireguard_ip *ip);
+int wireguard_device_add_allowed_ip(struct wireguard_device *dev, const struct wireguard_ip *ip);
 int wireguard_device_add_address(struct wireguard_device *dev, const struct wireguard_ip *ip);
+
+/* Drops the last peer and its allowed IPs (a parser's peer that turned
+ * out malformed). */
+void wireguard_device_drop_last_peer(struct wireguard_device *dev);
+
+/* The last peer is the continuation of the one before it: gives that one
+ * the last peer's allowed IPs (they follow its own in all_allowed_ips) and
+ * drops the rest of the last peer. */
+void wireguard_device_merge_last_peer(struct wireguard_device *dev);
 
 /* Drops the WireGuard state of a device (peers, keys, port) but keeps its
  * link facts, so that an interrupted dump can be redone. */

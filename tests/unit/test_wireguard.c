@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+
 #include <cmocka.h>
 
 #include "monitor/config.h"
@@ -87,6 +90,109 @@ static void test_format(void **state)
 	assert_string_equal(text, "");
 }
 
+/* wg(8) prints endpoints with getnameinfo(NI_NUMERICHOST | NI_NUMERICSERV);
+ * the formatter must print the same text for every kind of address. */
+static void expect_like_getnameinfo(const struct sockaddr *sa, socklen_t len)
+{
+	char host[NI_MAXHOST], port[NI_MAXSERV], want[128], got[128];
+
+	assert_int_equal(getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
+	                             NI_NUMERICHOST | NI_NUMERICSERV),
+	                 0);
+	snprintf(want, sizeof(want), sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+	wireguard_format_endpoint(sa, got, sizeof(got));
+	assert_string_equal(got, want);
+}
+
+static void test_format_endpoint_like_wg(void **state)
+{
+	static const char *const v4[] = {"0.0.0.0", "1.2.3.4", "10.0.10.100", "255.255.255.255"};
+	static const struct {
+		const char *addr;
+		uint32_t scope;
+	} v6[] = {
+	    {"::", 0},
+	    {"::1", 0},
+	    {"2001:db8::7", 0},
+	    {"2001:db8:0:1:1:1:1:1", 0},
+	    {"::ffff:1.2.3.4", 0},
+	    {"::1.2.3.4", 0},
+	    {"fe80::1", 4242},
+	    {"fe80::1", 1},
+	    {"ff02::1", 1},
+	    {"2001:db8::1", 7},
+	    {"fd00::1", 0},
+	};
+	static const uint16_t ports[] = {0, 1, 9, 10, 51820, 65535};
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+	char text[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
+		for (size_t p = 0; p < sizeof(ports) / sizeof(ports[0]); p++) {
+			assert_int_equal(inet_pton(AF_INET, v4[i], &sin.sin_addr), 1);
+			sin.sin_port = htons(ports[p]);
+			expect_like_getnameinfo((struct sockaddr *)&sin, sizeof(sin));
+		}
+	}
+	for (size_t i = 0; i < sizeof(v6) / sizeof(v6[0]); i++) {
+		assert_int_equal(inet_pton(AF_INET6, v6[i].addr, &sin6.sin6_addr), 1);
+		sin6.sin6_scope_id = v6[i].scope;
+		sin6.sin6_port = htons(ports[i % 6]);
+		expect_like_getnameinfo((struct sockaddr *)&sin6, sizeof(sin6));
+	}
+	/* A buffer too small gets a cut, terminated text. */
+	sin.sin_addr.s_addr = htonl(0xc0a80001);
+	sin.sin_port = htons(51820);
+	wireguard_format_endpoint((struct sockaddr *)&sin, text, sizeof(text));
+	assert_string_equal(text, "192.168");
+}
+
+/* Allowed IPs live in one array per device; each peer views its part,
+ * through every reallocation, and dropping or merging the last peer
+ * keeps the views right. */
+static void test_model_allowed_ips(void **state)
+{
+	struct wireguard_device dev = {.name = "wg0"};
+	struct wireguard_ip ip = {.family = AF_INET};
+
+	(void)state;
+	assert_int_equal(wireguard_device_add_allowed_ip(&dev, &ip), -EINVAL); /* no peer */
+	for (int i = 0; i < 200; i++) {
+		assert_non_null(wireguard_device_add_peer(&dev));
+		for (int j = 0; j < i % 5; j++) {
+			ip.addr.v4.s_addr = htonl((uint32_t)(i << 8 | j));
+			assert_int_equal(wireguard_device_add_allowed_ip(&dev, &ip), 0);
+		}
+	}
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(dev.peers[i].n_allowed_ips, i % 5);
+		for (int j = 0; j < i % 5; j++)
+			assert_int_equal(ntohl(dev.peers[i].allowed_ips[j].addr.v4.s_addr),
+			                 (uint32_t)(i << 8 | j));
+	}
+	/* Peer 199 has 4 IPs: dropped with them. */
+	wireguard_device_drop_last_peer(&dev);
+	assert_int_equal(dev.n_peers, 199);
+	assert_int_equal(dev.n_all_allowed_ips, 198 / 5 * 10 + 0 + 1 + 2 + 3);
+	/* A new last peer with 2 IPs, merged into peer 198 (3 IPs). */
+	assert_non_null(wireguard_device_add_peer(&dev));
+	for (int j = 3; j < 5; j++) {
+		ip.addr.v4.s_addr = htonl((uint32_t)(198 << 8 | j));
+		assert_int_equal(wireguard_device_add_allowed_ip(&dev, &ip), 0);
+	}
+	wireguard_device_merge_last_peer(&dev);
+	assert_int_equal(dev.n_peers, 199);
+	assert_int_equal(dev.peers[198].n_allowed_ips, 5);
+	for (int j = 0; j < 5; j++)
+		assert_int_equal(ntohl(dev.peers[198].allowed_ips[j].addr.v4.s_addr),
+		                 (uint32_t)(198 << 8 | j));
+	wireguard_device_free(&dev);
+	assert_int_equal(dev.n_peers, 0);
+	assert_null(dev.all_allowed_ips);
+}
+
 static void test_model_free(void **state)
 {
 	struct wireguard wg = {.n_devices = 0};
@@ -102,7 +208,7 @@ static void test_model_free(void **state)
 		assert_non_null(p);
 		assert_int_equal(p->handshake_age, -1);
 		for (int j = 0; j < i; j++)
-			assert_int_equal(wireguard_peer_add_allowed_ip(p, &ip), 0);
+			assert_int_equal(wireguard_device_add_allowed_ip(&dev, &ip), 0);
 	}
 	assert_int_equal(dev.peers[99].n_allowed_ips, 99);
 	assert_int_equal(wireguard_device_add_address(&dev, &ip), 0);
@@ -207,9 +313,14 @@ static void test_config_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_peer_states), cmocka_unit_test(test_key_encodings),
-	    cmocka_unit_test(test_format),      cmocka_unit_test(test_model_free),
-	    cmocka_unit_test(test_config),      cmocka_unit_test(test_config_errors),
+	    cmocka_unit_test(test_peer_states),
+	    cmocka_unit_test(test_key_encodings),
+	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_model_free),
+	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_config_errors),
+	    cmocka_unit_test(test_format_endpoint_like_wg),
+	    cmocka_unit_test(test_model_allowed_ips),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
