@@ -19,6 +19,8 @@
 #include "probes/runner.h"
 
 #define FIXTURES "tests/fixtures/runner/"
+/* How late past its deadline a killed child may be reaped on a busy machine. */
+#define RUNNER_SLACK_S 1.5
 
 static char fixture_dir[PATH_MAX];
 
@@ -173,8 +175,10 @@ static void test_timeout_kills_process_group(void **state)
 	assert_false(res.exited);
 	assert_true(res.signaled);
 	assert_int_equal(res.signal, SIGKILL);
+	/* Cut at the deadline: the child would sleep forever. The slack is
+	 * for a loaded machine, not for the runner. */
 	assert_true(res.duration_seconds >= 0.4);
-	assert_true(res.duration_seconds < 0.4 + 0.5);
+	assert_true(res.duration_seconds < 0.4 + RUNNER_SLACK_S);
 	runner_describe(&res, how, sizeof(how));
 	assert_true(strncmp(how, "timed out after 0.", 18) == 0);
 	grandchild = (pid_t)atoi(res.out);
@@ -221,7 +225,7 @@ static void test_closes_output_and_lingers(void **state)
 	assert_true(res.timed_out);
 	assert_true(res.signaled);
 	assert_int_equal(res.signal, SIGKILL);
-	assert_true(res.duration_seconds >= 0.3 && res.duration_seconds < 0.3 + 0.5);
+	assert_true(res.duration_seconds >= 0.3 && res.duration_seconds < 0.3 + RUNNER_SLACK_S);
 	assert_int_equal(res.out_len, 0);
 	runner_result_free(&res);
 	assert_no_children();
