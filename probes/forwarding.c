@@ -10,6 +10,7 @@
 
 #include "monitor/config.h"
 #include "probes/readfile.h"
+#include "probes/text.h"
 
 #define SYSCTL_FILE_MAX  (1024 * 1024)
 #define SYSCTL_FILES_MAX 512
@@ -31,18 +32,6 @@ int forwarding_parse_runtime(const char *buf, size_t len, bool *ret)
 		return -EINVAL;
 	*ret = buf[0] == '1';
 	return 0;
-}
-
-static char *trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		*--end = '\0';
-	return s;
 }
 
 /* "net/ipv4/ip_forward" is the same key as "net.ipv4.ip_forward"; a key
@@ -93,15 +82,15 @@ int forwarding_scan_sysctl(const char *buf, size_t len, int *ret_value, int *ret
 		if (n < sizeof(text)) {
 			memcpy(text, p, n);
 			text[n] = '\0';
-			key = trim(text);
+			key = text_trim(text);
 			if (*key == '-')
 				key++; /* "-key = value": ignore failures to set it */
 			eq = strchr(text, '=');
 			if (*key && *key != '#' && *key != ';' && eq) {
 				*eq = '\0';
-				key = trim(key);
+				key = text_trim(key);
 				if (key_sets_forwarding(key) &&
-				    parse_int_value(trim(eq + 1), &value) == 0) {
+				    parse_int_value(text_trim(eq + 1), &value) == 0) {
 					*ret_value = value;
 					*ret_line = line;
 					found = 1;

@@ -10,6 +10,7 @@
 
 #include "probes/credential.h"
 #include "probes/readfile.h"
+#include "probes/text.h"
 
 /* A wg-quick file is a few kilobytes; a megabyte is certainly not one. */
 #define WGQUICK_FILE_MAX (1024 * 1024)
@@ -44,18 +45,6 @@ static int fail(struct parser *p, int r, const char *fmt, ...)
 	else
 		snprintf(p->err, p->errlen, "%s", msg);
 	return r;
-}
-
-static char *trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		*--end = '\0';
-	return s;
 }
 
 /* Copies text that will be shown to people (peer names): control bytes
@@ -192,10 +181,10 @@ static void comment_name(struct parser *p, char *comment)
 	if (!eq)
 		return;
 	*eq = '\0';
-	key = trim(comment);
+	key = text_trim(comment);
 	if (strcasecmp(key, "Name") != 0 && strcasecmp(key, "friendly_name") != 0)
 		return;
-	copy_display(p->file.peers[p->file.n_peers - 1].name, WGQUICK_NAME_MAX, trim(eq + 1));
+	copy_display(p->file.peers[p->file.n_peers - 1].name, WGQUICK_NAME_MAX, text_trim(eq + 1));
 }
 
 static int interface_key(struct parser *p, const char *key, const char *value)
@@ -246,7 +235,7 @@ static int parse_line(struct parser *p, char *line)
 		*hash = '\0';
 		comment_name(p, hash + 1);
 	}
-	text = trim(line);
+	text = text_trim(line);
 	if (!*text)
 		return 0;
 	if (*text == '[') {
@@ -264,8 +253,8 @@ static int parse_line(struct parser *p, char *line)
 	if (!eq)
 		return fail(p, -EINVAL, "expected 'Key = Value'");
 	*eq = '\0';
-	key = trim(text);
-	value = trim(eq + 1);
+	key = text_trim(text);
+	value = text_trim(eq + 1);
 	switch (p->section) {
 	case SECTION_NONE:
 		return fail(p, -EINVAL, "key outside of any [Interface] or [Peer] section");

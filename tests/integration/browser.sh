@@ -9,53 +9,24 @@
 # namespace. A peer name made of HTML must show up as text. Screenshots are
 # left under the build folder for a person to look at.
 set -eu
-: "${SPARKMON:?path to the sparkmon binary}"
-for tool in chromium curl perl jq ip wg wireguard-go ping; do
-	command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed" >&2; exit 1; }
-done
-[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (network namespaces, TUN devices)" >&2; exit 1; }
+. "$(dirname "$0")/lib/common.sh"
+need_tools chromium curl perl jq ip wg wireguard-go ping
+need_root "network namespaces, TUN devices"
 
 tag=$$
 nsA=smbrA$tag nsB=smbrB$tag
 ifA=smbra$tag ifB=smbrb$tag # at most 15 bytes
 vethA=smbva$tag vethB=smbvb$tag
 portA=$((40000 + tag % 10000)) portB=$((50000 + tag % 10000))
-tmp=$(mktemp -d /tmp/sparkmon-browser.XXXXXX)
+tmpdir browser
+t_fail_fast=yes t_logs=$tmp/sparkmon.log
 shots=$(realpath "$(dirname "$SPARKMON")")/screenshots
 fixtures=$(realpath "$(dirname "$0")/../fixtures/gpu")
-cleanup() {
-	set +e
-	for ns in "$nsA" "$nsB"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
-	done
-	sleep 0.2
-	for ns in "$nsA" "$nsB"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-	# The socket directory is shared by every namespace.
-	rm -f "/var/run/wireguard/$ifA.sock" "/var/run/wireguard/$ifB.sock"
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$tmp/sparkmon.log" ] && tail -20 "$tmp/sparkmon.log" >&2
-	exit 1
-}
-ok() { echo "ok: $*"; }
 inA() { ip netns exec "$nsA" "$@"; }
 inB() { ip netns exec "$nsB" "$@"; }
 
 # ---- a WireGuard tunnel between two namespaces -------------------------------
-ip netns add "$nsA"
-ip netns add "$nsB"
-ip link add "$vethA" netns "$nsA" type veth peer name "$vethB" netns "$nsB"
-ip -n "$nsA" addr add 192.168.248.1/24 dev "$vethA"
-ip -n "$nsB" addr add 192.168.248.2/24 dev "$vethB"
-for ns in "$nsA" "$nsB"; do ip -n "$ns" link set lo up; done
-ip -n "$nsA" link set "$vethA" up
-ip -n "$nsB" link set "$vethB" up
+netns_pair "$nsA" "$nsB" "$vethA" "$vethB" 192.168.248
 umask 077
 wg genkey >"$tmp/a.key"
 wg genkey >"$tmp/b.key"
@@ -64,12 +35,8 @@ umask 022
 pubA=$(wg pubkey <"$tmp/a.key")
 pubB=$(wg pubkey <"$tmp/b.key")
 pubC=$(wg pubkey <"$tmp/c.key")
-inA wireguard-go "$ifA" >"$tmp/wg-go-a.log" 2>&1
-inB wireguard-go "$ifB" >"$tmp/wg-go-b.log" 2>&1
-for _ in $(seq 50); do
-	[ -S "/var/run/wireguard/$ifA.sock" ] && [ -S "/var/run/wireguard/$ifB.sock" ] && break
-	sleep 0.1
-done
+wg_go "$nsA" "$ifA" "$tmp/wg-go-a.log"
+wg_go "$nsB" "$ifB" "$tmp/wg-go-b.log"
 # B is the named peer that talks; C never does (its endpoint is made up).
 inA wg set "$ifA" private-key "$tmp/a.key" listen-port "$portA" \
 	peer "$pubB" endpoint "192.168.248.2:$portB" allowed-ips 10.78.0.2/32 \
@@ -80,15 +47,7 @@ ip -n "$nsA" addr add 10.78.0.1/24 dev "$ifA"
 ip -n "$nsB" addr add 10.78.0.2/24 dev "$ifB"
 ip -n "$nsA" link set "$ifA" up
 ip -n "$nsB" link set "$ifB" up
-# The first initiation may be dropped; WireGuard retries after 5 s.
-pinged=false
-for _ in $(seq 20); do
-	if inA ping -c 1 -W 1 10.78.0.2 >/dev/null 2>&1; then
-		pinged=true
-		break
-	fi
-done
-$pinged || fail "no traffic through the tunnel"
+ping_tunnel "$nsA" 10.78.0.2 || fail "no traffic through the tunnel"
 ok "tunnel up"
 
 # ---- a fake nvidia-smi: an H100 and a GB10 (unified memory) -------------------
@@ -114,11 +73,8 @@ required = yes
 [http]
 listen = 127.0.0.1:$port
 CONF
-inA "$SPARKMON" -c "$tmp/sparkmon.conf" serve 2>"$tmp/sparkmon.log" &
-for _ in $(seq 1 50); do
-	inA curl -sf -o /dev/null "http://127.0.0.1:$port/status.json" && break
-	sleep 0.1
-done
+serve "$tmp/sparkmon.conf" "$tmp/sparkmon.log" "$nsA"
+wait_http -n "$nsA" "http://127.0.0.1:$port/status.json" -f
 # A few rounds of history with traffic in between (a rate needs two readings).
 for _ in 1 2 3; do
 	inA ping -c 3 -i 0.2 -W 2 -s 1000 10.78.0.2 >/dev/null || true
@@ -207,4 +163,4 @@ done
 chrome shot-phone --window-size=390,2000 --screenshot="$shots/status-phone.png" \
 	"http://127.0.0.1:$port/" >/dev/null || fail "phone screenshot failed"
 ok "screenshots in $shots"
-echo "browser: all passed"
+finish

@@ -4,34 +4,20 @@
 # sparkmon runs inside each namespace, so that iptables-save and the
 # rtnetlink route lookup see what the namespace holds.
 set -eu
-: "${SPARKMON:?path of the sparkmon binary}"
-for tool in ip iptables-nft iptables-nft-save iptables-legacy iptables-legacy-save; do
-	command -v "$tool" >/dev/null || { echo "firewall.sh: $tool is missing (tests/deps/network.txt)" >&2; exit 1; }
-done
+. "$(dirname "$0")/lib/common.sh"
+need_tools ip iptables-nft iptables-nft-save iptables-legacy iptables-legacy-save
+need_root "network namespaces, iptables"
 NFT_SAVE=$(command -v iptables-nft-save)
 LEGACY_SAVE=$(command -v iptables-legacy-save)
 
-tmp=$(mktemp -d)
-namespaces=""
-cleanup() {
-	for ns in $namespaces; do ip netns del "$ns" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
+tmpdir firewall
 
 # A namespace with an uplink NIC (veth, default route through it) and a
 # stand-in for the WireGuard interface (a tun device with the VPN address).
 make_ns() {
 	ns="smfw$$-$1"
 	uplink=$2
-	ip netns add "$ns"
-	namespaces="$namespaces $ns"
-	ip -n "$ns" link set lo up
+	netns_add "$ns"
 	ip -n "$ns" link add "$uplink" type veth peer name "${uplink}p"
 	ip -n "$ns" link set "$uplink" up
 	ip -n "$ns" link set "${uplink}p" up
@@ -202,5 +188,4 @@ if command -v setpriv >/dev/null; then
 	[ "$rc" = 3 ] && echo "ok: not permitted gives UNKNOWN" || fail "not permitted: exit $rc: $out"
 fi
 
-[ "$failures" = 0 ] || { echo "firewall.sh: $failures failure(s)" >&2; exit 1; }
-echo "firewall.sh: all passed"
+finish

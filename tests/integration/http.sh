@@ -4,44 +4,13 @@
 # right and wrong, TLS, a client outside the allow-list (from a second
 # network namespace), SIGHUP with a broken file, and SIGTERM within a second.
 set -eu
-: "${SPARKMON:?path to the sparkmon binary}"
-for tool in curl openssl perl ip; do
-	command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed" >&2; exit 1; }
-done
+. "$(dirname "$0")/lib/common.sh"
+need_tools curl openssl perl ip
+need_root "a second network namespace"
 
-tmp=$(mktemp -d /tmp/sparkmon-http.XXXXXX)
+tmpdir http
+t_fail_fast=yes t_logs="$tmp/*.log"
 ns=smhttp$$
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	ip netns del "$ns" 2>/dev/null || true
-	ip link del "smh$$a" 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$tmp"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
-	exit 1
-}
-ok() { echo "ok: $*"; }
-
-# A free port (the kernel picks one, we release it again).
-free_port() {
-	perl -MIO::Socket::INET -e \
-	    'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1",LocalPort=>0)->sockport'
-}
-
-wait_http() { # url [curl options]
-	url=$1
-	shift
-	for _ in $(seq 1 50); do
-		curl -sk -o /dev/null "$@" "$url" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	fail "nobody answers at $url"
-}
 
 # status URL [curl options] -> prints the HTTP status code
 code() {
@@ -63,9 +32,8 @@ interval = 1s
 [http]
 listen = 127.0.0.1:$port
 CONF
-"$SPARKMON" -c "$tmp/plain.conf" serve 2>"$tmp/plain.log" &
-pid=$!
-pids="$pids $pid"
+serve "$tmp/plain.conf" "$tmp/plain.log"
+pid=$serve_pid
 wait_http "$base/status.json" -f
 
 # ---- routes and methods ---------------------------------------------------
@@ -166,8 +134,7 @@ auth_bcrypt = $hash
 tls_cert = $tmp/cert.pem
 tls_key = $tmp/key.pem
 CONF
-"$SPARKMON" -c "$tmp/tls.conf" serve 2>"$tmp/tls.log" &
-pids="$pids $!"
+serve "$tmp/tls.conf" "$tmp/tls.log"
 tbase=https://127.0.0.1:$tport
 wait_http "$tbase/healthz" --cacert "$tmp/cert.pem"
 expect 401 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem")" "TLS, no credentials"
@@ -185,15 +152,14 @@ curl -s --cacert "$tmp/cert.pem" -u admin:s3cret "$tbase/metrics" | grep -q '^sp
 ok "metrics over TLS with basic auth"
 
 # ---- allow-list, from a second network namespace -----------------------------
-ip netns add "$ns"
-ip link add "smh$$a" type veth peer name "smh$$b"
-ip link set "smh$$b" netns "$ns"
+# The peer end is made in the namespace: deleting it removes the pair.
+netns_add "$ns"
+ip link add "smh$$a" type veth peer name "smh$$b" netns "$ns"
 ip addr add 10.231.7.1/24 dev "smh$$a"
 ip link set "smh$$a" up
 ip -n "$ns" addr add 10.231.7.2/24 dev "smh$$b"
 ip -n "$ns" addr add 10.231.7.3/24 dev "smh$$b"
 ip -n "$ns" link set "smh$$b" up
-ip -n "$ns" link set lo up
 aport=$(free_port)
 cat >"$tmp/acl.conf" <<CONF
 [general]
@@ -202,8 +168,7 @@ interval = 1s
 listen = 127.0.0.1:$aport, 10.231.7.1:$aport
 allow = 127.0.0.0/8, 10.231.7.3/32
 CONF
-"$SPARKMON" -c "$tmp/acl.conf" serve 2>"$tmp/acl.log" &
-pids="$pids $!"
+serve "$tmp/acl.conf" "$tmp/acl.log"
 wait_http "http://127.0.0.1:$aport/healthz"
 c=$(ip netns exec "$ns" curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
 	--interface 10.231.7.3 "http://10.231.7.1:$aport/healthz" || true)
@@ -211,4 +176,4 @@ expect 200 "$c" "client 10.231.7.3 (allowed) from the second namespace"
 c=$(ip netns exec "$ns" curl -s -o /dev/null -w '%{http_code}' --max-time 3 \
 	--interface 10.231.7.2 "http://10.231.7.1:$aport/healthz" || true)
 expect 000 "$c" "client 10.231.7.2 (not allowed) from the second namespace"
-echo "http: all passed"
+finish

@@ -7,40 +7,18 @@
 # allowed, a client on the veth network is refused unless the allow-list
 # names it.
 set -eu
-: "${SPARKMON:?path to the sparkmon binary}"
-for tool in curl ip ss wg wireguard-go; do
-	command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed" >&2; exit 1; }
-done
-[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (network namespaces, TUN devices)" >&2; exit 1; }
+. "$(dirname "$0")/lib/common.sh"
+need_tools curl ip ss wg wireguard-go
+need_root "network namespaces, TUN devices"
 
 tag=$$
 nsA=smhwA$tag nsB=smhwB$tag
 ifA=smhw$tag # at most 15 bytes
 vethA=smhva$tag vethB=smhvb$tag
 port=19586
-tmp=$(mktemp -d /tmp/sparkmon-httpwg.XXXXXX)
-cleanup() {
-	set +e
-	for ns in "$nsA" "$nsB"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
-	done
-	sleep 0.2
-	for ns in "$nsA" "$nsB"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-	rm -f "/var/run/wireguard/$ifA.sock"
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$tmp/sparkmon.log" ] && tail -20 "$tmp/sparkmon.log" >&2
-	echo "--- listeners:" >&2
-	ip netns exec "$nsA" ss -Hltn >&2
-	exit 1
-}
-ok() { echo "ok: $*"; }
+tmpdir httpwg
+t_fail_fast=yes t_logs=$tmp/sparkmon.log
+t_die_also='echo "--- listeners:"; ip netns exec "$nsA" ss -Hltn'
 inA() { ip netns exec "$nsA" "$@"; }
 inB() { ip netns exec "$nsB" "$@"; }
 listeners() { inA ss -Hltn "sport = :$port" | awk '{print $4}' | sort | tr '\n' ' '; }
@@ -57,15 +35,8 @@ code() { # namespace, source address, url
 		true
 }
 
-ip netns add "$nsA"
-ip netns add "$nsB"
-ip link add "$vethA" netns "$nsA" type veth peer name "$vethB" netns "$nsB"
-ip -n "$nsA" addr add 192.168.249.1/24 dev "$vethA"
-ip -n "$nsB" addr add 192.168.249.2/24 dev "$vethB"
+netns_pair "$nsA" "$nsB" "$vethA" "$vethB" 192.168.249
 ip -n "$nsB" addr add 192.168.249.3/24 dev "$vethB"
-for ns in "$nsA" "$nsB"; do ip -n "$ns" link set lo up; done
-ip -n "$nsA" link set "$vethA" up
-ip -n "$nsB" link set "$vethB" up
 # B reaches the WireGuard subnet through A's veth address.
 ip -n "$nsB" route add 10.79.0.0/24 via 192.168.249.1
 
@@ -80,15 +51,14 @@ listen_wireguard = yes
 allow = 127.0.0.0/8, 192.168.249.3/32
 allow_wireguard = yes
 CONF
-inA "$SPARKMON" -c "$tmp/sparkmon.conf" serve 2>"$tmp/sparkmon.log" &
+serve "$tmp/sparkmon.conf" "$tmp/sparkmon.log" "$nsA"
 wait_listeners "127.0.0.1:$port "
 sleep 2 # a few rounds without the interface
 [ "$(listeners)" = "127.0.0.1:$port " ] || fail "listening on more than loopback"
 ok "no WireGuard interface: loopback only"
 
 # The interface appears.
-inA wireguard-go "$ifA" >"$tmp/wg-go.log" 2>&1
-for _ in $(seq 50); do [ -S "/var/run/wireguard/$ifA.sock" ] && break; sleep 0.1; done
+wg_go "$nsA" "$ifA" "$tmp/wg-go.log"
 umask 077
 wg genkey >"$tmp/a.key"
 umask 022
@@ -122,4 +92,4 @@ ok "interface gone: listener released"
 c=$(code "$nsA" 127.0.0.1 "http://127.0.0.1:$port/healthz")
 [ "$c" = 200 ] || fail "loopback got $c after the interface went"
 ok "still serving on loopback"
-echo "http_wireguard: all passed"
+finish

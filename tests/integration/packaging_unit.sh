@@ -16,21 +16,12 @@
 #    the test VM (tests/integration/kernel/vm.sh): this kernel has no
 #    WireGuard module.
 set -euo pipefail
-
-: "${SPARKMON:?SPARKMON must point at the sparkmon binary}"
+. "$(dirname "$0")/lib/common.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 unit=$repo/packaging/systemd/sparkmon.service
-for tool in systemd-analyze setpriv iptables-save iptables wireguard-go wg ip jq curl python3; do
-	command -v "$tool" >/dev/null || {
-		echo "FAIL: $tool is missing (make deps; tests/deps/packaging.txt)" >&2
-		exit 1
-	}
-done
-[ "$(id -u)" = 0 ] || {
-	echo "FAIL: needs root (network namespaces, setpriv --reuid)" >&2
-	exit 1
-}
+need_tools systemd-analyze setpriv iptables-save iptables wireguard-go wg ip jq curl python3
+need_root "network namespaces, setpriv --reuid"
 
 tag=$$
 ns=smpk$tag
@@ -39,34 +30,8 @@ uplink=smpku$tag
 uid=61999 # in systemd's DynamicUser range (61184-65519), in no group
 port=$((20000 + tag % 10000))
 wgport=$((30000 + tag % 10000))
-tmp=$(mktemp -d /tmp/sparkmon-pkgunit.XXXXXX)
+tmpdir pkgunit
 chmod 755 "$tmp"
-failures=0
-daemon=""
-
-cleanup() {
-	set +e
-	[ -n "$daemon" ] && kill -9 "$daemon" 2>/dev/null
-	for pid in $(ip netns pids "$ns" 2>/dev/null); do
-		kill "$pid" 2>/dev/null
-	done
-	sleep 0.2
-	for pid in $(ip netns pids "$ns" 2>/dev/null); do
-		kill -9 "$pid" 2>/dev/null
-	done
-	ip netns del "$ns" 2>/dev/null
-	rm -f "/var/run/wireguard/$wgif.sock"
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-ok() {
-	echo "ok: $*"
-}
 
 # ---- 1. static analysis -------------------------------------------------------
 # The unit names /usr/bin/sparkmon; verify wants the binary to exist.
@@ -120,8 +85,7 @@ nsx() {
 	ip netns exec "$ns" "$@"
 }
 
-ip netns add "$ns"
-nsx ip link set lo up
+netns_add "$ns"
 nsx sysctl -qw net.ipv4.ip_forward=1
 # The uplink: a veth end carrying the default route.
 nsx ip link add "$uplink" type veth peer name "${uplink}p"
@@ -135,7 +99,7 @@ nsx iptables -t nat -A POSTROUTING -o "$uplink" -j MASQUERADE
 
 (umask 077 && wg genkey >"$tmp/server.key")
 peer_pub=$(wg genkey | wg pubkey)
-nsx wireguard-go "$wgif" >/dev/null 2>&1
+wg_go "$ns" "$wgif" /dev/null
 nsx wg set "$wgif" listen-port "$wgport" private-key "$tmp/server.key" \
 	peer "$peer_pub" allowed-ips 10.213.0.2/32
 nsx ip addr add 10.213.0.1/24 dev "$wgif"
@@ -287,11 +251,13 @@ with open(sys.argv[2], "a") as out:
 EOF
 python3 "$tmp/notify.py" "$tmp/notify.sock" "$tmp/notify.log" 20 &
 listener=$!
+kill_at_exit $listener
 for _ in $(seq 50); do [ -S "$tmp/notify.sock" ] && break; sleep 0.1; done
 chmod 0777 "$tmp/notify.sock"
 
-# Not through the function: $! must be the daemon itself (ip netns exec,
-# setpriv and env each exec the next), not a subshell.
+# Not through as_unit: $! must be the daemon itself (ip netns exec,
+# setpriv and env each exec the next), not a subshell. It runs in the
+# namespace, so the teardown stops it on a failure.
 ip netns exec "$ns" setpriv --reuid=$uid --regid=$uid --clear-groups --no-new-privs \
 	--inh-caps=-all,"$caps" --ambient-caps="$caps" --bounding-set=-all,"$caps" \
 	env CREDENTIALS_DIRECTORY="$creds" NOTIFY_SOCKET="$tmp/notify.sock" \
@@ -334,7 +300,6 @@ set +e
 wait "$daemon"
 code=$?
 set -e
-daemon=""
 ms=$((($(date +%s%N) - start) / 1000000))
 [ "$code" = 0 ] && [ $ms -lt 2000 ] && ok "SIGTERM: exit 0 after $ms ms" ||
 	fail "SIGTERM: exit $code after $ms ms"
@@ -374,8 +339,4 @@ else
 	cat "$vmout/scenario.log" 2>/dev/null >&2
 fi
 
-if [ $failures -gt 0 ]; then
-	echo "packaging_unit: $failures failure(s)" >&2
-	exit 1
-fi
-echo "packaging_unit: all passed"
+finish

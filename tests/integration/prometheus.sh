@@ -3,35 +3,16 @@
 # its HTTP API must return our series with the right values, and
 # `promtool check metrics` must find nothing wrong with either format.
 set -eu
-: "${SPARKMON:?path to the sparkmon binary}"
-for tool in prometheus promtool curl perl; do
-	command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed" >&2; exit 1; }
-done
+. "$(dirname "$0")/lib/common.sh"
+need_tools prometheus promtool curl perl
 
-tmp=$(mktemp -d /tmp/sparkmon-prom.XXXXXX)
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$tmp"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
-	exit 1
-}
-ok() { echo "ok: $*"; }
-free_port() {
-	perl -MIO::Socket::INET -e \
-	    'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1",LocalPort=>0)->sockport'
-}
+tmpdir prom
+t_fail_fast=yes t_logs="$tmp/*.log"
 
 port=$(free_port)
 printf '[general]\ninterval = 1s\n[http]\nlisten = 127.0.0.1:%s\n' "$port" >"$tmp/sparkmon.conf"
-"$SPARKMON" -c "$tmp/sparkmon.conf" serve 2>"$tmp/sparkmon.log" &
-pids="$pids $!"
-for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/metrics" && break; sleep 0.1; done
+serve "$tmp/sparkmon.conf" "$tmp/sparkmon.log"
+wait_http "http://127.0.0.1:$port/metrics" -f
 
 # promtool reads the text format from stdin and prints problems.
 curl -sf "http://127.0.0.1:$port/metrics" >"$tmp/metrics.txt" || fail "no /metrics"
@@ -55,7 +36,7 @@ scrape_configs:
 CONF
 prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/data" \
 	--web.listen-address="127.0.0.1:$pport" >"$tmp/prometheus.log" 2>&1 &
-pids="$pids $!"
+kill_at_exit $!
 api="http://127.0.0.1:$pport/api/v1"
 
 # query EXPR -> the first sample's value, or nothing.
@@ -108,4 +89,4 @@ n=$(curl -sf --get --data-urlencode 'query=count(sparkmon_check_status)' "$api/q
 	perl -MJSON::PP -e 'local $/; print decode_json(<STDIN>)->{data}{result}[0]{value}[1]')
 [ "${n:-0}" -ge 3 ] || fail "only ${n:-0} sparkmon_check_status series"
 ok "$n sparkmon_check_status series"
-echo "prometheus: all passed"
+finish

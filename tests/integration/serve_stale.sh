@@ -4,30 +4,12 @@
 # as it failed. The fake nvidia-smi answers once (the GPU query and the
 # process query), then every GPU query hangs until the probe's deadline.
 set -eu
-: "${SPARKMON:?path to the sparkmon binary}"
-for tool in curl jq perl; do
-	command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed" >&2; exit 1; }
-done
+. "$(dirname "$0")/lib/common.sh"
+need_tools curl jq perl
 
-tmp=$(mktemp -d /tmp/sparkmon-stale.XXXXXX)
+tmpdir stale
+t_fail_fast=yes t_logs=$tmp/sparkmon.log
 fixtures=$(realpath "$(dirname "$0")/../fixtures/gpu/bin")
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$tmp/sparkmon.log" ] && tail -20 "$tmp/sparkmon.log" >&2
-	exit 1
-}
-ok() { echo "ok: $*"; }
-free_port() {
-	perl -MIO::Socket::INET -e \
-	    'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1",LocalPort=>0)->sockport'
-}
 
 cat >"$tmp/nvidia-smi" <<EOF
 #!/bin/sh
@@ -52,8 +34,7 @@ timeout = 300ms
 [http]
 listen = 127.0.0.1:$port
 CONF
-"$SPARKMON" -c "$tmp/sparkmon.conf" serve 2>"$tmp/sparkmon.log" &
-pids="$pids $!"
+serve "$tmp/sparkmon.conf" "$tmp/sparkmon.log"
 url=http://127.0.0.1:$port/status.json
 
 # The first (good) reading.
@@ -92,4 +73,4 @@ grep -q "probe gpu: timed_out" "$tmp/sparkmon.log" || fail "the timeout was not 
 n=$(grep -c "probe gpu: timed_out" "$tmp/sparkmon.log")
 [ "$n" -eq 1 ] || fail "the timeout was logged $n times, not once"
 ok "the state change was logged once"
-echo "serve_stale: all passed"
+finish

@@ -6,70 +6,22 @@
 # sparkmon's config and from a wg-quick file, the report, the behaviour
 # without privileges, and that no private or preshared key ever shows up.
 set -euo pipefail
-
-: "${SPARKMON:?SPARKMON must point at the sparkmon binary}"
-for tool in wireguard-go wg ip jq ping setpriv; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "FAIL: $tool is not installed (make deps; tests/deps/wireguard.txt)" >&2
-		exit 1
-	fi
-done
-if [ "$(id -u)" != 0 ]; then
-	echo "FAIL: needs root (network namespaces, TUN devices)" >&2
-	exit 1
-fi
+. "$(dirname "$0")/lib/common.sh"
+need_tools wireguard-go wg ip jq ping setpriv
+need_root "network namespaces, TUN devices"
 
 tag=$$
 nsA=smwgA$tag nsB=smwgB$tag
 ifA=smwa$tag ifB=smwb$tag # at most 15 bytes
 vethA=smva$tag vethB=smvb$tag
 portA=$((40000 + tag % 10000)) portB=$((50000 + tag % 10000))
-tmp=$(mktemp -d /tmp/sparkmon-wg.XXXXXX)
-failures=0
-
-cleanup() {
-	set +e
-	for ns in "$nsA" "$nsB"; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill "$pid" 2>/dev/null
-		done
-	done
-	sleep 0.2
-	for ns in "$nsA" "$nsB"; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -9 "$pid" 2>/dev/null
-		done
-		ip netns del "$ns" 2>/dev/null
-	done
-	# The socket directory is shared by every namespace.
-	rm -f "/var/run/wireguard/$ifA.sock" "/var/run/wireguard/$ifB.sock"
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-
-ok() {
-	echo "ok: $*"
-}
+tmpdir wg
 
 inA() { ip netns exec "$nsA" "$@"; }
 inB() { ip netns exec "$nsB" "$@"; }
 
 # ---- set up -----------------------------------------------------------------
-ip netns add "$nsA"
-ip netns add "$nsB"
-ip link add "$vethA" netns "$nsA" type veth peer name "$vethB" netns "$nsB"
-ip -n "$nsA" addr add 192.168.247.1/24 dev "$vethA"
-ip -n "$nsB" addr add 192.168.247.2/24 dev "$vethB"
-for ns in "$nsA" "$nsB"; do
-	ip -n "$ns" link set lo up
-done
-ip -n "$nsA" link set "$vethA" up
-ip -n "$nsB" link set "$vethB" up
+netns_pair "$nsA" "$nsB" "$vethA" "$vethB" 192.168.247
 
 umask 077
 wg genkey >"$tmp/a.key"
@@ -78,13 +30,8 @@ wg genpsk >"$tmp/psk"
 pubA=$(wg pubkey <"$tmp/a.key")
 pubB=$(wg pubkey <"$tmp/b.key")
 
-# wireguard-go daemonizes and leaves its socket in /var/run/wireguard.
-inA wireguard-go "$ifA" >"$tmp/wg-go-a.log" 2>&1
-inB wireguard-go "$ifB" >"$tmp/wg-go-b.log" 2>&1
-for i in $(seq 50); do
-	[ -S "/var/run/wireguard/$ifA.sock" ] && [ -S "/var/run/wireguard/$ifB.sock" ] && break
-	sleep 0.1
-done
+wg_go "$nsA" "$ifA" "$tmp/wg-go-a.log"
+wg_go "$nsB" "$ifB" "$tmp/wg-go-b.log"
 
 inA wg set "$ifA" private-key "$tmp/a.key" listen-port "$portA" \
 	peer "$pubB" preshared-key "$tmp/psk" endpoint "192.168.247.2:$portB" \
@@ -98,16 +45,7 @@ ip -n "$nsB" addr add 10.77.0.2/24 dev "$ifB"
 ip -n "$nsA" link set "$ifA" up
 ip -n "$nsB" link set "$ifB" up
 
-# The first initiation may go out before B knows A and be dropped;
-# WireGuard retries after REKEY_TIMEOUT (5 s).
-pinged=false
-for i in $(seq 20); do
-	if inA ping -c 1 -W 1 10.77.0.2 >/dev/null; then
-		pinged=true
-		break
-	fi
-done
-if ! $pinged; then
+if ! ping_tunnel "$nsA" 10.77.0.2; then
 	fail "no traffic through the tunnel"
 	inA wg show "$ifA" >&2 || true
 	exit 1
@@ -302,8 +240,4 @@ set -e
 	"$tmp/down.txt" && ok "a down interface is CRITICAL" ||
 	{ fail "down interface (exit $code)"; cat "$tmp/down.txt" >&2; }
 
-if [ "$failures" -ne 0 ]; then
-	echo "wireguard_userspace: $failures failure(s)" >&2
-	exit 1
-fi
-echo "wireguard_userspace: all passed"
+finish

@@ -327,35 +327,35 @@ static void test_line_length(void **state)
 	config_errors_free(&errors);
 }
 
-static char *write_temp(const char *content, size_t len)
+/* Loads `len` bytes of `content` from a temporary file: the load must fail
+ * with `r`, leave the config untouched and report the file's path followed
+ * by `after_path`. */
+static void assert_file_error(const char *content, size_t len, int r, const char *after_path)
 {
-	char *path = strdup("/tmp/sparkmon-test-config-XXXXXX");
-	int fd;
+	char path[] = "/tmp/sparkmon-test-config-XXXXXX", expect[256];
+	struct config_errors errors = {0};
+	struct config cfg;
+	int fd = mkstemp(path);
 
-	assert_non_null(path);
-	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, content, len), (ssize_t)len);
 	close(fd);
-	return path;
+	poison(&cfg);
+	assert_int_equal(config_load(path, &cfg, &errors), r);
+	snprintf(expect, sizeof(expect), "%s%s", path, after_path);
+	assert_string_equal(errors.text, expect);
+	assert_true(is_poisoned(&cfg));
+	config_errors_free(&errors);
+	unlink(path);
 }
 
 static void test_nul_byte(void **state)
 {
 	static const char content[] = "[general]\ninterval = 5s\0\n";
-	struct config_errors errors = {0};
-	struct config cfg;
-	char *path = write_temp(content, sizeof(content) - 1), expect[256];
 
 	(void)state;
-	poison(&cfg);
-	assert_int_equal(config_load(path, &cfg, &errors), -EINVAL);
-	snprintf(expect, sizeof(expect), "%s: contains a NUL byte: not a text file\n", path);
-	assert_string_equal(errors.text, expect);
-	assert_true(is_poisoned(&cfg));
-	config_errors_free(&errors);
-	unlink(path);
-	free(path);
+	assert_file_error(content, sizeof(content) - 1, -EINVAL,
+	                  ": contains a NUL byte: not a text file\n");
 }
 
 static void test_missing_file_given(void **state)
@@ -376,20 +376,10 @@ static void test_missing_file_given(void **state)
 static void test_file_errors_name_file_and_line(void **state)
 {
 	static const char content[] = "[general]\n\ninterval = soon\n";
-	struct config_errors errors = {0};
-	struct config cfg;
-	char *path = write_temp(content, sizeof(content) - 1), expect[256];
 
 	(void)state;
-	poison(&cfg);
-	assert_int_equal(config_load(path, &cfg, &errors), -EINVAL);
-	snprintf(expect, sizeof(expect),
-	         "%s:3: interval: 'soon' is not a duration (examples: 500ms, 5s, 2m, 1h)\n", path);
-	assert_string_equal(errors.text, expect);
-	assert_true(is_poisoned(&cfg));
-	config_errors_free(&errors);
-	unlink(path);
-	free(path);
+	assert_file_error(content, sizeof(content) - 1, -EINVAL,
+	                  ":3: interval: 'soon' is not a duration (examples: 500ms, 5s, 2m, 1h)\n");
 }
 
 /* No file at the default path means the built-in defaults. The test needs a

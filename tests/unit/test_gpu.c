@@ -23,28 +23,34 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static int parse_file(const char *name, struct gpu *ret, char *err, size_t errlen)
+/* The contents of tests/fixtures/gpu/<name>, NUL-terminated; the caller's
+ * to free. */
+static char *read_fixture(const char *name, size_t *len)
 {
 	char path[256], *buf = NULL;
-	size_t len;
-	int r;
 
 	snprintf(path, sizeof(path), FIXTURES "%s", name);
-	assert_int_equal(readfile_read(path, 1 << 20, &buf, &len), 0);
-	r = gpu_parse(buf, len, ret, err, errlen);
+	assert_int_equal(readfile_read(path, 1 << 20, &buf, len), 0);
+	return buf;
+}
+
+static int parse_file(const char *name, struct gpu *ret, char *err, size_t errlen)
+{
+	size_t len;
+	char *buf = read_fixture(name, &len);
+	int r = gpu_parse(buf, len, ret, err, errlen);
+
 	free(buf);
 	return r;
 }
 
 static int parse_apps_file(const char *name, const struct gpu *devices, struct gpu_processes *ret)
 {
-	char path[256], err[256] = "", *buf = NULL;
+	char err[256] = "";
 	size_t len;
-	int r;
+	char *buf = read_fixture(name, &len);
+	int r = gpu_parse_processes(buf, len, devices, ret, err, sizeof(err));
 
-	snprintf(path, sizeof(path), FIXTURES "%s", name);
-	assert_int_equal(readfile_read(path, 1 << 20, &buf, &len), 0);
-	r = gpu_parse_processes(buf, len, devices, ret, err, sizeof(err));
 	free(buf);
 	return r;
 }
