@@ -321,6 +321,19 @@ static void apply_limits(struct serve_state *st)
 	atomic_store(&st->stall_limit_ms, 3 * st->cfg.interval_ms + 10000);
 }
 
+/* One log line per problem: journald gives each line its own priority and
+ * timestamp only when it is a line of its own. */
+static void log_config_errors(const struct config_errors *errors)
+{
+	const char *p = errors->text;
+
+	while (p && *p) {
+		size_t len = strcspn(p, "\n");
+
+		log_error("  %.*s", (int)len, p);
+		p += len + (p[len] == '\n');
+	}
+}
 static void reload(struct serve_state *st, const char *path)
 {
 	struct config *fresh = malloc(sizeof(*fresh));
@@ -331,8 +344,8 @@ static void reload(struct serve_state *st, const char *path)
 		return;
 	}
 	if (config_load(path, fresh, &errors) < 0) {
-		log_error("reload: configuration has errors, keeping the old one:\n%s",
-		          errors.text ? errors.text : "");
+		log_error("reload: configuration has errors, keeping the old one:");
+		log_config_errors(&errors);
 		goto out;
 	}
 	if (memcmp(fresh->http_listen, st->cfg.http_listen, sizeof(fresh->http_listen)) != 0 ||
@@ -403,7 +416,8 @@ int serve_run(const char *config_path)
 		goto out;
 	}
 	if (config_load(config_path, &st->cfg, &errors) < 0) {
-		log_error("configuration has errors:\n%s", errors.text ? errors.text : "");
+		log_error("configuration has errors:");
+		log_config_errors(&errors);
 		code = 3;
 		goto out;
 	}

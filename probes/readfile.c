@@ -6,6 +6,21 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Grows buf to hold cap + 1 bytes without realloc(): realloc may move the
+ * data and leave the old copy in freed memory, and some files read here
+ * (the wg-quick file) hold private keys. The old buffer is wiped. */
+static char *grow(char *buf, size_t len, size_t cap)
+{
+	char *grown = malloc(cap + 1);
+
+	if (!grown)
+		return NULL;
+	memcpy(grown, buf, len);
+	explicit_bzero(buf, len);
+	free(buf);
+	return grown;
+}
+
 int readfile_read(const char *path, size_t max, char **ret, size_t *ret_len)
 {
 	size_t len = 0, cap = 4096;
@@ -32,7 +47,7 @@ int readfile_read(const char *path, size_t max, char **ret, size_t *ret_len)
 				goto out;
 			}
 			cap *= 2;
-			grown = realloc(buf, cap + 1);
+			grown = grow(buf, len, cap);
 			if (!grown) {
 				r = -ENOMEM;
 				goto out;
@@ -60,6 +75,8 @@ int readfile_read(const char *path, size_t max, char **ret, size_t *ret_len)
 	buf = NULL;
 	r = 0;
 out:
+	if (buf)
+		explicit_bzero(buf, len);
 	free(buf);
 	close(fd);
 	return r;

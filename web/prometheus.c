@@ -524,6 +524,23 @@ int prometheus_render(const struct config *cfg, const struct snapshot *snap,
 	return 0;
 }
 
+/* Only OpenMetrics 1.0.0 is written: a range naming another version (an
+ * older draft such as 0.0.1) gets the text format instead. */
+static bool openmetrics_version_ok(const char *range, size_t len)
+{
+	static const char key[] = "version=";
+	const char *v = memmem(range, len, key, sizeof(key) - 1);
+	size_t vlen;
+
+	if (!v)
+		return true;
+	v += sizeof(key) - 1;
+	vlen = strcspn(v, ";, \t");
+	if (v + vlen > range + len)
+		vlen = (size_t)(range + len - v);
+	return vlen == 5 && strncmp(v, "1.0.0", 5) == 0;
+}
+
 /* Accept: a comma-separated list of media ranges with parameters, such as
  * Prometheus's "application/openmetrics-text;version=1.0.0,...;q=0.75,
  * text/plain;version=0.0.4;q=0.5,*\/\*;q=0.1". */
@@ -551,7 +568,7 @@ enum prometheus_format prometheus_negotiate(const char *accept)
 				q = memmem(p, len, "; q=", 4);
 			if (q)
 				quality = strtod(strchr(q, '=') + 1, NULL);
-			if (quality > 0)
+			if (quality > 0 && openmetrics_version_ok(p, len))
 				return PROMETHEUS_OPENMETRICS;
 		}
 		p = end ? end + 1 : NULL;

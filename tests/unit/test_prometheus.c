@@ -236,6 +236,13 @@ static void test_negotiate(void **state)
 	assert_int_equal(prometheus_negotiate("text/plain, application/openmetrics-text; q=0"),
 	                 PROMETHEUS_TEXT);
 	assert_int_equal(prometheus_negotiate("application/openmetrics-textual"), PROMETHEUS_TEXT);
+	/* Only 1.0.0 is written: another version asked for gets the text format. */
+	assert_int_equal(prometheus_negotiate("application/openmetrics-text;version=0.0.1;q=0.9"),
+	                 PROMETHEUS_TEXT);
+	assert_int_equal(prometheus_negotiate("application/openmetrics-text; version=1.0.0"),
+	                 PROMETHEUS_OPENMETRICS);
+	assert_int_equal(prometheus_negotiate("application/openmetrics-text;q=0.5"),
+	                 PROMETHEUS_OPENMETRICS);
 }
 
 int main(void)
