@@ -43,8 +43,11 @@ static void print_summary(const struct verdict *v, FILE *out)
 		fprintf(out, " (+%zu more not OK)", not_ok - 1);
 }
 
-/* Per GPU: temperature against the thresholds, utilization, power draw
- * (its limit as the maximum). Absent values have no label at all. */
+/* Per GPU: temperature against the thresholds, utilization, memory used
+ * (its total as the maximum), power draw in watts (its limit as the
+ * maximum; watts are not a plugin unit, so the label names them). Absent
+ * values have no label at all; a unified-memory GPU's memory is the
+ * system's, already in 'memory_used'. */
 static void print_gpu_perfdata(const struct config *cfg, const struct gpu *g, FILE *out)
 {
 	for (unsigned i = 0; i < g->count; i++) {
@@ -56,17 +59,24 @@ static void print_gpu_perfdata(const struct config *cfg, const struct gpu *g, FI
 		if (d->has_utilization_gpu)
 			fprintf(out, " 'gpu%u_utilization'=%g%%;;;0;100", d->index,
 			        d->utilization_gpu_pct);
+		if (d->has_memory_used && d->has_memory_total)
+			fprintf(out, " 'gpu%u_memory_used'=%" PRIu64 "B;;;0;%" PRIu64, d->index,
+			        d->memory_used_bytes, d->memory_total_bytes);
+		else if (d->has_memory_used)
+			fprintf(out, " 'gpu%u_memory_used'=%" PRIu64 "B;;;0;", d->index,
+			        d->memory_used_bytes);
 		if (d->has_power_draw && d->has_power_limit)
-			fprintf(out, " 'gpu%u_power'=%gW;;;0;%g", d->index, d->power_draw_w,
+			fprintf(out, " 'gpu%u_power_watts'=%g;;;0;%g", d->index, d->power_draw_w,
 			        d->power_limit_w);
 		else if (d->has_power_draw)
-			fprintf(out, " 'gpu%u_power'=%gW;;;0;", d->index, d->power_draw_w);
+			fprintf(out, " 'gpu%u_power_watts'=%g;;;0;", d->index, d->power_draw_w);
 	}
 }
 
 /* Peers and their traffic over every watched interface; bytes are
  * counters ("c"), so graphing tools derive rates. */
-static void print_wireguard_perfdata(const struct wireguard *wg, FILE *out)
+static void print_wireguard_perfdata(const struct config *cfg, const struct wireguard *wg,
+                                     FILE *out)
 {
 	uint64_t peers = 0, up = 0, rx = 0, tx = 0;
 
@@ -75,7 +85,8 @@ static void print_wireguard_perfdata(const struct wireguard *wg, FILE *out)
 
 		for (size_t j = 0; j < d->n_peers; j++) {
 			peers++;
-			up += d->peers[j].state == WIREGUARD_PEER_UP;
+			up += verdict_peer_state(cfg, &d->peers[j], wg->collected_at) ==
+			      VERDICT_PEER_UP;
 			rx += d->peers[j].rx_bytes;
 			tx += d->peers[j].tx_bytes;
 		}
@@ -123,7 +134,7 @@ static void print_perfdata(const struct config *cfg, const struct snapshot *snap
 	if (snap->probes[PROBE_GPU].status == PROBE_OK)
 		print_gpu_perfdata(cfg, &snap->gpu, out);
 	if (snap->probes[PROBE_WIREGUARD].status == PROBE_OK)
-		print_wireguard_perfdata(&snap->wireguard, out);
+		print_wireguard_perfdata(cfg, &snap->wireguard, out);
 }
 
 void check_print_text(const struct config *cfg, const struct snapshot *snap,

@@ -801,6 +801,50 @@ static char *read_line(char *buf, int size, void *user)
 	return buf;
 }
 
+/* The line where the file set a key, or 0 when it kept its default. */
+static int key_line(const struct parse_state *st, const char *section, const char *name)
+{
+	size_t index;
+
+	return find_key(section, name, &index) ? st->seen_line[index] : 0;
+}
+
+/* crypt(3)'s bcrypt form: $2a$, $2b$ or $2y$, a two-digit cost, then 53
+ * characters of its base64 alphabet (salt and hash). */
+static bool is_bcrypt_hash(const char *h)
+{
+	if (strlen(h) != 60 || h[0] != '$' || h[1] != '2' || !strchr("aby", h[2]) || h[3] != '$' ||
+	    !isdigit((unsigned char)h[4]) || !isdigit((unsigned char)h[5]) || h[6] != '$')
+		return false;
+	for (const char *p = h + 7; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '/')
+			return false;
+	return true;
+}
+
+/* Keys of [http] that only make sense together: refused here, with a line,
+ * rather than when the server starts. */
+static void validate_http(struct parse_state *st)
+{
+	const struct config *c = &st->cfg;
+	int user = key_line(st, "http", "auth_user"), hash = key_line(st, "http", "auth_bcrypt");
+	int cert = key_line(st, "http", "tls_cert"), key = key_line(st, "http", "tls_key");
+
+	if (c->http_auth_user[0] && !c->http_auth_bcrypt[0])
+		errors_add(st->errors, st->name, user,
+		           "auth_user needs auth_bcrypt (the password's bcrypt hash)");
+	if (c->http_auth_bcrypt[0] && !c->http_auth_user[0])
+		errors_add(st->errors, st->name, hash, "auth_bcrypt needs auth_user");
+	if (c->http_auth_bcrypt[0] && !is_bcrypt_hash(c->http_auth_bcrypt))
+		errors_add(
+		    st->errors, st->name, hash,
+		    "auth_bcrypt: not a bcrypt hash ($2b$12$ and 53 more characters; make one "
+		    "with htpasswd -nbB user password)");
+	if (!c->http_tls_cert[0] != !c->http_tls_key[0])
+		errors_add(st->errors, st->name, cert ? cert : key,
+		           "tls_cert and tls_key go together: set both or neither");
+}
+
 static void validate(struct parse_state *st)
 {
 	size_t crit, warn;
@@ -841,6 +885,7 @@ static void validate(struct parse_state *st)
 				           "[peer %s] has the same public_key as [peer %s]",
 				           peer->name, st->cfg.peers[j].name);
 	}
+	validate_http(st);
 	if (st->cfg.endpoint_expected_ip[0]) {
 		struct in_addr a;
 

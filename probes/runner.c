@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -133,8 +134,42 @@ static void collect(struct pipes *p, pid_t pid, long long deadline, size_t cap,
 	res->err[err_len] = '\0';
 }
 
+/* A killed child stuck in uninterruptible sleep (a wedged driver: the
+ * reason nvidia-smi hangs at all) does not die until the kernel lets it.
+ * The runner waits this long after SIGKILL, then leaves it to be reaped by
+ * a later run, so that a probe never hangs on its own tool. */
+#define RUNNER_KILL_GRACE_MS 1000
+#define RUNNER_PENDING_MAX   64
+
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t pending[RUNNER_PENDING_MAX];
+
+static void pending_add(pid_t pid)
+{
+	pthread_mutex_lock(&pending_lock);
+	for (size_t i = 0; i < RUNNER_PENDING_MAX; i++) {
+		if (pending[i] == 0) {
+			pending[i] = pid;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pending_lock);
+}
+
+/* Reaps the children left behind by earlier runs that have died since. */
+static void pending_reap(void)
+{
+	pthread_mutex_lock(&pending_lock);
+	for (size_t i = 0; i < RUNNER_PENDING_MAX; i++) {
+		if (pending[i] && waitpid(pending[i], NULL, WNOHANG) != 0)
+			pending[i] = 0; /* reaped, or not ours any more */
+	}
+	pthread_mutex_unlock(&pending_lock);
+}
+
 static void reap(pid_t pid, long long deadline, struct runner_result *res)
 {
+	long long give_up = 0;
 	int status;
 
 	/* The pipes are closed but the child may still run (it closed its
@@ -149,6 +184,14 @@ static void reap(pid_t pid, long long deadline, struct runner_result *res)
 		if (r == 0 && now_ms() >= deadline && !res->timed_out) {
 			res->timed_out = true;
 			kill(-pid, SIGKILL);
+		}
+		if (res->timed_out || res->truncated) {
+			if (!give_up)
+				give_up = now_ms() + RUNNER_KILL_GRACE_MS;
+			if (now_ms() >= give_up) {
+				pending_add(pid);
+				return;
+			}
 		}
 		if (r == 0)
 			usleep(res->timed_out ? 1000 : 2000);
@@ -174,6 +217,7 @@ int runner_run(const char *const argv[], const struct runner_options *opts,
 	int r;
 
 	memset(&res, 0, sizeof(res));
+	pending_reap();
 	/* The buffer is allocated whole, so the cap must be a real size. */
 	if (cap > RUNNER_MAX_OUTPUT_LIMIT)
 		cap = RUNNER_MAX_OUTPUT_LIMIT;

@@ -106,7 +106,9 @@ run_check h100-plugin "$c" 0 --only gpu
 expect_text "$work/h100-plugin.out" "SPARKMON OK - 2 of 2 checks OK |"
 expect_text "$work/h100-plugin.out" "'gpu0_temperature'=34;85;95"
 expect_text "$work/h100-plugin.out" "'gpu0_utilization'=27%;;;0;100"
-expect_text "$work/h100-plugin.out" "'gpu0_power'=312.45W;;;0;700"
+expect_text "$work/h100-plugin.out" "'gpu0_power_watts'=312.45;;;0;700"
+# 61440 MiB of 81559 MiB, in bytes (the plugin base unit).
+expect_text "$work/h100-plugin.out" "'gpu0_memory_used'=$((61440 * 1048576))B;;;0;$((81559 * 1048576))"
 "$SPARKMON" -c "$c" status >"$work/h100-status.out" 2>&1 || true
 expect_text "$work/h100-status.out" "Driver 550.54.15"
 expect_re "$work/h100-status.out" "^ +GPU +Name +Temp +Util +MemUtil +Memory +Power +SM clock +Perf$"
@@ -125,6 +127,13 @@ expect_json "$j" '.gpu.gpus[0].temperature_celsius == 41 and .gpu.gpus[0].power_
 expect_json "$j" '.gpu.system_memory.source == "memory"'
 expect_json "$j" '.gpu.system_memory.total_bytes == .memory.total_bytes and .memory.total_bytes > 0'
 expect_json "$j" '.gpu.processes[0].used_memory_bytes == null'
+# Unified memory: no GPU memory perfdata (the system's is 'memory_used'),
+# and power without a limit has no maximum.
+run_check gb10-plugin "$c" 0 --only gpu
+expect_text "$work/gb10-plugin.out" "'gpu0_power_watts'=4.91;;;0;"
+if grep -q "gpu0_memory_used" "$work/gb10-plugin.out"; then
+	fail "gb10: GPU memory perfdata although nvidia-smi reports [N/A]"
+fi
 # The memory probe comes along with the GPU checks alone too.
 run_check gb10-only "$c" 0 --only gpu --json
 expect_json "$work/gb10-only.out" '.gpu.system_memory.source == "memory" and .gpu.system_memory.used_bytes > 0'

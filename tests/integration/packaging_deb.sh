@@ -76,6 +76,12 @@ for lib in $(readelf -d "$tmp/x/usr/bin/sparkmon" | sed -n 's/.*(NEEDED).*\[\(.*
 	fi
 done
 ok "Depends: $(cat "$tmp/depends")"
+# Every deliverable is in the package.
+for f in usr/bin/sparkmon lib/systemd/system/sparkmon.service usr/share/man/man8/sparkmon.8.gz \
+	usr/share/man/man5/sparkmon.conf.5.gz etc/cron.d/sparkmon etc/sparkmon/sparkmon.conf \
+	usr/share/sparkmon/prometheus/scrape.yml usr/share/sparkmon/prometheus/alerts.yml; do
+	[ -f "$tmp/x/$f" ] && ok "package has /$f" || fail "package lacks /$f"
+done
 dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles >"$tmp/conffiles"
 for f in /etc/sparkmon/sparkmon.conf /etc/cron.d/sparkmon; do
 	grep -qx "$f" "$tmp/conffiles" || fail "$f is not a conffile"

@@ -174,6 +174,16 @@ static const struct rejected rejected_inputs[] = {
      "bad.conf:2: 'root' is outside any [section]\n",
      2},
     {"[general]\nintervall = 5s\n", "bad.conf:2: unknown key 'intervall' in [general]\n", 1},
+    {"[http]\nauth_user = admin\n",
+     "bad.conf:2: auth_user needs auth_bcrypt (the password's bcrypt hash)\n", 1},
+    {"[http]\nauth_user = admin\nauth_bcrypt = $2b$12$short\n",
+     "bad.conf:3: auth_bcrypt: not a bcrypt hash ($2b$12$ and 53 more characters; make one "
+     "with htpasswd -nbB user password)\n",
+     1},
+    {"[http]\nauth_bcrypt = $2y$05$abcdefghijklmnopqrstuvABCDEFGHIJKLMNOPQRSTUVWXYZ01234\n",
+     "bad.conf:2: auth_bcrypt needs auth_user\n", 1},
+    {"[http]\ntls_key = /etc/sparkmon/key.pem\n",
+     "bad.conf:2: tls_cert and tls_key go together: set both or neither\n", 1},
     {"[endpoint]\nip_urls = ftp://example.net/ip\n",
      "bad.conf:2: ip_urls: 'ftp://example.net/ip' is not a list of at most 8 http:// or "
      "https:// URLs (each shorter than 256 bytes)\n",
