@@ -73,4 +73,32 @@ grep -q "probe gpu: timed_out" "$tmp/sparkmon.log" || fail "the timeout was not 
 n=$(grep -c "probe gpu: timed_out" "$tmp/sparkmon.log")
 [ "$n" -eq 1 ] || fail "the timeout was logged $n times, not once"
 ok "the state change was logged once"
+
+# While nvidia-smi hangs for a long time, the other probes keep their own
+# schedule and requests keep being answered at once.
+kill "$serve_pid" 2>/dev/null || true
+port2=$(free_port)
+sed -e "s/^timeout = 300ms/timeout = 8s/" -e "s/127.0.0.1:$port/127.0.0.1:$port2/" \
+	"$tmp/sparkmon.conf" >"$tmp/hang.conf"
+rm -f "$tmp/answered"
+serve "$tmp/hang.conf" "$tmp/hang.log"
+metrics=http://127.0.0.1:$port2/metrics
+mem_success() {
+	curl -sf --max-time 1 "$metrics" |
+		sed -n 's/^sparkmon_probe_last_success_timestamp_seconds{probe="memory"} //p'
+}
+# Wait until the GPU probe is inside its hang (its first answer came).
+for _ in $(seq 1 50); do
+	[ -e "$tmp/answered" ] && break
+	sleep 0.1
+done
+sleep 1.5
+first=$(mem_success) || fail "/metrics not answered while nvidia-smi hangs"
+sleep 3
+last=$(mem_success) || fail "/metrics not answered while nvidia-smi hangs"
+[ -n "$first" ] && [ -n "$last" ] || fail "no memory probe success timestamp"
+[ "$(printf '%.0f' "$last")" -ge "$(($(printf '%.0f' "$first") + 2))" ] ||
+	fail "the memory probe stalled while nvidia-smi hung ($first -> $last)"
+gpu=$(curl -sf --max-time 1 "http://127.0.0.1:$port2/status.json" | jq -r '.probes.gpu.status')
+ok "memory probe ran on ($first -> $last) while the GPU probe hung (gpu: $gpu)"
 finish
