@@ -323,6 +323,7 @@ static void record_wireguard(struct history *h, const struct config *cfg,
 		const struct wireguard_device *dev = &wg->devices[refs[i].device];
 		const struct wireguard_peer *p = &dev->peers[refs[i].peer];
 		char name[HISTORY_NAME_MAX], label[HISTORY_NAME_MAX], who[WIREGUARD_NAME_MAX];
+		int64_t age = verdict_peer_age(p, wg->collected_at);
 
 		if (p->name[0])
 			snprintf(who, sizeof(who), "%s", p->name);
@@ -336,11 +337,11 @@ static void record_wireguard(struct history *h, const struct config *cfg,
 		         p->public_key);
 		snprintf(label, sizeof(label), "%s sent", who);
 		history_add_counter(h, name, label, t, (double)p->tx_bytes);
-		if (p->handshake_age >= 0) {
+		if (age >= 0) {
 			snprintf(name, sizeof(name), "wg.%s.%s.handshake_age_seconds", dev->name,
 			         p->public_key);
 			snprintf(label, sizeof(label), "%s handshake age", who);
-			history_add(h, name, label, t, (double)p->handshake_age);
+			history_add(h, name, label, t, (double)age);
 		}
 	}
 	free(refs);

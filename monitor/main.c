@@ -226,7 +226,7 @@ static int cmd_wireguard(const char *path, int argc, char **argv)
 		fprintf(stderr, "sparkmon wireguard: %s\n", snap->probes[PROBE_WIREGUARD].error);
 		code = EXIT_USAGE;
 	} else if (json) {
-		struct json_object *o = json_wireguard_object(&snap->wireguard);
+		struct json_object *o = json_wireguard_object(&cfg, &snap->wireguard);
 
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 		                                           JSON_C_TO_STRING_SPACED));

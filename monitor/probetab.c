@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "probes/text.h"
+
 static int run_memory(const struct config *cfg, struct snapshot *snap, char *err, size_t errlen)
 {
 	return meminfo_read(cfg, &snap->memory, err, errlen);
@@ -107,6 +109,9 @@ void probetab_run(enum probe_id id, const struct config *cfg, struct snapshot *s
 		if (!err[0])
 			snprintf(err, sizeof(err), "%s", strerror(r < 0 ? -r : r));
 	}
+	/* Errors quote what programs, files and servers said, and may have
+	 * been cut inside a character: every output needs valid UTF-8. */
+	text_sanitize_utf8(err);
 	snprintf(out->error, sizeof(out->error), "%s", err);
 }
 

@@ -182,20 +182,23 @@ static void print_gpu(const struct snapshot *snap, FILE *out)
 	print_gpu_processes(g, out);
 }
 
-static void print_wireguard_peer(const struct wireguard_peer *p, FILE *out)
+static void print_wireguard_peer(const struct config *cfg, const struct wireguard_peer *p,
+                                 time_t now, FILE *out)
 {
 	char name[WIREGUARD_NAME_MAX], age[32], rx[16], tx[16], ip[INET6_ADDRSTRLEN + 8];
+	int64_t seconds = verdict_peer_age(p, now);
 
 	check_sanitize(p->name[0] ? p->name : "(no name)", name, sizeof(name));
-	if (p->handshake_age < 0)
+	if (seconds < 0)
 		snprintf(age, sizeof(age), "never");
 	else
-		human_age((uint64_t)p->handshake_age, age, sizeof(age));
+		human_age((uint64_t)seconds, age, sizeof(age));
 	human_bytes(p->rx_bytes, rx, sizeof(rx));
 	human_bytes(p->tx_bytes, tx, sizeof(tx));
 	fprintf(out, "    %-20.20s %-6s %-8s %-28s %10s %10s %10s\n", name,
-	        wireguard_peer_state_name(p->state), p->required ? "required" : "",
-	        p->endpoint_text[0] ? p->endpoint_text : "(none)", age, rx, tx);
+	        verdict_peer_state_name(verdict_peer_state(cfg, p, now)),
+	        p->required ? "required" : "", p->endpoint_text[0] ? p->endpoint_text : "(none)",
+	        age, rx, tx);
 	fprintf(out, "      key %s  allowed ips", p->public_key);
 	for (size_t i = 0; i < p->n_allowed_ips; i++) {
 		wireguard_format_ip(&p->allowed_ips[i], ip, sizeof(ip));
@@ -205,7 +208,7 @@ static void print_wireguard_peer(const struct wireguard_peer *p, FILE *out)
 }
 
 /* Like wg show: each interface, then its peers with names and states. */
-static void print_wireguard(const struct snapshot *snap, FILE *out)
+static void print_wireguard(const struct config *cfg, const struct snapshot *snap, FILE *out)
 {
 	const struct wireguard *wg = &snap->wireguard;
 	char ip[INET6_ADDRSTRLEN + 8];
@@ -233,7 +236,8 @@ static void print_wireguard(const struct snapshot *snap, FILE *out)
 			continue;
 		}
 		for (size_t j = 0; j < d->n_peers; j++)
-			up += d->peers[j].state == WIREGUARD_PEER_UP;
+			up += verdict_peer_state(cfg, &d->peers[j], wg->collected_at) ==
+			      VERDICT_PEER_UP;
 		fprintf(out, "    public key: %s\n", d->has_public_key ? d->public_key : "(none)");
 		fprintf(out, "    listening port: %u", d->listen_port);
 		if (d->wgquick_read)
@@ -249,7 +253,7 @@ static void print_wireguard(const struct snapshot *snap, FILE *out)
 			fprintf(out, "    %-20s %-6s %-8s %-28s %10s %10s %10s\n", "NAME", "STATE",
 			        "", "ENDPOINT", "HANDSHAKE", "RX", "TX");
 		for (size_t j = 0; j < d->n_peers; j++)
-			print_wireguard_peer(&d->peers[j], out);
+			print_wireguard_peer(cfg, &d->peers[j], wg->collected_at, out);
 	}
 	for (size_t i = 0; i < wg->n_missing_required; i++)
 		fprintf(out, "  required peer %s: not a peer of any watched interface\n",
@@ -354,7 +358,6 @@ void report_print(const struct config *cfg, const struct snapshot *snap,
 	char stamp[32];
 	struct tm tm;
 
-	(void)cfg;
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S %Z",
 	         localtime_r(&snap->generated_at, &tm));
 	fprintf(out, "sparkmon %s on %s: %s (%s)\n\n", SPARKMON_VERSION, snap->host,
@@ -363,7 +366,7 @@ void report_print(const struct config *cfg, const struct snapshot *snap,
 	print_memory(snap, out);
 	print_forwarding(snap, out);
 	print_gpu(snap, out);
-	print_wireguard(snap, out);
+	print_wireguard(cfg, snap, out);
 	print_firewall(snap, out);
 	print_endpoint(snap, out);
 	print_probes(snap, out);

@@ -254,6 +254,52 @@ static bool check_gpu_temperature(const struct config *cfg, const struct snapsho
 	"run sparkmon as root or grant it CAP_DAC_OVERRIDE to open /var/run/wireguard (systemd: "  \
 	"AmbientCapabilities=CAP_NET_ADMIN CAP_DAC_OVERRIDE)"
 
+/* WireGuard's own timer: a session is rejected this long after its
+ * handshake (REJECT_AFTER_TIME in the protocol). A peer that keeps talking
+ * re-handshakes before it, so a younger handshake means "connected". */
+#define REJECT_AFTER_TIME 180
+
+int64_t verdict_peer_age(const struct wireguard_peer *p, time_t now)
+{
+	int64_t age;
+
+	if (p->last_handshake <= 0)
+		return -1;
+	age = (int64_t)now - p->last_handshake;
+	return age < 0 ? 0 : age;
+}
+
+enum verdict_peer_state verdict_peer_state(const struct config *cfg, const struct wireguard_peer *p,
+                                           time_t now)
+{
+	int64_t age = verdict_peer_age(p, now);
+
+	if (age < 0)
+		return VERDICT_PEER_NEVER;
+	/* A live session re-handshakes before REJECT_AFTER_TIME; allow one
+	 * poll interval on top for the time between our looks. */
+	if ((uint64_t)age * 1000 <= (uint64_t)REJECT_AFTER_TIME * 1000 + cfg->interval_ms)
+		return VERDICT_PEER_UP;
+	if ((uint64_t)age * 1000 <= cfg->wireguard_stale_after_ms)
+		return VERDICT_PEER_STALE;
+	return VERDICT_PEER_DOWN;
+}
+
+const char *verdict_peer_state_name(enum verdict_peer_state state)
+{
+	switch (state) {
+	case VERDICT_PEER_NEVER:
+		return "never";
+	case VERDICT_PEER_UP:
+		return "up";
+	case VERDICT_PEER_STALE:
+		return "stale";
+	case VERDICT_PEER_DOWN:
+		return "down";
+	}
+	return "unknown";
+}
+
 /* Appends "; "-separated parts to a summary, marking a cut with "...". */
 static void append(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -412,7 +458,6 @@ static bool check_wireguard_peers(const struct config *cfg, const struct snapsho
 	enum check_status status = CHECK_OK;
 	size_t peers = 0, up = 0;
 
-	(void)cfg;
 	for (size_t i = 0; i < wg->n_devices; i++) {
 		const struct wireguard_device *dev = &wg->devices[i];
 
@@ -430,22 +475,25 @@ static bool check_wireguard_peers(const struct config *cfg, const struct snapsho
 		}
 		for (size_t j = 0; j < dev->n_peers; j++) {
 			const struct wireguard_peer *p = &dev->peers[j];
+			enum verdict_peer_state state =
+			    verdict_peer_state(cfg, p, wg->collected_at);
 			enum check_status s = CHECK_OK;
 
 			peers++;
-			up += p->state == WIREGUARD_PEER_UP;
-			if (!p->required || p->state == WIREGUARD_PEER_UP)
+			up += state == VERDICT_PEER_UP;
+			if (!p->required || state == VERDICT_PEER_UP)
 				continue;
-			s = p->state == WIREGUARD_PEER_STALE ? CHECK_WARNING : CHECK_CRITICAL;
-			if (p->state == WIREGUARD_PEER_NEVER) {
+			s = state == VERDICT_PEER_STALE ? CHECK_WARNING : CHECK_CRITICAL;
+			if (state == VERDICT_PEER_NEVER) {
 				append(detail, sizeof(detail), "required %s never connected",
 				       p->name[0] ? p->name : p->public_key);
 			} else {
-				human_age((uint64_t)p->handshake_age, age, sizeof(age));
+				human_age((uint64_t)verdict_peer_age(p, wg->collected_at), age,
+				          sizeof(age));
 				append(detail, sizeof(detail),
 				       "required %s is %s (last handshake %s ago)",
 				       p->name[0] ? p->name : p->public_key,
-				       wireguard_peer_state_name(p->state), age);
+				       verdict_peer_state_name(state), age);
 			}
 			if (verdict_severity(s) > verdict_severity(status)) {
 				status = s;

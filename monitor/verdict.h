@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "monitor/config.h"
 #include "monitor/snapshot.h"
@@ -64,5 +66,26 @@ int verdict_severity(enum check_status status);
 
 /* The i-th known check id, or NULL past the end (for --help). */
 const char *verdict_check_id(size_t i);
+
+/* A WireGuard peer, judged by the age of its last handshake. */
+enum verdict_peer_state {
+	VERDICT_PEER_NEVER, /* no handshake since the interface came up */
+	VERDICT_PEER_UP,    /* handshake within REJECT_AFTER_TIME + poll interval */
+	VERDICT_PEER_STALE, /* older, up to the configured stale limit */
+	VERDICT_PEER_DOWN,  /* older than the stale limit */
+};
+
+/* Seconds from p's last handshake to `now` (pass the snapshot's
+ * wireguard.collected_at), -1 when there was none. A handshake after `now`
+ * (the wall clock stepped back) is age 0. */
+int64_t verdict_peer_age(const struct wireguard_peer *p, time_t now);
+
+/* The state of p at `now` (the snapshot's wireguard.collected_at), from
+ * its age, the poll interval and wireguard_stale_after_ms. */
+enum verdict_peer_state verdict_peer_state(const struct config *cfg, const struct wireguard_peer *p,
+                                           time_t now);
+
+/* "never", "up", "stale", "down", as every output spells them. */
+const char *verdict_peer_state_name(enum verdict_peer_state state);
 
 #endif

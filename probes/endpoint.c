@@ -14,6 +14,7 @@
 
 #include "monitor/config.h"
 #include "probes/readfile.h"
+#include "probes/text.h"
 
 #define ENDPOINT_STATE_MAX 256
 
@@ -331,6 +332,27 @@ static void run_probes(const struct config *cfg, struct endpoint *ep)
 	}
 }
 
+/* curl's messages quote what servers sent (names, redirect targets), and
+ * errors may be cut inside a character: make every text valid UTF-8. */
+static void sanitize_requests(struct endpoint_request *reqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		text_sanitize_utf8(reqs[i].url);
+		text_sanitize_utf8(reqs[i].error);
+	}
+}
+
+static void sanitize_facts(struct endpoint *ep)
+{
+	char *texts[] = {ep->source_url,  ep->state_path,   ep->state_error,
+	                 ep->hostname,    ep->hostname_error};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		text_sanitize_utf8(texts[i]);
+	sanitize_requests(ep->attempts, ep->n_attempts);
+	sanitize_requests(ep->probes, ep->n_probes);
+}
+
 int endpoint_read(const struct config *cfg, struct endpoint *ret, char *err, size_t errlen)
 {
 	struct endpoint *ep;
@@ -350,6 +372,7 @@ int endpoint_read(const struct config *cfg, struct endpoint *ret, char *err, siz
 		remember_ip(cfg, ep);
 	resolve_hostname(cfg, ep);
 	run_probes(cfg, ep);
+	sanitize_facts(ep);
 	*ret = *ep;
 	free(ep);
 	return 0;

@@ -14,6 +14,7 @@
 #include "monitor/config.h"
 #include "probes/netlink.h"
 #include "probes/runner.h"
+#include "probes/text.h"
 #include "probes/wgquick.h"
 
 /* iptables-save of a large Docker host is tens of kilobytes; 5000 rules
@@ -41,6 +42,8 @@ static int fail_line(char *err, size_t errlen, int line, int r, const char *fmt,
 		snprintf(err, errlen, "line %d: %s", line, msg);
 	else
 		snprintf(err, errlen, "%s", msg);
+	/* Messages quote the ruleset and iptables-save's stderr. */
+	text_sanitize_utf8(err);
 	return r;
 }
 
@@ -54,17 +57,11 @@ static bool copy_field(char *dst, size_t size, const char *src)
 	return true;
 }
 
-/* Text from the ruleset that ends up in summaries: control bytes become '?'. */
+/* Text from the ruleset that ends up in summaries: control bytes and bytes
+ * that are not UTF-8 become '?', and a cut never splits a character. */
 static void copy_display(char *dst, size_t size, const char *src)
 {
-	size_t i = 0;
-
-	for (; *src && i + 1 < size; src++) {
-		unsigned char c = (unsigned char)*src;
-
-		dst[i++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	dst[i] = '\0';
+	text_copy_utf8(dst, size, src, strlen(src));
 }
 
 bool firewall_iface_matches(const char *pattern, const char *name)
@@ -1402,6 +1399,33 @@ static int run_iptables_save(const char *program, char **ret, size_t *ret_len, c
 	return 0;
 }
 
+/* Every name kept comes from iptables-save or a wg-quick file, which may
+ * hold any bytes (chain names and interface patterns are copied as they
+ * are, for matching): make each one valid UTF-8 text for the outputs. */
+static void sanitize_facts(struct firewall *fw)
+{
+	char *texts[] = {fw->iptables_save, fw->backend,      fw->forward_policy, fw->wgquick_path,
+	                 fw->wgquick_error, fw->vpn_subnet,   fw->masq_rule,      fw->masq_chain,
+	                 fw->masq_out,      fw->default_if,   fw->default_via,    fw->postup_line,
+	                 fw->postdown_line};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		text_sanitize_utf8(texts[i]);
+	for (size_t i = 0; i < fw->n_forward; i++) {
+		text_sanitize_utf8(fw->forward[i].iface);
+		text_sanitize_utf8(fw->forward[i].chain);
+		text_sanitize_utf8(fw->forward[i].rule);
+	}
+	for (size_t i = 0; i < fw->n_expect; i++) {
+		struct firewall_expectation *e = &fw->expect[i];
+		char *etexts[] = {e->command, e->origin, e->reason, e->table, e->chain,
+		                  e->target,  e->in,     e->out,    e->src,   e->dst};
+
+		for (size_t j = 0; j < sizeof(etexts) / sizeof(etexts[0]); j++)
+			text_sanitize_utf8(etexts[j]);
+	}
+}
+
 int firewall_read(const struct config *cfg, struct firewall *ret, char *err, size_t errlen)
 {
 	struct firewall *fw = calloc(1, sizeof(*fw));
@@ -1536,6 +1560,7 @@ int firewall_read(const struct config *cfg, struct firewall *ret, char *err, siz
 	for (size_t i = 0; i < n_ifaces; i++)
 		firewall_forward_decide(&rs, files[i].name, uplink, fw->vpn_subnet,
 		                        &fw->forward[fw->n_forward++]);
+	sanitize_facts(fw);
 	*ret = *fw;
 	r = 0;
 out:

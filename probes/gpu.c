@@ -8,6 +8,7 @@
 
 #include "monitor/config.h"
 #include "probes/runner.h"
+#include "probes/text.h"
 
 /* 16 GPUs take about 3 KiB and a busy process list a few more; beyond this
  * nvidia-smi is not answering the question asked. */
@@ -177,19 +178,13 @@ static bool parse_uint(const struct field *f, unsigned max, unsigned *ret)
 	return true;
 }
 
-/* Copies a text field; control characters become '?', so that no name
- * can forge a line in any output. Absent gives "". */
+/* Copies a text field; control characters and bytes that are not UTF-8
+ * become '?', so that no name (any GPU user names their own processes) can
+ * forge a line in any output or make it unreadable as JSON or metrics.
+ * Absent gives "". */
 static void copy_text(const struct field *f, char *dst, size_t size)
 {
-	size_t n = 0;
-
-	if (!field_absent(f))
-		for (; n < f->len && n + 1 < size; n++) {
-			unsigned char c = (unsigned char)f->p[n];
-
-			dst[n] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-		}
-	dst[n] = '\0';
+	text_copy_utf8(dst, size, f->p, field_absent(f) ? 0 : f->len);
 }
 
 /* "P0".."P15". */
@@ -518,6 +513,8 @@ static void read_processes(const struct config *cfg, long long deadline, struct 
 	} else {
 		g->processes_valid = true;
 	}
+	/* The quoted line may have been cut inside a character. */
+	text_sanitize_utf8(g->processes_error);
 	runner_result_free(&res);
 }
 

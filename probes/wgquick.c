@@ -44,35 +44,17 @@ static int fail(struct parser *p, int r, const char *fmt, ...)
 		snprintf(p->err, p->errlen, "line %d: %s", p->line, msg);
 	else
 		snprintf(p->err, p->errlen, "%s", msg);
+	/* Messages quote the file, which may hold any bytes. */
+	text_sanitize_utf8(p->err);
 	return r;
 }
 
 /* Copies text that will be shown to people (peer names): control bytes
- * become '?', and a cut never splits a UTF-8 sequence. */
+ * and bytes that are not UTF-8 become '?', and a cut never splits a UTF-8
+ * sequence. */
 static void copy_display(char *dst, size_t size, const char *src)
 {
-	size_t i = 0;
-
-	for (; *src && i + 1 < size; src++) {
-		unsigned char c = (unsigned char)*src;
-
-		dst[i++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	/* Back off a trailing partial UTF-8 sequence left by the cut. */
-	if (*src && i > 0) {
-		size_t start = i;
-
-		while (start > 0 && ((unsigned char)dst[start - 1] & 0xc0) == 0x80)
-			start--;
-		if (start > 0 && ((unsigned char)dst[start - 1] & 0xc0) == 0xc0) {
-			unsigned char lead = (unsigned char)dst[start - 1];
-			size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
-
-			if (i - (start - 1) < need)
-				i = start - 1;
-		}
-	}
-	dst[i] = '\0';
+	text_copy_utf8(dst, size, src, strlen(src));
 }
 
 /* Appends ", value" to a fixed field; values that do not fit are refused

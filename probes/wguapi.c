@@ -15,6 +15,8 @@
 
 #include <nettle/curve25519.h>
 
+#include "probes/text.h"
+
 #define WGUAPI_READ_CHUNK 65536
 
 struct span {
@@ -32,6 +34,8 @@ static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	/* Messages may quote the reply, which may hold any bytes. */
+	text_sanitize_utf8(err);
 	return r;
 }
 

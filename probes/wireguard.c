@@ -14,6 +14,7 @@
 
 #include "monitor/config.h"
 #include "probes/netlink.h"
+#include "probes/text.h"
 #include "probes/wgkernel.h"
 #include "probes/wgquick.h"
 #include "probes/wguapi.h"
@@ -54,7 +55,6 @@ struct wireguard_peer *wireguard_device_add_peer(struct wireguard_device *dev)
 	peer = &dev->peers[dev->n_peers++];
 	memset(peer, 0, sizeof(*peer));
 	peer->endpoint.sa.sa_family = AF_UNSPEC;
-	peer->handshake_age = -1;
 	peer->allowed_ips_first = dev->n_all_allowed_ips;
 	if (dev->all_allowed_ips)
 		peer->allowed_ips = dev->all_allowed_ips + peer->allowed_ips_first;
@@ -142,44 +142,6 @@ void wireguard_free(struct wireguard *wg)
 	free(wg->devices);
 	free(wg->missing_required);
 	memset(wg, 0, sizeof(*wg));
-}
-
-enum wireguard_peer_state wireguard_peer_state(int64_t last_handshake, time_t now,
-                                               uint64_t interval_ms, uint64_t stale_after_ms,
-                                               int64_t *ret_age)
-{
-	int64_t age;
-
-	if (last_handshake <= 0) {
-		*ret_age = -1;
-		return WIREGUARD_PEER_NEVER;
-	}
-	age = (int64_t)now - last_handshake;
-	if (age < 0)
-		age = 0;
-	*ret_age = age;
-	/* A live session re-handshakes before REJECT_AFTER_TIME; allow one
-	 * poll interval on top for the time between our looks. */
-	if ((uint64_t)age * 1000 <= (uint64_t)WIREGUARD_REJECT_AFTER_TIME * 1000 + interval_ms)
-		return WIREGUARD_PEER_UP;
-	if ((uint64_t)age * 1000 <= stale_after_ms)
-		return WIREGUARD_PEER_STALE;
-	return WIREGUARD_PEER_DOWN;
-}
-
-const char *wireguard_peer_state_name(enum wireguard_peer_state state)
-{
-	switch (state) {
-	case WIREGUARD_PEER_NEVER:
-		return "never";
-	case WIREGUARD_PEER_UP:
-		return "up";
-	case WIREGUARD_PEER_STALE:
-		return "stale";
-	case WIREGUARD_PEER_DOWN:
-		return "down";
-	}
-	return "unknown";
 }
 
 const char *wireguard_backend_name(enum wireguard_backend backend)
@@ -853,7 +815,7 @@ static void config_keys_init(const struct config *cfg, struct config_keys *ck)
 }
 
 static int name_peers(const struct config *cfg, struct config_keys *ck,
-                      struct wireguard_device *dev, const struct wgquick_file *file, time_t now)
+                      struct wireguard_device *dev, const struct wgquick_file *file)
 {
 	struct named_key *file_keys = NULL;
 	size_t n_file_keys = 0;
@@ -884,9 +846,6 @@ static int name_peers(const struct config *cfg, struct config_keys *ck,
 		}
 		wireguard_format_endpoint(&peer->endpoint.sa, peer->endpoint_text,
 		                          sizeof(peer->endpoint_text));
-		peer->state =
-		    wireguard_peer_state(peer->last_handshake, now, cfg->interval_ms,
-		                         cfg->wireguard_stale_after_ms, &peer->handshake_age);
 	}
 	free(file_keys);
 	return 0;
@@ -908,6 +867,27 @@ static int find_missing_required(const struct config *cfg, const struct config_k
 		         cfg->peers[j].public_key);
 	}
 	return 0;
+}
+
+/* Interface names come from the kernel and the socket directory, errors
+ * quote replies and files, and any of them may have been cut inside a
+ * character: every text kept is made valid UTF-8 for the outputs. */
+static void sanitize_facts(struct wireguard *wg)
+{
+	for (size_t i = 0; i < wg->n_devices; i++) {
+		struct wireguard_device *dev = &wg->devices[i];
+
+		text_sanitize_utf8(dev->name);
+		text_sanitize_utf8(dev->oper_state);
+		text_sanitize_utf8(dev->error_text);
+		text_sanitize_utf8(dev->wgquick_path);
+		text_sanitize_utf8(dev->wgquick_error);
+		for (size_t j = 0; j < dev->n_peers; j++)
+			if (dev->peers[j].name[0])
+				text_sanitize_utf8(dev->peers[j].name);
+	}
+	for (size_t i = 0; i < wg->n_missing_required; i++)
+		text_sanitize_utf8(wg->missing_required[i]);
 }
 
 int wireguard_read(const struct config *cfg, struct wireguard *ret, char *err, size_t errlen)
@@ -950,7 +930,7 @@ int wireguard_read(const struct config *cfg, struct wireguard *ret, char *err, s
 		}
 		read_state(cfg, dev, &family, link);
 		read_wgquick(cfg, dev, &file, &have_file);
-		r = name_peers(cfg, &ck, dev, have_file ? &file : NULL, wg.collected_at);
+		r = name_peers(cfg, &ck, dev, have_file ? &file : NULL);
 		if (have_file)
 			wgquick_free(&file);
 		if (r < 0) {
@@ -968,6 +948,7 @@ int wireguard_read(const struct config *cfg, struct wireguard *ret, char *err, s
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	sanitize_facts(&wg);
 	*ret = wg;
 	wg.devices = NULL;
 	wg.n_devices = 0;

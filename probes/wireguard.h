@@ -23,22 +23,10 @@ struct config;
 #define WIREGUARD_ENDPOINT_MAX (INET6_ADDRSTRLEN + IF_NAMESIZE + 16)
 #define WIREGUARD_ERROR_MAX    160
 
-/* WireGuard's own timer: a session is rejected this long after its
- * handshake (REJECT_AFTER_TIME in the protocol). A peer that keeps talking
- * re-handshakes before it, so a younger handshake means "connected". */
-#define WIREGUARD_REJECT_AFTER_TIME 180
-
 enum wireguard_backend {
 	WIREGUARD_BACKEND_NONE,      /* not found: neither a link nor a socket */
 	WIREGUARD_BACKEND_KERNEL,    /* generic netlink */
 	WIREGUARD_BACKEND_USERSPACE, /* /var/run/wireguard/<if>.sock */
-};
-
-enum wireguard_peer_state {
-	WIREGUARD_PEER_NEVER, /* no handshake since the interface came up */
-	WIREGUARD_PEER_UP,    /* handshake within REJECT_AFTER_TIME + poll interval */
-	WIREGUARD_PEER_STALE, /* older, up to the configured stale limit */
-	WIREGUARD_PEER_DOWN,  /* older than the stale limit */
 };
 
 struct wireguard_ip {
@@ -70,10 +58,6 @@ struct wireguard_peer {
 	 * peer. NULL while the device has none. */
 	const struct wireguard_ip *allowed_ips;
 	size_t n_allowed_ips, allowed_ips_first;
-
-	/* Derived at collection time from the handshake. */
-	enum wireguard_peer_state state;
-	int64_t handshake_age; /* seconds, -1 when never */
 };
 
 struct wireguard_device {
@@ -117,6 +101,7 @@ struct wireguard {
 	/* Required peers from the config that no watched device has. */
 	char (*missing_required)[WIREGUARD_NAME_MAX + WIREGUARD_KEY_B64_LEN + 4];
 	size_t n_missing_required;
+	/* Wall clock when this was read: handshake ages are measured to it. */
 	time_t collected_at;
 };
 
@@ -131,13 +116,6 @@ int wireguard_read(const struct config *cfg, struct wireguard *ret, char *err, s
 /* Frees what *wg owns and zeroes it; NULL is fine. */
 void wireguard_free(struct wireguard *wg);
 
-/* Classifies a peer by the age of its last handshake. Negative ages (the
- * wall clock stepped back) count as 0. */
-enum wireguard_peer_state wireguard_peer_state(int64_t last_handshake, time_t now,
-                                               uint64_t interval_ms, uint64_t stale_after_ms,
-                                               int64_t *ret_age);
-
-const char *wireguard_peer_state_name(enum wireguard_peer_state state);
 const char *wireguard_backend_name(enum wireguard_backend backend);
 
 /* Adds an empty peer / an allowed IP of the last peer (the device must

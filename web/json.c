@@ -7,12 +7,34 @@
 #include <time.h>
 
 #include "monitor/probetab.h"
+#include "probes/text.h"
 
 static void rfc3339(time_t t, char *buf, size_t size)
 {
 	struct tm tm;
 
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+}
+
+/* Every string of the document goes through here. json-c copies bytes as
+ * they are, and one byte that is not UTF-8 makes the whole document
+ * unreadable: probes keep valid text, and this catches whatever a cut or a
+ * new source lets through. Valid text is added unchanged. */
+static struct json_object *json_text(const char *s)
+{
+	size_t len = strlen(s);
+	struct json_object *o;
+	char *copy;
+
+	if (text_utf8_valid(s, len))
+		return json_object_new_string_len(s, (int)len);
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	text_sanitize_utf8(copy);
+	o = json_object_new_string(copy);
+	free(copy);
+	return o;
 }
 
 static void add_u64(struct json_object *obj, const char *key, uint64_t v)
@@ -28,11 +50,10 @@ static struct json_object *checks_array(const struct verdict *v)
 		const struct check *c = &v->checks[i];
 		struct json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "id", json_object_new_string(c->id));
-		json_object_object_add(o, "status",
-		                       json_object_new_string(verdict_status_lower(c->status)));
-		json_object_object_add(o, "summary", json_object_new_string(c->summary));
-		json_object_object_add(o, "hint", json_object_new_string(c->hint));
+		json_object_object_add(o, "id", json_text(c->id));
+		json_object_object_add(o, "status", json_text(verdict_status_lower(c->status)));
+		json_object_object_add(o, "summary", json_text(c->summary));
+		json_object_object_add(o, "hint", json_text(c->hint));
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -46,10 +67,9 @@ static struct json_object *probes_object(const struct snapshot *snap)
 		const struct probe_outcome *p = &snap->probes[id];
 		struct json_object *o = json_object_new_object();
 
-		json_object_object_add(
-		    o, "status", json_object_new_string(snapshot_probe_status_name(p->status)));
-		json_object_object_add(o, "error",
-		                       p->error[0] ? json_object_new_string(p->error) : NULL);
+		json_object_object_add(o, "status",
+		                       json_text(snapshot_probe_status_name(p->status)));
+		json_object_object_add(o, "error", p->error[0] ? json_text(p->error) : NULL);
 		json_object_object_add(o, "duration_seconds",
 		                       json_object_new_double(p->duration_seconds));
 		json_object_object_add(obj, probetab[id].name, o);
@@ -87,7 +107,7 @@ static struct json_object *forwarding_object(const struct forwarding *f)
 	json_object_object_add(o, "ipv4_at_boot",
 	                       f->boot_value < 0 ? NULL : json_object_new_boolean(f->boot_value));
 	json_object_object_add(o, "boot_source_file",
-	                       f->boot_file[0] ? json_object_new_string(f->boot_file) : NULL);
+	                       f->boot_file[0] ? json_text(f->boot_file) : NULL);
 	json_object_object_add(o, "boot_source_line",
 	                       f->boot_file[0] ? json_object_new_int(f->boot_line) : NULL);
 	return o;
@@ -112,7 +132,7 @@ static struct json_object *gpu_bytes(bool has, uint64_t v)
 
 static struct json_object *gpu_text(const char *s)
 {
-	return s[0] ? json_object_new_string(s) : NULL;
+	return s[0] ? json_text(s) : NULL;
 }
 
 static struct json_object *gpu_device_object(const struct gpu_device *d)
@@ -178,7 +198,7 @@ static struct json_object *gpu_object(const struct snapshot *snap)
 		return NULL;
 	o = json_object_new_object();
 	rfc3339(g->taken_at, stamp, sizeof(stamp));
-	json_object_object_add(o, "taken_at", json_object_new_string(stamp));
+	json_object_object_add(o, "taken_at", json_text(stamp));
 	json_object_object_add(
 	    o, "age_seconds",
 	    json_object_new_int64(snap->generated_at > g->taken_at
@@ -190,7 +210,7 @@ static struct json_object *gpu_object(const struct snapshot *snap)
 	json_object_object_add(o, "unified_memory", json_object_new_boolean(g->unified_memory));
 	if (g->unified_memory && area_valid(snap, PROBE_MEMORY)) {
 		mem = json_object_new_object();
-		json_object_object_add(mem, "source", json_object_new_string("memory"));
+		json_object_object_add(mem, "source", json_text("memory"));
 		add_u64(mem, "total_bytes", snap->memory.total);
 		add_u64(mem, "used_bytes", snap->memory.used);
 		add_u64(mem, "available_bytes", snap->memory.available);
@@ -218,28 +238,30 @@ static struct json_object *wireguard_ips(const struct wireguard_ip *ips, size_t 
 
 	for (size_t i = 0; i < n; i++) {
 		wireguard_format_ip(&ips[i], text, sizeof(text));
-		json_object_array_add(arr, json_object_new_string(text));
+		json_object_array_add(arr, json_text(text));
 	}
 	return arr;
 }
 
-static struct json_object *wireguard_peer_object(const struct wireguard_peer *p)
+static struct json_object *wireguard_peer_object(const struct config *cfg,
+                                                 const struct wireguard_peer *p, time_t now)
 {
 	struct json_object *o = json_object_new_object();
+	int64_t age = verdict_peer_age(p, now);
 
-	json_object_object_add(o, "public_key", json_object_new_string(p->public_key));
-	json_object_object_add(o, "name", p->name[0] ? json_object_new_string(p->name) : NULL);
+	json_object_object_add(o, "public_key", json_text(p->public_key));
+	json_object_object_add(o, "name", p->name[0] ? json_text(p->name) : NULL);
 	json_object_object_add(o, "required", json_object_new_boolean(p->required));
-	json_object_object_add(o, "state",
-	                       json_object_new_string(wireguard_peer_state_name(p->state)));
 	json_object_object_add(
-	    o, "endpoint", p->endpoint_text[0] ? json_object_new_string(p->endpoint_text) : NULL);
+	    o, "state",
+	    json_text(verdict_peer_state_name(verdict_peer_state(cfg, p, now))));
+	json_object_object_add(o, "endpoint",
+	                       p->endpoint_text[0] ? json_text(p->endpoint_text) : NULL);
 	json_object_object_add(o, "allowed_ips", wireguard_ips(p->allowed_ips, p->n_allowed_ips));
 	/* Unix time as wg show dump prints it; 0 = never. */
 	json_object_object_add(o, "latest_handshake", json_object_new_int64(p->last_handshake));
 	json_object_object_add(o, "latest_handshake_age_seconds",
-	                       p->handshake_age < 0 ? NULL
-	                                            : json_object_new_int64(p->handshake_age));
+	                       age < 0 ? NULL : json_object_new_int64(age));
 	add_u64(o, "rx_bytes", p->rx_bytes);
 	add_u64(o, "tx_bytes", p->tx_bytes);
 	json_object_object_add(o, "persistent_keepalive_seconds",
@@ -250,37 +272,35 @@ static struct json_object *wireguard_peer_object(const struct wireguard_peer *p)
 	return o;
 }
 
-static struct json_object *wireguard_device_object(const struct wireguard_device *d)
+static struct json_object *wireguard_device_object(const struct config *cfg,
+                                                   const struct wireguard_device *d, time_t now)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *peers = json_object_new_array_ext((int)d->n_peers);
 	size_t up = 0;
 
 	for (size_t i = 0; i < d->n_peers; i++) {
-		up += d->peers[i].state == WIREGUARD_PEER_UP;
-		json_object_array_add(peers, wireguard_peer_object(&d->peers[i]));
+		up += verdict_peer_state(cfg, &d->peers[i], now) == VERDICT_PEER_UP;
+		json_object_array_add(peers, wireguard_peer_object(cfg, &d->peers[i], now));
 	}
-	json_object_object_add(o, "name", json_object_new_string(d->name));
-	json_object_object_add(o, "backend",
-	                       json_object_new_string(wireguard_backend_name(d->backend)));
+	json_object_object_add(o, "name", json_text(d->name));
+	json_object_object_add(o, "backend", json_text(wireguard_backend_name(d->backend)));
 	json_object_object_add(o, "exists", json_object_new_boolean(d->link_found));
 	json_object_object_add(o, "ifindex",
 	                       d->link_found ? json_object_new_int(d->ifindex) : NULL);
 	json_object_object_add(o, "up", json_object_new_boolean(d->link_up));
-	json_object_object_add(o, "oper_state",
-	                       d->oper_state[0] ? json_object_new_string(d->oper_state) : NULL);
-	json_object_object_add(o, "error", d->error ? json_object_new_string(d->error_text) : NULL);
+	json_object_object_add(o, "oper_state", d->oper_state[0] ? json_text(d->oper_state) : NULL);
+	json_object_object_add(o, "error", d->error ? json_text(d->error_text) : NULL);
 	json_object_object_add(o, "addresses", wireguard_ips(d->addresses, d->n_addresses));
 	json_object_object_add(o, "public_key",
-	                       d->has_public_key ? json_object_new_string(d->public_key) : NULL);
+	                       d->has_public_key ? json_text(d->public_key) : NULL);
 	json_object_object_add(o, "listen_port",
 	                       d->error ? NULL : json_object_new_int(d->listen_port));
 	json_object_object_add(o, "fwmark", d->error ? NULL : json_object_new_int64(d->fwmark));
 	json_object_object_add(o, "wg_quick_file",
-	                       d->wgquick_read ? json_object_new_string(d->wgquick_path) : NULL);
+	                       d->wgquick_read ? json_text(d->wgquick_path) : NULL);
 	json_object_object_add(o, "wg_quick_error",
-	                       d->wgquick_error[0] ? json_object_new_string(d->wgquick_error)
-	                                           : NULL);
+	                       d->wgquick_error[0] ? json_text(d->wgquick_error) : NULL);
 	json_object_object_add(
 	    o, "wg_quick_listen_port",
 	    d->wgquick_listen_port > 0 ? json_object_new_int(d->wgquick_listen_port) : NULL);
@@ -290,16 +310,17 @@ static struct json_object *wireguard_device_object(const struct wireguard_device
 	return o;
 }
 
-struct json_object *json_wireguard_object(const struct wireguard *wg)
+struct json_object *json_wireguard_object(const struct config *cfg, const struct wireguard *wg)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *devs = json_object_new_array_ext((int)wg->n_devices);
 	struct json_object *missing = json_object_new_array();
 
 	for (size_t i = 0; i < wg->n_devices; i++)
-		json_object_array_add(devs, wireguard_device_object(&wg->devices[i]));
+		json_object_array_add(
+		    devs, wireguard_device_object(cfg, &wg->devices[i], wg->collected_at));
 	for (size_t i = 0; i < wg->n_missing_required; i++)
-		json_object_array_add(missing, json_object_new_string(wg->missing_required[i]));
+		json_object_array_add(missing, json_text(wg->missing_required[i]));
 	json_object_object_add(o, "auto_discovered", json_object_new_boolean(wg->auto_discovered));
 	json_object_object_add(o, "interfaces", devs);
 	json_object_object_add(o, "missing_required_peers", missing);
@@ -308,7 +329,7 @@ struct json_object *json_wireguard_object(const struct wireguard *wg)
 
 static struct json_object *text_or_null(const char *s)
 {
-	return s && s[0] ? json_object_new_string(s) : NULL;
+	return s && s[0] ? json_text(s) : NULL;
 }
 
 static const char *firewall_forward_name(enum firewall_forward_result r)
@@ -337,10 +358,9 @@ static struct json_object *firewall_object(const struct firewall *fw)
 		const struct firewall_forward *f = &fw->forward[i];
 		struct json_object *x = json_object_new_object();
 
-		json_object_object_add(x, "interface", json_object_new_string(f->iface));
-		json_object_object_add(x, "result",
-		                       json_object_new_string(firewall_forward_name(f->result)));
-		json_object_object_add(x, "chain", json_object_new_string(f->chain));
+		json_object_object_add(x, "interface", json_text(f->iface));
+		json_object_object_add(x, "result", json_text(firewall_forward_name(f->result)));
+		json_object_object_add(x, "chain", json_text(f->chain));
 		json_object_object_add(x, "rule_number",
 		                       f->rule_number ? json_object_new_int(f->rule_number) : NULL);
 		json_object_object_add(x, "rule", text_or_null(f->rule));
@@ -351,8 +371,8 @@ static struct json_object *firewall_object(const struct firewall *fw)
 		const struct firewall_expectation *e = &fw->expect[i];
 		struct json_object *x = json_object_new_object();
 
-		json_object_object_add(x, "command", json_object_new_string(e->command));
-		json_object_object_add(x, "origin", json_object_new_string(e->origin));
+		json_object_object_add(x, "command", json_text(e->command));
+		json_object_object_add(x, "origin", json_text(e->origin));
 		json_object_object_add(x, "understood", json_object_new_boolean(e->understood));
 		json_object_object_add(x, "reason", text_or_null(e->reason));
 		json_object_object_add(x, "checked", json_object_new_boolean(e->checked));
@@ -362,10 +382,10 @@ static struct json_object *firewall_object(const struct firewall *fw)
 	}
 	if (fw->masq_found) {
 		masq = json_object_new_object();
-		json_object_object_add(masq, "chain", json_object_new_string(fw->masq_chain));
+		json_object_object_add(masq, "chain", json_text(fw->masq_chain));
 		json_object_object_add(masq, "rule_number",
 		                       json_object_new_int(fw->masq_rule_number));
-		json_object_object_add(masq, "rule", json_object_new_string(fw->masq_rule));
+		json_object_object_add(masq, "rule", json_text(fw->masq_rule));
 		json_object_object_add(masq, "out_interface", text_or_null(fw->masq_out));
 		json_object_object_add(masq, "out_negated",
 		                       json_object_new_boolean(fw->masq_out_neg));
@@ -373,11 +393,11 @@ static struct json_object *firewall_object(const struct firewall *fw)
 		    masq, "out_interface_exists",
 		    fw->masq_out[0] ? json_object_new_boolean(fw->masq_out_exists) : NULL);
 	}
-	json_object_object_add(o, "iptables_save", json_object_new_string(fw->iptables_save));
+	json_object_object_add(o, "iptables_save", json_text(fw->iptables_save));
 	json_object_object_add(o, "backend", text_or_null(fw->backend));
 	json_object_object_add(o, "legacy_tables_present",
 	                       json_object_new_boolean(fw->legacy_tables_present));
-	json_object_object_add(o, "forward_policy", json_object_new_string(fw->forward_policy));
+	json_object_object_add(o, "forward_policy", json_text(fw->forward_policy));
 	json_object_object_add(o, "docker", json_object_new_boolean(fw->docker));
 	json_object_object_add(o, "filter_rules", json_object_new_int64(fw->filter_rules));
 	json_object_object_add(o, "nat_rules", json_object_new_int64(fw->nat_rules));
@@ -399,7 +419,7 @@ static struct json_object *endpoint_requests(const struct endpoint_request *reqs
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *x = json_object_new_object();
 
-		json_object_object_add(x, "url", json_object_new_string(reqs[i].url));
+		json_object_object_add(x, "url", json_text(reqs[i].url));
 		json_object_object_add(x, "ok", json_object_new_boolean(reqs[i].ok));
 		json_object_object_add(x, "http_code",
 		                       reqs[i].http_code ? json_object_new_int64(reqs[i].http_code)
@@ -419,7 +439,7 @@ static struct json_object *endpoint_object(const struct endpoint *ep)
 	char stamp[32];
 
 	for (size_t i = 0; i < ep->n_hostname_ips; i++)
-		json_object_array_add(ips, json_object_new_string(ep->hostname_ips[i]));
+		json_object_array_add(ips, json_text(ep->hostname_ips[i]));
 	json_object_object_add(o, "public_ip", ep->have_ip ? text_or_null(ep->public_ip) : NULL);
 	json_object_object_add(o, "source_url", text_or_null(ep->source_url));
 	json_object_object_add(o, "attempts", endpoint_requests(ep->attempts, ep->n_attempts));
@@ -427,7 +447,7 @@ static struct json_object *endpoint_object(const struct endpoint *ep)
 	                       ep->have_remembered ? text_or_null(ep->remembered_ip) : NULL);
 	rfc3339(ep->remembered_since, stamp, sizeof(stamp));
 	json_object_object_add(o, "remembered_since",
-	                       ep->have_remembered ? json_object_new_string(stamp) : NULL);
+	                       ep->have_remembered ? json_text(stamp) : NULL);
 	json_object_object_add(o, "state_file", text_or_null(ep->state_path));
 	json_object_object_add(o, "state_error", text_or_null(ep->state_error));
 	json_object_object_add(o, "hostname", text_or_null(ep->hostname));
@@ -445,12 +465,11 @@ struct json_object *json_status_document(const struct config *cfg, const struct 
 
 	(void)cfg;
 	rfc3339(snap->generated_at, stamp, sizeof(stamp));
-	json_object_object_add(doc, "status",
-	                       json_object_new_string(verdict_status_lower(verdict->overall)));
+	json_object_object_add(doc, "status", json_text(verdict_status_lower(verdict->overall)));
 	json_object_object_add(doc, "exit_code", json_object_new_int((int)verdict->overall));
-	json_object_object_add(doc, "generated_at", json_object_new_string(stamp));
-	json_object_object_add(doc, "host", json_object_new_string(snap->host));
-	json_object_object_add(doc, "version", json_object_new_string(SPARKMON_VERSION));
+	json_object_object_add(doc, "generated_at", json_text(stamp));
+	json_object_object_add(doc, "host", json_text(snap->host));
+	json_object_object_add(doc, "version", json_text(SPARKMON_VERSION));
 	json_object_object_add(doc, "checks", checks_array(verdict));
 	json_object_object_add(doc, "probes", probes_object(snap));
 	json_object_object_add(
@@ -459,9 +478,10 @@ struct json_object *json_status_document(const struct config *cfg, const struct 
 	    doc, "forwarding",
 	    area_valid(snap, PROBE_FORWARDING) ? forwarding_object(&snap->forwarding) : NULL);
 	json_object_object_add(doc, "gpu", gpu_object(snap));
-	json_object_object_add(
-	    doc, "wireguard",
-	    area_valid(snap, PROBE_WIREGUARD) ? json_wireguard_object(&snap->wireguard) : NULL);
+	json_object_object_add(doc, "wireguard",
+	                       area_valid(snap, PROBE_WIREGUARD)
+	                           ? json_wireguard_object(cfg, &snap->wireguard)
+	                           : NULL);
 	json_object_object_add(doc, "firewall",
 	                       area_valid(snap, PROBE_FIREWALL) ? firewall_object(&snap->firewall)
 	                                                        : NULL);

@@ -13,8 +13,9 @@ struct json_object *json_status_document(const struct config *cfg, const struct 
                                          const struct verdict *verdict);
 
 /* The "wireguard" area alone: every interface, peer and allowed IP
- * (`sparkmon wireguard --json`); the caller owns the result. */
-struct json_object *json_wireguard_object(const struct wireguard *wg);
+ * (`sparkmon wireguard --json`), peer states judged with cfg; the caller
+ * owns the result. */
+struct json_object *json_wireguard_object(const struct config *cfg, const struct wireguard *wg);
 
 /* Same, serialized (pretty when asked); the caller frees the string. */
 char *json_status_string(const struct config *cfg, const struct snapshot *snap,

@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "monitor/probetab.h"
+#include "probes/text.h"
 
 enum metric_type { TYPE_GAUGE, TYPE_COUNTER };
 
@@ -73,21 +74,28 @@ static void put(struct expo *e, const char *s)
 
 /* Label values: backslash, double quote and line feed are escaped, as both
  * formats require. HELP text: the text format escapes only backslash and
- * line feed; OpenMetrics escapes the double quote too. */
+ * line feed; OpenMetrics escapes the double quote too. Both formats are
+ * UTF-8, and Prometheus refuses the whole scrape for one invalid label
+ * value: each byte that is not part of a valid character is written as
+ * '?'. Probes keep valid text; this catches whatever a cut lets through. */
 static void put_escaped(struct expo *e, const char *s, bool quote)
 {
 	const char *run = s;
 
-	for (; *s; s++) {
-		const char *esc = *s == '\\'           ? "\\\\"
+	while (*s) {
+		size_t n = (unsigned char)*s < 0x80 ? 1 : text_utf8_char(s, strnlen(s, 4));
+		const char *esc = n == 0               ? "?"
+		                  : *s == '\\'         ? "\\\\"
 		                  : *s == '\n'         ? "\\n"
 		                  : *s == '"' && quote ? "\\\""
 		                                       : NULL;
-		if (!esc)
+		if (!esc) {
+			s += n;
 			continue;
+		}
 		put_mem(e, run, (size_t)(s - run));
 		put(e, esc);
-		run = s + 1;
+		run = ++s;
 	}
 	put(e, run);
 }

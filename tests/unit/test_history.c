@@ -201,8 +201,9 @@ static void make_wireguard(struct wireguard *wg, unsigned n, const uint64_t *byt
 		make_key(p->public_key, i);
 		p->rx_bytes = bytes[i % nb];
 		p->tx_bytes = bytes[i % nb] / 2;
-		p->handshake_age = 10;
+		p->last_handshake = 1700000000 - 10;
 	}
+	wg->collected_at = 1700000000;
 }
 
 static void test_select_peers(void **state)

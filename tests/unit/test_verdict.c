@@ -473,6 +473,51 @@ static void test_check_ids(void **state)
 	assert_true(memory && ipv4 && persistent);
 }
 
+static enum verdict_peer_state state_at(const struct config *cfg, int64_t handshake, time_t now,
+                                        int64_t *age)
+{
+	struct wireguard_peer p = {.last_handshake = handshake};
+
+	*age = verdict_peer_age(&p, now);
+	return verdict_peer_state(cfg, &p, now);
+}
+
+static void test_peer_states(void **state)
+{
+	struct config cfg;
+	time_t now = 1700000000;
+	int64_t age;
+
+	(void)state;
+	config_defaults(&cfg);
+	cfg.interval_ms = 5000;
+	cfg.wireguard_stale_after_ms = 600000;
+	assert_int_equal(state_at(&cfg, 0, now, &age), VERDICT_PEER_NEVER);
+	assert_int_equal(age, -1);
+	assert_int_equal(state_at(&cfg, now, now, &age), VERDICT_PEER_UP);
+	assert_int_equal(age, 0);
+	/* REJECT_AFTER_TIME (180 s) plus one poll interval (5 s). */
+	assert_int_equal(state_at(&cfg, now - 185, now, &age), VERDICT_PEER_UP);
+	assert_int_equal(state_at(&cfg, now - 186, now, &age), VERDICT_PEER_STALE);
+	assert_int_equal(age, 186);
+	assert_int_equal(state_at(&cfg, now - 600, now, &age), VERDICT_PEER_STALE);
+	assert_int_equal(state_at(&cfg, now - 601, now, &age), VERDICT_PEER_DOWN);
+	/* The clock stepped back: a handshake "in the future" is age 0. */
+	assert_int_equal(state_at(&cfg, now + 3600, now, &age), VERDICT_PEER_UP);
+	assert_int_equal(age, 0);
+	/* The limits come from the config, not from the snapshot. */
+	cfg.interval_ms = 20000;
+	cfg.wireguard_stale_after_ms = 1800000;
+	assert_int_equal(state_at(&cfg, now - 200, now, &age), VERDICT_PEER_UP);
+	assert_int_equal(state_at(&cfg, now - 201, now, &age), VERDICT_PEER_STALE);
+	assert_int_equal(state_at(&cfg, now - 1800, now, &age), VERDICT_PEER_STALE);
+	assert_int_equal(state_at(&cfg, now - 1801, now, &age), VERDICT_PEER_DOWN);
+	assert_string_equal(verdict_peer_state_name(VERDICT_PEER_NEVER), "never");
+	assert_string_equal(verdict_peer_state_name(VERDICT_PEER_UP), "up");
+	assert_string_equal(verdict_peer_state_name(VERDICT_PEER_STALE), "stale");
+	assert_string_equal(verdict_peer_state_name(VERDICT_PEER_DOWN), "down");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -488,6 +533,7 @@ int main(void)
 	    cmocka_unit_test(test_filter_selects),
 	    cmocka_unit_test(test_probe_mask),
 	    cmocka_unit_test(test_check_ids),
+	    cmocka_unit_test(test_peer_states),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,36 +15,6 @@
 #include "monitor/config.h"
 #include "probes/wireguard.h"
 
-#define INTERVAL_MS 5000
-#define STALE_MS    600000
-
-static enum wireguard_peer_state state_at(int64_t handshake, time_t now, int64_t *age)
-{
-	return wireguard_peer_state(handshake, now, INTERVAL_MS, STALE_MS, age);
-}
-
-static void test_peer_states(void **state)
-{
-	time_t now = 1700000000;
-	int64_t age;
-
-	(void)state;
-	assert_int_equal(state_at(0, now, &age), WIREGUARD_PEER_NEVER);
-	assert_int_equal(age, -1);
-	assert_int_equal(state_at(now, now, &age), WIREGUARD_PEER_UP);
-	assert_int_equal(age, 0);
-	/* REJECT_AFTER_TIME (180 s) plus one poll interval (5 s). */
-	assert_int_equal(state_at(now - 185, now, &age), WIREGUARD_PEER_UP);
-	assert_int_equal(state_at(now - 186, now, &age), WIREGUARD_PEER_STALE);
-	assert_int_equal(age, 186);
-	assert_int_equal(state_at(now - 600, now, &age), WIREGUARD_PEER_STALE);
-	assert_int_equal(state_at(now - 601, now, &age), WIREGUARD_PEER_DOWN);
-	/* The clock stepped back: a handshake "in the future" is age 0. */
-	assert_int_equal(state_at(now + 3600, now, &age), WIREGUARD_PEER_UP);
-	assert_int_equal(age, 0);
-	assert_string_equal(wireguard_peer_state_name(WIREGUARD_PEER_STALE), "stale");
-}
-
 static void test_key_encodings(void **state)
 {
 	uint8_t key[32], back[32];
@@ -206,7 +176,7 @@ static void test_model_free(void **state)
 		struct wireguard_peer *p = wireguard_device_add_peer(&dev);
 
 		assert_non_null(p);
-		assert_int_equal(p->handshake_age, -1);
+		assert_int_equal(p->last_handshake, 0);
 		for (int j = 0; j < i; j++)
 			assert_int_equal(wireguard_device_add_allowed_ip(&dev, &ip), 0);
 	}
@@ -313,7 +283,6 @@ static void test_config_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_peer_states),
 	    cmocka_unit_test(test_key_encodings),
 	    cmocka_unit_test(test_format),
 	    cmocka_unit_test(test_model_free),

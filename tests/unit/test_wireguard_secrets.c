@@ -91,8 +91,6 @@ static void finish_device(struct wireguard_device *dev, const char *name)
 
 		wireguard_format_endpoint(&p->endpoint.sa, p->endpoint_text,
 		                          sizeof(p->endpoint_text));
-		p->state = wireguard_peer_state(p->last_handshake, time(NULL), 5000, 600000,
-		                                &p->handshake_age);
 	}
 }
 
@@ -163,6 +161,7 @@ static void test_no_secret_in_any_output(void **state)
 	finish_device(&snap->wireguard.devices[1], "wg-user");
 	snap->probes[PROBE_WIREGUARD].status = PROBE_OK;
 	snap->generated_at = time(NULL);
+	snap->wireguard.collected_at = snap->generated_at;
 
 	/* The model itself holds no secret byte. */
 	for (size_t d = 0; d < 2; d++) {
@@ -180,7 +179,7 @@ static void test_no_secret_in_any_output(void **state)
 	outputs[1] = render(report_print, &cfg, snap, v);
 	outputs[2] = json_status_string(&cfg, snap, v, 1);
 	outputs[3] = render(dump_render, &cfg, snap, v);
-	area = json_wireguard_object(&snap->wireguard);
+	area = json_wireguard_object(&cfg, &snap->wireguard);
 	outputs[4] = strdup(json_object_to_json_string(area));
 	json_object_put(area);
 	assert_int_equal(prometheus_render(&cfg, snap, v, PROMETHEUS_TEXT, &outputs[5], &len), 0);
