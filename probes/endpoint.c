@@ -344,8 +344,8 @@ static void sanitize_requests(struct endpoint_request *reqs, size_t n)
 
 static void sanitize_facts(struct endpoint *ep)
 {
-	char *texts[] = {ep->source_url,  ep->state_path,   ep->state_error,
-	                 ep->hostname,    ep->hostname_error};
+	char *texts[] = {ep->source_url, ep->state_path, ep->state_error, ep->hostname,
+	                 ep->hostname_error};
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 		text_sanitize_utf8(texts[i]);

@@ -1404,9 +1404,9 @@ static int run_iptables_save(const char *program, char **ret, size_t *ret_len, c
  * are, for matching): make each one valid UTF-8 text for the outputs. */
 static void sanitize_facts(struct firewall *fw)
 {
-	char *texts[] = {fw->iptables_save, fw->backend,      fw->forward_policy, fw->wgquick_path,
-	                 fw->wgquick_error, fw->vpn_subnet,   fw->masq_rule,      fw->masq_chain,
-	                 fw->masq_out,      fw->default_if,   fw->default_via,    fw->postup_line,
+	char *texts[] = {fw->iptables_save, fw->backend,    fw->forward_policy, fw->wgquick_path,
+	                 fw->wgquick_error, fw->vpn_subnet, fw->masq_rule,      fw->masq_chain,
+	                 fw->masq_out,      fw->default_if, fw->default_via,    fw->postup_line,
 	                 fw->postdown_line};
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)

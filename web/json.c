@@ -252,9 +252,8 @@ static struct json_object *wireguard_peer_object(const struct config *cfg,
 	json_object_object_add(o, "public_key", json_text(p->public_key));
 	json_object_object_add(o, "name", p->name[0] ? json_text(p->name) : NULL);
 	json_object_object_add(o, "required", json_object_new_boolean(p->required));
-	json_object_object_add(
-	    o, "state",
-	    json_text(verdict_peer_state_name(verdict_peer_state(cfg, p, now))));
+	json_object_object_add(o, "state",
+	                       json_text(verdict_peer_state_name(verdict_peer_state(cfg, p, now))));
 	json_object_object_add(o, "endpoint",
 	                       p->endpoint_text[0] ? json_text(p->endpoint_text) : NULL);
 	json_object_object_add(o, "allowed_ips", wireguard_ips(p->allowed_ips, p->n_allowed_ips));

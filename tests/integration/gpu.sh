@@ -15,6 +15,10 @@ command -v jq >/dev/null || {
 	echo "gpu: jq is missing (tests/deps/gpu.txt)" >&2
 	exit 1
 }
+command -v iconv >/dev/null || {
+	echo "gpu: iconv is missing (libc-bin)" >&2
+	exit 1
+}
 bin=$(cd "$(dirname "$0")/../fixtures/gpu/bin" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/sparkmon-gpu.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -115,6 +119,26 @@ expect_re "$work/h100-status.out" "^ +GPU +Name +Temp +Util +MemUtil +Memory +Po
 expect_re "$work/h100-status.out" "^ +0 +NVIDIA H100 80GB HBM3 +34C +27% +3% +61440MiB / 81559MiB +312W / 700W +1980MHz +P0$"
 expect_text "$work/h100-status.out" "Processes (2 of 2, most memory first)"
 expect_re "$work/h100-status.out" "^ +0 +41234 +40960MiB +/usr/bin/python3$"
+
+# ---- names that are not UTF-8 -------------------------------------------------
+# Any GPU user names their own processes: each byte that is not part of a
+# UTF-8 character becomes '?', valid characters stay, the JSON stays valid.
+c=$(conf utf8 "$bin/nvidia-smi-invalid-utf8")
+run_check utf8 "$c" any --json
+j=$work/utf8.out
+if iconv -f UTF-8 -t UTF-8 "$j" >/dev/null 2>&1; then
+	echo "ok: utf8.out is valid UTF-8"
+else
+	fail "check --json wrote bytes that are not UTF-8"
+fi
+expect_json "$j" '.probes.gpu.status == "ok" and .gpu.gpus[0].name == "NVIDIA ? H100 ?? X??"'
+expect_json "$j" '.gpu.gpus[1].name == "caf\u00e9 \u20ac GPU" and .gpu.gpus[1].uuid == "GPU-?0e4c11-???"'
+expect_json "$j" '.gpu.gpus[1].driver_version == "550????"'
+expect_json "$j" '.gpu.processes[0].name == "/opt/?evil????"'
+expect_json "$j" '.gpu.processes[1].name == "/home/j\u00fcrgen/train.py"'
+c=$(conf utf8-error "$bin/nvidia-smi-invalid-utf8-error" expected=yes)
+run_check utf8-error "$c" 2 --only gpu --json
+expect_json "$work/utf8-error.out" '.probes.gpu.error == "Failed to initialize NVML: ?? ?? error ?? (exit code 9)"'
 
 # ---- DGX Spark: GB10 with unified memory --------------------------------------
 c=$(conf gb10 "$bin/nvidia-smi-gb10")

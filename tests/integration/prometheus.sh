@@ -1,16 +1,20 @@
 #!/bin/sh
 # A real Prometheus (Debian's package) scrapes a running `sparkmon serve`;
 # its HTTP API must return our series with the right values, and
-# `promtool check metrics` must find nothing wrong with either format.
+# `promtool check metrics` must find nothing wrong with either format. The
+# fake nvidia-smi names its GPUs and processes with bytes that are not
+# UTF-8: the scrape and /status.json must stay valid all the same.
 set -eu
 . "$(dirname "$0")/lib/common.sh"
-need_tools prometheus promtool curl perl
+need_tools prometheus promtool curl perl jq iconv
 
 tmpdir prom
 t_fail_fast=yes t_logs="$tmp/*.log"
 
 port=$(free_port)
-printf '[general]\ninterval = 1s\n[http]\nlisten = 127.0.0.1:%s\n' "$port" >"$tmp/sparkmon.conf"
+fake_smi=$(cd "$(dirname "$0")/../fixtures/gpu/bin" && pwd)/nvidia-smi-invalid-utf8
+printf '[general]\ninterval = 1s\n[http]\nlisten = 127.0.0.1:%s\n[gpu]\nnvidia_smi = %s\n' \
+	"$port" "$fake_smi" >"$tmp/sparkmon.conf"
 serve "$tmp/sparkmon.conf" "$tmp/sparkmon.log"
 wait_http "http://127.0.0.1:$port/metrics" -f
 
@@ -23,6 +27,25 @@ curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' \
 	"http://127.0.0.1:$port/metrics" >"$tmp/metrics.om"
 grep -q '^# TYPE sparkmon_status gauge' "$tmp/metrics.om" || fail "OpenMetrics output lacks TYPE lines"
 [ "$(tail -1 "$tmp/metrics.om")" = "# EOF" ] || fail "OpenMetrics output without # EOF"
+
+# Names with bytes that are not UTF-8: each such byte is a '?' in the label
+# values, valid characters are kept, and both formats are UTF-8 throughout.
+bad_name='NVIDIA ? H100 ?? X??'
+good_name=$(printf 'caf\303\251 \342\202\254 GPU')
+for f in metrics.txt metrics.om; do
+	iconv -f UTF-8 -t UTF-8 "$tmp/$f" >/dev/null 2>&1 || fail "$f is not valid UTF-8"
+	grep -qF "name=\"$bad_name\"" "$tmp/$f" || fail "$f lacks name=\"$bad_name\""
+	grep -qF "name=\"$good_name\"" "$tmp/$f" || fail "$f lacks name=\"$good_name\""
+done
+ok "GPU names that are not UTF-8: both formats valid UTF-8, '$bad_name' and '$good_name'"
+curl -sf "http://127.0.0.1:$port/status.json" >"$tmp/status.json" || fail "no /status.json"
+# jq reads bytes that are not UTF-8 as U+FFFD: iconv is the strict reader.
+iconv -f UTF-8 -t UTF-8 "$tmp/status.json" >/dev/null 2>&1 || fail "/status.json is not valid UTF-8"
+jq -e --arg bad "$bad_name" --arg good "$good_name" '
+	.probes.gpu.status == "ok" and .gpu.gpus[0].name == $bad and .gpu.gpus[1].name == $good
+	and .gpu.processes[0].name == "/opt/?evil????"' "$tmp/status.json" >/dev/null ||
+	fail "/status.json: $(jq -c .gpu "$tmp/status.json" 2>&1 | cut -c1-400)"
+ok "/status.json parses (jq), names made valid: '$bad_name', '/opt/?evil????'"
 
 pport=$(free_port)
 cat >"$tmp/prometheus.yml" <<CONF
@@ -79,6 +102,10 @@ ok "sparkmon_ip_forward_enabled = $got"
 got=$(query 'sparkmon_probe_success{probe="memory"}')
 [ "$got" = 1 ] || fail "sparkmon_probe_success{probe=\"memory\"} = '$got'"
 ok "sparkmon_probe_success{probe=\"memory\"} = 1"
+
+got=$(query "nvidia_smi_gpu_info{name=\"$bad_name\"}")
+[ "$got" = 1 ] || fail "nvidia_smi_gpu_info{name=\"$bad_name\"} = '$got'"
+ok "nvidia_smi_gpu_info{name=\"$bad_name\"} = 1"
 
 # The overall status equals the worst check, as the document says.
 want=$(curl -sf "http://127.0.0.1:$port/status.json" | perl -MJSON::PP -e 'local $/; print decode_json(<STDIN>)->{exit_code}')

@@ -301,11 +301,42 @@ static void test_expectation_present(void **state)
 	firewall_ruleset_free(&rs);
 }
 
+/* A comment and a rule with bytes that are not UTF-8: what is kept for the
+ * outputs has a '?' for each, and valid characters stay. */
+static void test_not_utf8(void **state)
+{
+	static const char text[] =
+	    "*filter\n"
+	    ":INPUT ACCEPT [0:0]\n"
+	    ":FORWARD DROP [0:0]\n"
+	    ":OUTPUT ACCEPT [0:0]\n"
+	    "-A FORWARD -i wg0 -m comment --comment \"caf\xc3\xa9 \xff\xc0\xaf\" "
+	    "-j ACCEPT\n"
+	    "COMMIT\n";
+	struct firewall_ruleset rs;
+	const struct firewall_chain *c;
+	struct firewall_forward f;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(firewall_parse(text, sizeof(text) - 1, &rs, err, sizeof(err)), 0);
+	c = firewall_find_chain(&rs.filter, "FORWARD");
+	assert_non_null(c);
+	assert_int_equal(c->n_rules, 1);
+	assert_string_equal(c->rules[0].comment, "caf\xc3\xa9 ???");
+	firewall_forward_decide(&rs, "wg0", "eth0", "", &f);
+	assert_int_equal(f.result, FIREWALL_FORWARD_RULE_ACCEPTS);
+	assert_string_equal(f.rule,
+	                    "-A FORWARD -i wg0 -m comment --comment \"caf\xc3\xa9 ???\" -j ACCEPT");
+	firewall_ruleset_free(&rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_standard),
 	    cmocka_unit_test(test_docker_counters_comments),
+	    cmocka_unit_test(test_not_utf8),
 	    cmocka_unit_test(test_truncated_and_malformed),
 	    cmocka_unit_test(test_empty_and_legacy_warning),
 	    cmocka_unit_test(test_5000_rules),

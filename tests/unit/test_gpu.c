@@ -15,6 +15,7 @@
 #include "monitor/verdict.h"
 #include "probes/gpu.h"
 #include "probes/readfile.h"
+#include "probes/text.h"
 #include "web/json.h"
 #include "web/prometheus.h"
 
@@ -825,6 +826,177 @@ static void test_prometheus(void **state)
 	free(snap);
 }
 
+/* ---- text that is not UTF-8 ------------------------------------------------ */
+
+/* What the fixtures' names become: each byte that is not part of a UTF-8
+ * character is one '?'; valid characters are kept. */
+#define BAD_NAME     "NVIDIA ? H100 ?? X??"
+#define BAD_PROCESS  "/opt/?evil????"
+#define BAD_UUID     "GPU-?0e4c11-???"
+#define BAD_DRIVER   "550????"
+#define GOOD_NAME    "caf\xc3\xa9 \xe2\x82\xac GPU"
+#define GOOD_PROCESS "/home/j\xc3\xbcrgen/train.py"
+
+/* Parses text the way a strict reader does: json-c's tokener in strict
+ * mode, refusing bytes that are not UTF-8. */
+static struct json_object *parse_json_strict(const char *text)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *doc;
+
+	assert_non_null(tok);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	doc = json_tokener_parse_ex(tok, text, (int)strlen(text) + 1);
+	if (!doc)
+		fail_msg("not valid JSON: %s",
+		         json_tokener_error_desc(json_tokener_get_error(tok)));
+	json_tokener_free(tok);
+	return doc;
+}
+
+static const char *json_path_string(struct json_object *doc, const char *area, const char *list,
+                                    size_t i, const char *key)
+{
+	struct json_object *x;
+
+	assert_true(json_object_object_get_ex(doc, area, &x));
+	assert_true(json_object_object_get_ex(x, list, &x));
+	x = json_object_array_get_idx(x, i);
+	assert_non_null(x);
+	assert_true(json_object_object_get_ex(x, key, &x));
+	return json_object_get_string(x);
+}
+
+/* Renders JSON (plain and pretty) and both metrics formats, and checks that
+ * each is valid: JSON that a strict parser reads, metrics that are UTF-8. */
+static struct json_object *render_all(const struct config *cfg, const struct snapshot *snap,
+                                      const struct verdict *v, char **metrics)
+{
+	struct json_object *doc;
+	char *text;
+	size_t len;
+
+	text = json_status_string(cfg, snap, v, 1);
+	assert_non_null(text);
+	json_object_put(parse_json_strict(text));
+	free(text);
+	text = json_status_string(cfg, snap, v, 0);
+	assert_non_null(text);
+	doc = parse_json_strict(text);
+	free(text);
+	assert_int_equal(prometheus_render(cfg, snap, v, PROMETHEUS_OPENMETRICS, &text, &len), 0);
+	assert_true(text_utf8_valid(text, len));
+	free(text);
+	assert_int_equal(prometheus_render(cfg, snap, v, PROMETHEUS_TEXT, metrics, &len), 0);
+	assert_int_equal(strlen(*metrics), len);
+	assert_true(text_utf8_valid(*metrics, len));
+	return doc;
+}
+
+/* A process name is whatever a GPU user calls their program: bytes that
+ * are not UTF-8 are kept out at the parser, whatever output follows. */
+static void test_invalid_utf8_parsed(void **state)
+{
+	struct config cfg;
+	struct snapshot *snap = calloc(1, sizeof(*snap));
+	struct json_object *doc;
+	struct verdict v;
+	char err[256] = "", *metrics;
+
+	(void)state;
+	assert_non_null(snap);
+	config_defaults(&cfg);
+	assert_int_equal(parse_file("invalid-utf8.csv", &snap->gpu, err, sizeof(err)), 0);
+	assert_int_equal(snap->gpu.count, 2);
+	assert_string_equal(snap->gpu.devices[0].name, BAD_NAME);
+	assert_string_equal(snap->gpu.devices[1].uuid, BAD_UUID);
+	assert_string_equal(snap->gpu.devices[1].name, GOOD_NAME);
+	assert_string_equal(snap->gpu.devices[1].driver_version, BAD_DRIVER);
+	assert_int_equal(parse_apps_file("invalid-utf8-apps.csv", &snap->gpu, &snap->gpu.processes),
+	                 0);
+	assert_int_equal(snap->gpu.processes.count, 2);
+	assert_string_equal(snap->gpu.processes.top[0].name, BAD_PROCESS);
+	assert_string_equal(snap->gpu.processes.top[1].name, GOOD_PROCESS);
+	snap->gpu.processes_valid = true;
+	snap->gpu.taken_at = 1700000000;
+	snap->generated_at = 1700000000;
+	snap->probes[PROBE_GPU].status = PROBE_OK;
+	evaluate_gpu(&cfg, snap, &v);
+
+	doc = render_all(&cfg, snap, &v, &metrics);
+	assert_string_equal(json_path_string(doc, "gpu", "gpus", 0, "name"), BAD_NAME);
+	assert_string_equal(json_path_string(doc, "gpu", "gpus", 1, "name"), GOOD_NAME);
+	assert_string_equal(json_path_string(doc, "gpu", "gpus", 1, "uuid"), BAD_UUID);
+	assert_string_equal(json_path_string(doc, "gpu", "processes", 0, "name"), BAD_PROCESS);
+	assert_string_equal(json_path_string(doc, "gpu", "processes", 1, "name"), GOOD_PROCESS);
+	json_object_put(doc);
+	assert_non_null(strstr(metrics, "name=\"" BAD_NAME "\""));
+	assert_non_null(strstr(metrics, "name=\"" GOOD_NAME "\""));
+	assert_non_null(strstr(metrics, "driver_version=\"" BAD_DRIVER "\""));
+	free(metrics);
+	free(snap);
+}
+
+/* The same through the real runner and a fake nvidia-smi, and a failing
+ * one whose message quotes such bytes. */
+static void test_invalid_utf8_run(void **state)
+{
+	struct config cfg;
+	struct snapshot *snap;
+
+	(void)state;
+	config_defaults(&cfg);
+	snap = run_fake(&cfg, "nvidia-smi-invalid-utf8");
+	assert_int_equal(snap->probes[PROBE_GPU].status, PROBE_OK);
+	assert_true(snap->gpu.processes_valid);
+	assert_string_equal(snap->gpu.devices[0].name, BAD_NAME);
+	assert_string_equal(snap->gpu.processes.top[0].name, BAD_PROCESS);
+	free(snap);
+	/* The error quotes nvidia-smi's first line, made valid. */
+	snap = run_fake(&cfg, "nvidia-smi-invalid-utf8-error");
+	assert_int_equal(snap->probes[PROBE_GPU].status, PROBE_FAILED);
+	assert_string_equal(snap->probes[PROBE_GPU].error,
+	                    "Failed to initialize NVML: ?? ?? error ?? (exit code 9)");
+	free(snap);
+}
+
+/* Defence in depth: the renderers never write invalid UTF-8, even for
+ * text a probe (or a cut in a summary) let through unchecked. Valid text
+ * is written unchanged. */
+static void test_invalid_utf8_renderers(void **state)
+{
+	struct config cfg;
+	struct snapshot *snap;
+	struct json_object *doc, *x;
+	struct verdict v;
+	char *metrics;
+
+	(void)state;
+	config_defaults(&cfg);
+	snap = run_fake(&cfg, "nvidia-smi-h100");
+	assert_int_equal(snap->probes[PROBE_GPU].status, PROBE_OK);
+	strcpy(snap->gpu.devices[0].name, "raw\xff\xc0\xaf \xe2\x82");
+	strcpy(snap->gpu.devices[0].driver_version, "\xed\xa0\x80\\\"");
+	strcpy(snap->gpu.processes.top[0].name, "p\xf4\x90\x80\x80 \xc3\xa9");
+	evaluate_gpu(&cfg, snap, &v);
+	assert_true(v.count > 0);
+	/* A summary cut inside "é". */
+	strcpy(v.checks[0].summary, "cut \xc3");
+
+	doc = render_all(&cfg, snap, &v, &metrics);
+	assert_string_equal(json_path_string(doc, "gpu", "gpus", 0, "name"), "raw??? ??");
+	assert_string_equal(json_path_string(doc, "gpu", "gpus", 0, "driver_version"), "???\\\"");
+	assert_string_equal(json_path_string(doc, "gpu", "processes", 0, "name"), "p???? \xc3\xa9");
+	assert_true(json_object_object_get_ex(doc, "checks", &x));
+	x = json_object_array_get_idx(x, 0);
+	assert_true(json_object_object_get_ex(x, "summary", &x));
+	assert_string_equal(json_object_get_string(x), "cut ?");
+	json_object_put(doc);
+	assert_non_null(strstr(metrics, "name=\"raw??? ??\",driver_version=\"???\\\\\\\"\""));
+	free(metrics);
+	free(snap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -858,6 +1030,9 @@ int main(void)
 	    cmocka_unit_test(test_checks_partial_and_missing_readings),
 	    cmocka_unit_test(test_stale_reading),
 	    cmocka_unit_test(test_prometheus),
+	    cmocka_unit_test(test_invalid_utf8_parsed),
+	    cmocka_unit_test(test_invalid_utf8_run),
+	    cmocka_unit_test(test_invalid_utf8_renderers),
 	};
 
 	return cmocka_run_group_tests_name("gpu", tests, NULL, NULL);

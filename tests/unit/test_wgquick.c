@@ -206,16 +206,20 @@ static void test_hostile_names(void **state)
 	         "[Peer]\n# Name = \x1b[31mred\x1b[0m\a\n"
 	         "[Peer]\n# Name = <script>alert(1)</script> \"q\" 'q' & | %%s\n"
 	         "[Peer]\n# friendly_name = %s\n"
-	         "[Peer]\n# Name =\n",
+	         "[Peer]\n# Name =\n"
+	         "[Peer]\n# Name = caf\xc3\xa9 \xff\xc0\xaf \xed\xa0\x80 \xe2\x82\n",
 	         longname);
 	assert_int_equal(parse_str(text, &f, err, sizeof(err)), 0);
-	assert_int_equal(f.n_peers, 4);
+	assert_int_equal(f.n_peers, 5);
 	assert_string_equal(f.peers[0].name, "?[31mred?[0m?");
 	/* Markup is kept as text: escaping is each renderer's job. */
 	assert_string_equal(f.peers[1].name, "<script>alert(1)</script> \"q\" 'q' & | %s");
 	assert_int_equal(strlen(f.peers[2].name), 62);
 	assert_int_equal(strspn(f.peers[2].name, "a"), 62);
 	assert_string_equal(f.peers[3].name, "");
+	/* Bytes that are not UTF-8 (0xff, an overlong, a surrogate, a cut
+	 * sequence): one '?' each; valid characters stay. */
+	assert_string_equal(f.peers[4].name, "caf\xc3\xa9 ??? ??? ??");
 	wgquick_free(&f);
 }
 
