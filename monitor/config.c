@@ -504,6 +504,7 @@ struct parse_state {
 	const char *text, *end;
 	int line;                        /* line the reader returned last */
 	int seen_line[CONFIG_KEY_COUNT]; /* where each key was set, 0 = not set */
+	bool refused[CONFIG_KEY_COUNT];  /* its value was an error (and not stored) */
 	/* Per [peer] section: lines of its first key, public_key, required. */
 	int peer_line[CONFIG_PEERS_MAX][3];
 };
@@ -725,7 +726,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 {
 	struct parse_state *st = user;
 	const struct key_def *key;
-	size_t index;
+	size_t index, before;
 
 	if (strncmp(section, "peer ", 5) == 0)
 		return on_peer_key(st, section + 5, name, value);
@@ -749,7 +750,9 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		return 1;
 	}
 	st->seen_line[index] = st->line;
+	before = st->errors->count;
 	set_value(st, key, value);
+	st->refused[index] = st->errors->count > before;
 	return 1; /* keep going: report every problem, not just the first */
 }
 
@@ -849,11 +852,15 @@ static void validate(struct parse_state *st)
 {
 	size_t crit, warn;
 
-	if (st->cfg.memory_critical_bp >= st->cfg.memory_warning_bp) {
+	/* Pairs are compared only when both values were accepted: a refused
+	 * value already has its error, and the default in its place says
+	 * nothing about the file. */
+	find_key("memory", "critical_below", &crit);
+	find_key("memory", "warning_below", &warn);
+	if (!st->refused[crit] && !st->refused[warn] &&
+	    st->cfg.memory_critical_bp >= st->cfg.memory_warning_bp) {
 		char w[16], c[16];
 
-		find_key("memory", "critical_below", &crit);
-		find_key("memory", "warning_below", &warn);
 		format_percent(st->cfg.memory_warning_bp, w, sizeof(w));
 		format_percent(st->cfg.memory_critical_bp, c, sizeof(c));
 		/* Point at the key the file set: with only one of them set, the
@@ -862,9 +869,10 @@ static void validate(struct parse_state *st)
 		           st->seen_line[crit] ? st->seen_line[crit] : st->seen_line[warn],
 		           "critical_below (%s) must be lower than warning_below (%s)", c, w);
 	}
-	if (st->cfg.gpu_temperature_critical <= st->cfg.gpu_temperature_warning) {
-		find_key("gpu", "temperature_critical", &crit);
-		find_key("gpu", "temperature_warning", &warn);
+	find_key("gpu", "temperature_critical", &crit);
+	find_key("gpu", "temperature_warning", &warn);
+	if (!st->refused[crit] && !st->refused[warn] &&
+	    st->cfg.gpu_temperature_critical <= st->cfg.gpu_temperature_warning) {
 		errors_add(st->errors, st->name,
 		           st->seen_line[crit] ? st->seen_line[crit] : st->seen_line[warn],
 		           "temperature_critical (%u) must be higher than temperature_warning (%u)",

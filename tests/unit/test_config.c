@@ -241,6 +241,13 @@ static const struct rejected rejected_inputs[] = {
      "bad.conf:2: critical_below: '0%' is not a percentage between 0.01% and 99.99% (example: "
      "10%)\n",
      1},
+    /* A refused value is not compared with its pair: one error, not two. */
+    {"[memory]\nwarning_below = 3%\ncritical_below = 200%\n",
+     "bad.conf:3: critical_below: '200%' is not a percentage between 0.01% and 99.99% "
+     "(example: 10%)\n",
+     1},
+    {"[gpu]\ntemperature_warning = 100\ntemperature_critical = 500\n",
+     "bad.conf:3: temperature_critical: '500' is not a number between 1 and 200\n", 1},
     {"[memory]\ncritical_below = 1.234%\n",
      "bad.conf:2: critical_below: '1.234%' is not a percentage between 0.01% and 99.99% "
      "(example: 10%)\n",
