@@ -905,11 +905,70 @@ static void validate(struct parse_state *st)
 	}
 }
 
+struct error_line {
+	long line;
+	size_t seq, offset, len;
+};
+
+static int compare_error_lines(const void *a, const void *b)
+{
+	const struct error_line *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Orders the messages of one load by line: the cross-checks run after the
+ * parse and libinih reports its syntax error last, but a person reads the
+ * file from the top. Messages without a line stay first. */
+static void sort_errors(struct config_errors *errors, size_t start, const char *name)
+{
+	size_t n = 0, cap = 0, pos = start, total, prefix = strlen(name) + 1;
+	struct error_line *lines = NULL;
+	char *sorted;
+
+	if (!errors->text || strlen(errors->text) == start)
+		return; /* nothing new */
+	total = strlen(errors->text);
+	while (pos < total) {
+		const char *p = errors->text + pos;
+		size_t len = strcspn(p, "\n") + 1;
+
+		if (n == cap) {
+			struct error_line *grown =
+			    realloc(lines, (cap = cap ? cap * 2 : 16) * sizeof(*lines));
+
+			if (!grown)
+				goto out;
+			lines = grown;
+		}
+		lines[n] = (struct error_line){len > prefix ? strtol(p + prefix, NULL, 10) : 0, n,
+		                               pos, len};
+		n++;
+		pos += len;
+	}
+	sorted = malloc(total - start + 1);
+	if (!sorted)
+		goto out;
+	qsort(lines, n, sizeof(*lines), compare_error_lines);
+	pos = 0;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(sorted + pos, errors->text + lines[i].offset, lines[i].len);
+		pos += lines[i].len;
+	}
+	memcpy(errors->text + start, sorted, total - start);
+	free(sorted);
+out:
+	free(lines);
+}
+
 int config_load_string(const char *text, const char *name, struct config *ret,
                        struct config_errors *errors)
 {
 	struct parse_state *st;
 	size_t before = errors->count;
+	size_t start = errors->text ? strlen(errors->text) : 0;
 	size_t len = strlen(text);
 	int r;
 
@@ -931,6 +990,7 @@ int config_load_string(const char *text, const char *name, struct config *ret,
 	else if (r < 0)
 		errors_add(errors, name, 0, "cannot parse (out of memory)");
 	validate(st);
+	sort_errors(errors, start, name);
 	r = errors->count > before ? -EINVAL : 0;
 	if (r == 0)
 		*ret = st->cfg;

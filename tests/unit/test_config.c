@@ -241,6 +241,11 @@ static const struct rejected rejected_inputs[] = {
      "bad.conf:2: critical_below: '0%' is not a percentage between 0.01% and 99.99% (example: "
      "10%)\n",
      1},
+    /* Messages come in the order of the file's lines, cross-checks too. */
+    {"[memory]\nwarning_below = 3%\n[bogus]\nk = 1\n",
+     "bad.conf:2: critical_below (5%) must be lower than warning_below (3%)\n"
+     "bad.conf:3: unknown section [bogus]\n",
+     2},
     /* A refused value is not compared with its pair: one error, not two. */
     {"[memory]\nwarning_below = 3%\ncritical_below = 200%\n",
      "bad.conf:3: critical_below: '200%' is not a percentage between 0.01% and 99.99% "
