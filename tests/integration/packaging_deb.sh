@@ -62,7 +62,9 @@ dpkg-deb -f "$deb" Depends >"$tmp/depends"
 # Every shared library the binary needs is a dependency (from shlibs).
 dpkg-deb -x "$deb" "$tmp/x"
 for lib in $(readelf -d "$tmp/x/usr/bin/sparkmon" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-	path=$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')
+	# awk reads to the end: an early exit would SIGPIPE ldconfig, and
+	# pipefail would turn that into a failure.
+	path=$(ldconfig -p | awk -v l="$lib" '$1 == l && !found {print $NF; found = 1}')
 	# usrmerge: dpkg may know the file under /lib or /usr/lib only.
 	owner=""
 	for p in "$path" "$(readlink -f "$path")" "/usr$path" "${path#/usr}"; do

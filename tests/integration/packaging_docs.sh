@@ -127,7 +127,7 @@ done <"$tmp/program.keys"
 	fail "shipped sparkmon.conf lacks:$unlisted"
 # Uncommenting a key gives that value: the commented lines are real syntax.
 sed 's/^#interval = 5s/interval = 7s/' "$tmp/sparkmon.conf" >"$tmp/edited.conf"
-"$SPARKMON" -c "$tmp/edited.conf" config | grep -qx 'interval = 7s' &&
+"$SPARKMON" -c "$tmp/edited.conf" config | grep -x 'interval = 7s' >/dev/null &&
 	ok "an uncommented line takes effect" || fail "uncommenting 'interval' had no effect"
 
 # ---- Prometheus -----------------------------------------------------------------
