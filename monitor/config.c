@@ -531,128 +531,177 @@ static bool section_known(const char *section)
 	return false;
 }
 
+/* The setters below parse one value of their key's type into field, the
+ * key's place in st->cfg, or add an error naming the key and the value. */
+
+static void set_duration(struct parse_state *st, const struct key_def *key, const char *value,
+                         char *field)
+{
+	char lo[32], hi[32];
+	uint64_t ms;
+
+	if (config_parse_duration_ms(value, &ms) < 0) {
+		errors_add(st->errors, st->name, st->line,
+		           "%s: '%s' is not a duration (examples: 500ms, 5s, 2m, 1h)", key->name,
+		           value);
+		return;
+	}
+	if (ms < key->min || ms > key->max) {
+		config_format_duration(key->min, lo, sizeof(lo));
+		config_format_duration(key->max, hi, sizeof(hi));
+		errors_add(st->errors, st->name, st->line, "%s: %s is out of range (%s..%s)",
+		           key->name, value, lo, hi);
+		return;
+	}
+	memcpy(field, &ms, sizeof(ms));
+}
+
+static void set_percent(struct parse_state *st, const struct key_def *key, const char *value,
+                        char *field)
+{
+	char lo[32], hi[32];
+	uint32_t bp;
+	int r = parse_percent_bp(value, &bp);
+
+	if (r < 0 || bp < key->min || bp > key->max) {
+		format_percent((uint32_t)key->min, lo, sizeof(lo));
+		format_percent((uint32_t)key->max, hi, sizeof(hi));
+		errors_add(st->errors, st->name, st->line,
+		           "%s: '%s' is not a percentage between %s and %s (example: 10%%)",
+		           key->name, value, lo, hi);
+		return;
+	}
+	memcpy(field, &bp, sizeof(bp));
+}
+
+static void set_bool(struct parse_state *st, const struct key_def *key, const char *value,
+                     char *field)
+{
+	bool b;
+
+	if (parse_bool(value, &b) < 0) {
+		errors_add(st->errors, st->name, st->line, "%s: '%s' is not a boolean (yes or no)",
+		           key->name, value);
+		return;
+	}
+	memcpy(field, &b, sizeof(b));
+}
+
+/* KEY_COUNT (stored as uint32_t) and KEY_SIZE (uint64_t bytes). */
+static void set_count_or_size(struct parse_state *st, const struct key_def *key, const char *value,
+                              char *field)
+{
+	bool count = key->type == KEY_COUNT;
+	char lo[32], hi[32];
+	uint64_t n;
+	int r = count ? parse_count(value, &n) : parse_size(value, &n);
+
+	if (r < 0 || n < key->min || n > key->max) {
+		if (count) {
+			snprintf(lo, sizeof(lo), "%llu", (unsigned long long)key->min);
+			snprintf(hi, sizeof(hi), "%llu", (unsigned long long)key->max);
+		} else {
+			format_size(key->min, lo, sizeof(lo));
+			format_size(key->max, hi, sizeof(hi));
+		}
+		errors_add(st->errors, st->name, st->line, "%s: '%s' is not %s between %s and %s",
+		           key->name, value, count ? "a number" : "a size (example: 2MiB)", lo, hi);
+		return;
+	}
+	if (count) {
+		uint32_t n32 = (uint32_t)n;
+
+		memcpy(field, &n32, sizeof(n32));
+	} else {
+		memcpy(field, &n, sizeof(n));
+	}
+}
+
+/* KEY_TEXT, and the address lists kept as text: KEY_ENDPOINTS, KEY_NETWORKS. */
+static void set_text(struct parse_state *st, const struct key_def *key, const char *value,
+                     char *field)
+{
+	int r = parse_text(value, field, CONFIG_TEXT_MAX);
+
+	if (r == 0 && key->type == KEY_ENDPOINTS)
+		r = netaddr_parse_endpoints(value, NULL, CONFIG_LIST_MAX);
+	if (r >= 0 && key->type == KEY_NETWORKS)
+		r = netaddr_parse_nets(value, NULL, CONFIG_LIST_MAX);
+	if (r < 0)
+		errors_add(st->errors, st->name, st->line, "%s: '%s' is not %s", key->name, value,
+		           key->type == KEY_ENDPOINTS  ? "a list of address:port ([v6]:port)"
+		           : key->type == KEY_NETWORKS ? "a list of address/prefix"
+		                                       : "printable text of at most 255 bytes");
+}
+
+static void set_urls(struct parse_state *st, const struct key_def *key, const char *value,
+                     char *field)
+{
+	if (parse_urls(value, field, CONFIG_TEXT_MAX) < 0)
+		errors_add(st->errors, st->name, st->line,
+		           "%s: '%s' is not a list of at most %d http:// or https:// URLs "
+		           "(each shorter than %d bytes)",
+		           key->name, value, CONFIG_URLS_MAX, CONFIG_URL_MAX);
+}
+
+static void set_ifnames(struct parse_state *st, const struct key_def *key, const char *value,
+                        char *field)
+{
+	if (parse_ifnames(value, (struct config_ifnames *)(void *)field) < 0)
+		errors_add(st->errors, st->name, st->line,
+		           "%s: '%s' is not a list of at most %d interface names", key->name, value,
+		           CONFIG_IFNAMES_MAX);
+}
+
+/* KEY_PATH, and KEY_FILE, which may also be empty for none. */
+static void set_path(struct parse_state *st, const struct key_def *key, const char *value,
+                     char *field)
+{
+	int r;
+
+	if (key->type == KEY_FILE && !*value) {
+		*field = '\0';
+		return;
+	}
+	r = parse_path(value, field, CONFIG_PATH_MAX);
+	if (r < 0)
+		errors_add(st->errors, st->name, st->line, "%s: '%s' is not %s", key->name, value,
+		           r == -ENAMETOOLONG ? "a path shorter than 256 bytes"
+		                              : "an absolute path");
+}
+
 static void set_value(struct parse_state *st, const struct key_def *key, const char *value)
 {
 	char *field = (char *)&st->cfg + key->offset;
-	char lo[32], hi[32];
-	int r;
 
 	switch (key->type) {
-	case KEY_DURATION: {
-		uint64_t ms;
-
-		r = config_parse_duration_ms(value, &ms);
-		if (r < 0) {
-			errors_add(st->errors, st->name, st->line,
-			           "%s: '%s' is not a duration (examples: 500ms, 5s, 2m, 1h)",
-			           key->name, value);
-			return;
-		}
-		if (ms < key->min || ms > key->max) {
-			config_format_duration(key->min, lo, sizeof(lo));
-			config_format_duration(key->max, hi, sizeof(hi));
-			errors_add(st->errors, st->name, st->line,
-			           "%s: %s is out of range (%s..%s)", key->name, value, lo, hi);
-			return;
-		}
-		memcpy(field, &ms, sizeof(ms));
+	case KEY_DURATION:
+		set_duration(st, key, value, field);
 		return;
-	}
-	case KEY_PERCENT: {
-		uint32_t bp;
-
-		r = parse_percent_bp(value, &bp);
-		if (r < 0 || bp < key->min || bp > key->max) {
-			format_percent((uint32_t)key->min, lo, sizeof(lo));
-			format_percent((uint32_t)key->max, hi, sizeof(hi));
-			errors_add(st->errors, st->name, st->line,
-			           "%s: '%s' is not a percentage between %s and %s (example: 10%%)",
-			           key->name, value, lo, hi);
-			return;
-		}
-		memcpy(field, &bp, sizeof(bp));
+	case KEY_PERCENT:
+		set_percent(st, key, value, field);
 		return;
-	}
-	case KEY_BOOL: {
-		bool b;
-
-		if (parse_bool(value, &b) < 0) {
-			errors_add(st->errors, st->name, st->line,
-			           "%s: '%s' is not a boolean (yes or no)", key->name, value);
-			return;
-		}
-		memcpy(field, &b, sizeof(b));
+	case KEY_BOOL:
+		set_bool(st, key, value, field);
 		return;
-	}
 	case KEY_COUNT:
-	case KEY_SIZE: {
-		uint64_t n;
-
-		r = key->type == KEY_COUNT ? parse_count(value, &n) : parse_size(value, &n);
-		if (r < 0 || n < key->min || n > key->max) {
-			if (key->type == KEY_COUNT) {
-				snprintf(lo, sizeof(lo), "%llu", (unsigned long long)key->min);
-				snprintf(hi, sizeof(hi), "%llu", (unsigned long long)key->max);
-			} else {
-				format_size(key->min, lo, sizeof(lo));
-				format_size(key->max, hi, sizeof(hi));
-			}
-			errors_add(st->errors, st->name, st->line,
-			           "%s: '%s' is not %s between %s and %s", key->name, value,
-			           key->type == KEY_COUNT ? "a number" : "a size (example: 2MiB)",
-			           lo, hi);
-			return;
-		}
-		if (key->type == KEY_COUNT) {
-			uint32_t n32 = (uint32_t)n;
-
-			memcpy(field, &n32, sizeof(n32));
-		} else {
-			memcpy(field, &n, sizeof(n));
-		}
+	case KEY_SIZE:
+		set_count_or_size(st, key, value, field);
 		return;
-	}
 	case KEY_TEXT:
 	case KEY_ENDPOINTS:
 	case KEY_NETWORKS:
-		r = parse_text(value, field, CONFIG_TEXT_MAX);
-		if (r == 0 && key->type == KEY_ENDPOINTS)
-			r = netaddr_parse_endpoints(value, NULL, CONFIG_LIST_MAX);
-		if (r >= 0 && key->type == KEY_NETWORKS)
-			r = netaddr_parse_nets(value, NULL, CONFIG_LIST_MAX);
-		if (r < 0)
-			errors_add(
-			    st->errors, st->name, st->line, "%s: '%s' is not %s", key->name, value,
-			    key->type == KEY_ENDPOINTS  ? "a list of address:port ([v6]:port)"
-			    : key->type == KEY_NETWORKS ? "a list of address/prefix"
-			                                : "printable text of at most 255 bytes");
+		set_text(st, key, value, field);
 		return;
 	case KEY_URLS:
-		if (parse_urls(value, field, CONFIG_TEXT_MAX) < 0)
-			errors_add(st->errors, st->name, st->line,
-			           "%s: '%s' is not a list of at most %d http:// or https:// URLs "
-			           "(each shorter than %d bytes)",
-			           key->name, value, CONFIG_URLS_MAX, CONFIG_URL_MAX);
+		set_urls(st, key, value, field);
 		return;
 	case KEY_IFNAMES:
-		if (parse_ifnames(value, (struct config_ifnames *)(void *)field) < 0)
-			errors_add(st->errors, st->name, st->line,
-			           "%s: '%s' is not a list of at most %d interface names",
-			           key->name, value, CONFIG_IFNAMES_MAX);
+		set_ifnames(st, key, value, field);
 		return;
 	case KEY_FILE:
-		if (!*value) {
-			*field = '\0';
-			return;
-		}
-		/* fall through */
 	case KEY_PATH:
-		r = parse_path(value, field, CONFIG_PATH_MAX);
-		if (r < 0)
-			errors_add(st->errors, st->name, st->line, "%s: '%s' is not %s", key->name,
-			           value,
-			           r == -ENAMETOOLONG ? "a path shorter than 256 bytes"
-			                              : "an absolute path");
+		set_path(st, key, value, field);
 		return;
 	}
 }

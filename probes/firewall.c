@@ -283,88 +283,137 @@ static int parse_counters(const char *tok, uint64_t *packets, uint64_t *bytes)
 	return 0;
 }
 
+/* Where the options of one rule stand between tokens: a '!' waiting for
+ * its option, and whether the options that follow belong to the comment
+ * match or to the target. */
+struct rule_cursor {
+	const char *p;
+	struct firewall_rule *r;
+	char *why;
+	size_t whylen;
+	bool neg, in_comment, in_target;
+};
+
+/* -i, -o, -s or -d and its value, negated by a '!' before it. */
+static int rule_iface_or_addr(struct rule_cursor *c, const char *tok)
+{
+	char val[FIREWALL_TOKEN_MAX];
+	struct firewall_rule *r = c->r;
+	bool is_iface = tok[1] == 'i' || tok[1] == 'o';
+	char *field;
+	bool *field_neg;
+	size_t field_size;
+
+	if (is_iface) {
+		field = tok[1] == 'i' ? r->in : r->out;
+		field_neg = tok[1] == 'i' ? &r->in_neg : &r->out_neg;
+		field_size = IF_NAMESIZE;
+	} else {
+		field = tok[1] == 's' ? r->src : r->dst;
+		field_neg = tok[1] == 's' ? &r->src_neg : &r->dst_neg;
+		field_size = FIREWALL_ADDR_MAX;
+	}
+	if (next_token(&c->p, val, sizeof(val), false) != 1 ||
+	    !copy_field(field, field_size, val)) {
+		snprintf(c->why, c->whylen, "bad value for %.8s", tok);
+		return -EINVAL;
+	}
+	*field_neg = c->neg;
+	c->neg = false;
+	c->in_comment = c->in_target = false;
+	return 0;
+}
+
+/* -j or -g and the target; the options after it are the target's. */
+static int rule_target(struct rule_cursor *c, const char *tok)
+{
+	char val[FIREWALL_TOKEN_MAX];
+
+	if (next_token(&c->p, val, sizeof(val), false) != 1 ||
+	    !copy_field(c->r->target, sizeof(c->r->target), val)) {
+		snprintf(c->why, c->whylen, "bad target after %.8s", tok);
+		return -EINVAL;
+	}
+	c->r->is_goto = tok[1] == 'g';
+	c->in_target = true;
+	c->in_comment = false;
+	c->neg = false;
+	return 0;
+}
+
+/* -p PROTOCOL or -m MODULE: each narrows the rule, except the comment
+ * match, whose --comment is kept for display. */
+static int rule_match(struct rule_cursor *c, const char *tok)
+{
+	char val[FIREWALL_TOKEN_MAX];
+
+	if (next_token(&c->p, val, sizeof(val), false) != 1) {
+		snprintf(c->why, c->whylen, "missing value after %.8s", tok);
+		return -EINVAL;
+	}
+	c->in_comment = tok[1] == 'm' && strcmp(val, "comment") == 0;
+	if (!c->in_comment)
+		c->r->conditional = true;
+	c->in_target = false;
+	c->neg = false;
+	return 0;
+}
+
+/* --comment TEXT of the comment match. */
+static int rule_comment(struct rule_cursor *c)
+{
+	char val[FIREWALL_TOKEN_MAX];
+	int t = next_token(&c->p, val, sizeof(val), false);
+
+	if (t != 1) {
+		snprintf(c->why, c->whylen, "%s",
+		         t < 0 ? "unterminated quote or overlong argument"
+		               : "missing comment text");
+		return -EINVAL;
+	}
+	copy_display(c->r->comment, sizeof(c->r->comment), val);
+	return 0;
+}
+
+/* One token of the options, with the value it takes, if any. */
+static int rule_option(struct rule_cursor *c, const char *tok)
+{
+	if (strcmp(tok, "!") == 0) {
+		c->neg = true;
+		return 0;
+	}
+	if (strcmp(tok, "-i") == 0 || strcmp(tok, "-o") == 0 || strcmp(tok, "-s") == 0 ||
+	    strcmp(tok, "-d") == 0)
+		return rule_iface_or_addr(c, tok);
+	if (strcmp(tok, "-j") == 0 || strcmp(tok, "-g") == 0)
+		return rule_target(c, tok);
+	if (strcmp(tok, "-p") == 0 || strcmp(tok, "-m") == 0)
+		return rule_match(c, tok);
+	if (strcmp(tok, "-f") == 0) {
+		c->r->conditional = true;
+		c->neg = false;
+		return 0;
+	}
+	if (c->in_comment && strcmp(tok, "--comment") == 0)
+		return rule_comment(c);
+	/* Options of a match module or of the target, and their
+	 * values: a match's options narrow the rule, a target's do not. */
+	if (!c->in_target && tok[0] == '-')
+		c->r->conditional = true;
+	c->neg = false;
+	return 0;
+}
+
 /* The options of one rule, after "-A CHAIN". */
 static int parse_rule_options(const char *p, struct firewall_rule *r, char *why, size_t whylen)
 {
-	char tok[FIREWALL_TOKEN_MAX], val[FIREWALL_TOKEN_MAX];
-	bool neg = false, in_comment = false, in_target = false;
+	struct rule_cursor c = {.p = p, .r = r, .why = why, .whylen = whylen};
+	char tok[FIREWALL_TOKEN_MAX];
 	int t;
 
-	while ((t = next_token(&p, tok, sizeof(tok), false)) == 1) {
-		char *field = NULL;
-		bool *field_neg = NULL;
-		size_t field_size = 0;
-
-		if (strcmp(tok, "!") == 0) {
-			neg = true;
-			continue;
-		}
-		if (strcmp(tok, "-i") == 0 || strcmp(tok, "-o") == 0) {
-			field = tok[1] == 'i' ? r->in : r->out;
-			field_neg = tok[1] == 'i' ? &r->in_neg : &r->out_neg;
-			field_size = IF_NAMESIZE;
-		} else if (strcmp(tok, "-s") == 0 || strcmp(tok, "-d") == 0) {
-			field = tok[1] == 's' ? r->src : r->dst;
-			field_neg = tok[1] == 's' ? &r->src_neg : &r->dst_neg;
-			field_size = FIREWALL_ADDR_MAX;
-		}
-		if (field) {
-			if (next_token(&p, val, sizeof(val), false) != 1 ||
-			    !copy_field(field, field_size, val)) {
-				snprintf(why, whylen, "bad value for %.8s", tok);
-				return -EINVAL;
-			}
-			*field_neg = neg;
-			neg = false;
-			in_comment = in_target = false;
-			continue;
-		}
-		if (strcmp(tok, "-j") == 0 || strcmp(tok, "-g") == 0) {
-			if (next_token(&p, val, sizeof(val), false) != 1 ||
-			    !copy_field(r->target, sizeof(r->target), val)) {
-				snprintf(why, whylen, "bad target after %.8s", tok);
-				return -EINVAL;
-			}
-			r->is_goto = tok[1] == 'g';
-			in_target = true;
-			in_comment = false;
-			neg = false;
-			continue;
-		}
-		if (strcmp(tok, "-p") == 0 || strcmp(tok, "-m") == 0) {
-			if (next_token(&p, val, sizeof(val), false) != 1) {
-				snprintf(why, whylen, "missing value after %.8s", tok);
-				return -EINVAL;
-			}
-			in_comment = tok[1] == 'm' && strcmp(val, "comment") == 0;
-			if (!in_comment)
-				r->conditional = true;
-			in_target = false;
-			neg = false;
-			continue;
-		}
-		if (strcmp(tok, "-f") == 0) {
-			r->conditional = true;
-			neg = false;
-			continue;
-		}
-		if (in_comment && strcmp(tok, "--comment") == 0) {
-			t = next_token(&p, val, sizeof(val), false);
-			if (t != 1) {
-				snprintf(why, whylen, "%s",
-				         t < 0 ? "unterminated quote or overlong argument"
-				               : "missing comment text");
-				return -EINVAL;
-			}
-			copy_display(r->comment, sizeof(r->comment), val);
-			continue;
-		}
-		/* Options of a match module or of the target, and their
-		 * values: a match's options narrow the rule, a target's do not. */
-		if (!in_target && tok[0] == '-')
-			r->conditional = true;
-		neg = false;
-	}
+	while ((t = next_token(&c.p, tok, sizeof(tok), false)) == 1)
+		if (rule_option(&c, tok) < 0)
+			return -EINVAL;
 	if (t < 0) {
 		snprintf(why, whylen, "unterminated quote or overlong argument");
 		return -EINVAL;
@@ -603,13 +652,151 @@ static bool opt_is(const char *tok, const char *s, const char *l)
 	return strcmp(tok, s) == 0 || strcmp(tok, l) == 0;
 }
 
+/* -w and -I CHAIN take an optional number (seconds to wait for the
+ * xtables lock, the rule's position): skip it if it is there. */
+static void skip_optional_number(const char **p)
+{
+	char val[FIREWALL_TOKEN_MAX];
+	const char *save = *p;
+
+	if (next_token(p, val, sizeof(val), true) != 1 || !isdigit((unsigned char)val[0]))
+		*p = save;
+}
+
+/* Where one option of a command puts its value; neg is NULL for the
+ * options that cannot be negated. */
+struct option_field {
+	char *field;
+	bool *neg;
+	size_t size;
+};
+
+/* The field of e that an option fills. Returns false, with the reason in
+ * e, for an option not understood or a second chain. */
+static bool command_field(struct firewall_expectation *e, const char *tok, bool *have_chain,
+                          struct option_field *ret)
+{
+	if (opt_is(tok, "-t", "--table")) {
+		*ret = (struct option_field){e->table, NULL, sizeof(e->table)};
+	} else if (opt_is(tok, "-A", "--append") || opt_is(tok, "-I", "--insert")) {
+		if (*have_chain) {
+			not_understood(e, "more than one -A/-I");
+			return false;
+		}
+		*have_chain = true;
+		*ret = (struct option_field){e->chain, NULL, sizeof(e->chain)};
+	} else if (opt_is(tok, "-i", "--in-interface")) {
+		*ret = (struct option_field){e->in, &e->in_neg, sizeof(e->in)};
+	} else if (opt_is(tok, "-o", "--out-interface")) {
+		*ret = (struct option_field){e->out, &e->out_neg, sizeof(e->out)};
+	} else if (opt_is(tok, "-s", "--source") || strcmp(tok, "--src") == 0) {
+		*ret = (struct option_field){e->src, &e->src_neg, sizeof(e->src)};
+	} else if (opt_is(tok, "-d", "--destination") || strcmp(tok, "--dst") == 0) {
+		*ret = (struct option_field){e->dst, &e->dst_neg, sizeof(e->dst)};
+	} else if (opt_is(tok, "-j", "--jump")) {
+		*ret = (struct option_field){e->target, NULL, sizeof(e->target)};
+	} else {
+		not_understood(e, "option %.40s is not understood", tok);
+		return false;
+	}
+	return true;
+}
+
+/* One option that takes a value, and its value. Returns 0, or -EINVAL
+ * with the reason in e. */
+static int command_option(const char **p, const char *tok, bool neg, bool *have_chain,
+                          struct firewall_expectation *e)
+{
+	char val[FIREWALL_TOKEN_MAX];
+	struct option_field f;
+	int t;
+
+	if (!command_field(e, tok, have_chain, &f))
+		return -EINVAL;
+	if (neg && !f.neg) {
+		not_understood(e, "'!' before %.40s", tok);
+		return -EINVAL;
+	}
+	t = next_token(p, val, sizeof(val), true);
+	if (t < 0) {
+		not_understood(e, "unbalanced quotes");
+		return -EINVAL;
+	}
+	if (t != 1 || val[0] == '-' || !copy_field(f.field, f.size, val)) {
+		not_understood(e, "bad or missing value after %.40s", tok);
+		return -EINVAL;
+	}
+	if (f.neg)
+		*f.neg = neg;
+	/* -I CHAIN [rulenum] */
+	if (f.field == e->chain && strncmp(tok, "-I", 2) == 0)
+		skip_optional_number(p);
+	return 0;
+}
+
+/* The options after the program's name, up to the end of the command.
+ * Returns 0, or -EINVAL with the reason in e. */
+static int command_options(const char **p, struct firewall_expectation *e)
+{
+	char tok[FIREWALL_TOKEN_MAX];
+	bool neg = false, have_chain = false;
+	int t;
+
+	while ((t = next_token(p, tok, sizeof(tok), true)) == 1) {
+		if (strcmp(tok, "!") == 0) {
+			neg = true;
+			continue;
+		}
+		if (opt_is(tok, "-w", "--wait")) {
+			/* Waiting for the xtables lock changes nothing in the
+			 * rule. */
+			skip_optional_number(p);
+			continue;
+		}
+		if (command_option(p, tok, neg, &have_chain, e) < 0)
+			return -EINVAL;
+		neg = false;
+	}
+	if (t < 0) {
+		not_understood(e, "unbalanced quotes");
+		return -EINVAL;
+	}
+	if (!have_chain) {
+		not_understood(e, "neither -A nor -I: not a rule being added");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Whether the rule a command adds is one this probe can look for in the
+ * ruleset; if not, the reason is in e. */
+static bool command_checkable(struct firewall_expectation *e)
+{
+	if (!e->target[0]) {
+		not_understood(e, "no -j target");
+		return false;
+	}
+	if (e->family == 4 && !valid_net4_or_empty(e->src)) {
+		not_understood(e, "source %.40s is not an IPv4 network", e->src);
+		return false;
+	}
+	if (e->family == 4 && !valid_net4_or_empty(e->dst)) {
+		not_understood(e, "destination %.40s is not an IPv4 network", e->dst);
+		return false;
+	}
+	if (strcmp(e->table, "filter") != 0 && strcmp(e->table, "nat") != 0) {
+		not_understood(e, "only the filter and nat tables are checked");
+		return false;
+	}
+	return true;
+}
+
 void firewall_parse_command(const char *command, const char *iface,
                             struct firewall_expectation *ret)
 {
 	struct firewall_expectation e = {.understood = true, .family = 4};
-	char text[FIREWALL_TEXT_MAX], tok[FIREWALL_TOKEN_MAX], val[FIREWALL_TOKEN_MAX];
+	char text[FIREWALL_TEXT_MAX], tok[FIREWALL_TOKEN_MAX];
 	const char *p;
-	bool neg = false, have_chain = false;
 	int t;
 
 	substitute_iface(command, iface, text, sizeof(text));
@@ -625,108 +812,8 @@ void firewall_parse_command(const char *command, const char *iface,
 		not_understood(&e, "not an iptables command");
 		goto out;
 	}
-	while ((t = next_token(&p, tok, sizeof(tok), true)) == 1) {
-		char *field = NULL;
-		bool *field_neg = NULL;
-		size_t size = 0;
-
-		if (strcmp(tok, "!") == 0) {
-			neg = true;
-			continue;
-		}
-		if (opt_is(tok, "-w", "--wait")) {
-			/* Waiting for the xtables lock changes nothing in the
-			 * rule; its optional value is a number of seconds. */
-			const char *save = p;
-
-			if (next_token(&p, val, sizeof(val), true) == 1 &&
-			    !isdigit((unsigned char)val[0]))
-				p = save;
-			continue;
-		}
-		if (opt_is(tok, "-t", "--table")) {
-			field = e.table;
-			size = sizeof(e.table);
-		} else if (opt_is(tok, "-A", "--append") || opt_is(tok, "-I", "--insert")) {
-			if (have_chain) {
-				not_understood(&e, "more than one -A/-I");
-				goto out;
-			}
-			have_chain = true;
-			field = e.chain;
-			size = sizeof(e.chain);
-		} else if (opt_is(tok, "-i", "--in-interface")) {
-			field = e.in;
-			field_neg = &e.in_neg;
-			size = sizeof(e.in);
-		} else if (opt_is(tok, "-o", "--out-interface")) {
-			field = e.out;
-			field_neg = &e.out_neg;
-			size = sizeof(e.out);
-		} else if (opt_is(tok, "-s", "--source") || strcmp(tok, "--src") == 0) {
-			field = e.src;
-			field_neg = &e.src_neg;
-			size = sizeof(e.src);
-		} else if (opt_is(tok, "-d", "--destination") || strcmp(tok, "--dst") == 0) {
-			field = e.dst;
-			field_neg = &e.dst_neg;
-			size = sizeof(e.dst);
-		} else if (opt_is(tok, "-j", "--jump")) {
-			field = e.target;
-			size = sizeof(e.target);
-		} else {
-			not_understood(&e, "option %.40s is not understood", tok);
-			goto out;
-		}
-		if (neg && !field_neg) {
-			not_understood(&e, "'!' before %.40s", tok);
-			goto out;
-		}
-		t = next_token(&p, val, sizeof(val), true);
-		if (t < 0) {
-			not_understood(&e, "unbalanced quotes");
-			goto out;
-		}
-		if (t != 1 || val[0] == '-' || !copy_field(field, size, val)) {
-			not_understood(&e, "bad or missing value after %.40s", tok);
-			goto out;
-		}
-		if (field_neg)
-			*field_neg = neg;
-		neg = false;
-		/* -I CHAIN [rulenum] */
-		if (field == e.chain && strncmp(tok, "-I", 2) == 0) {
-			const char *save = p;
-
-			if (next_token(&p, val, sizeof(val), true) != 1 ||
-			    !isdigit((unsigned char)val[0]))
-				p = save;
-		}
-	}
-	if (t < 0) {
-		not_understood(&e, "unbalanced quotes");
+	if (command_options(&p, &e) < 0 || !command_checkable(&e))
 		goto out;
-	}
-	if (!have_chain) {
-		not_understood(&e, "neither -A nor -I: not a rule being added");
-		goto out;
-	}
-	if (!e.target[0]) {
-		not_understood(&e, "no -j target");
-		goto out;
-	}
-	if (e.family == 4 && !valid_net4_or_empty(e.src)) {
-		not_understood(&e, "source %.40s is not an IPv4 network", e.src);
-		goto out;
-	}
-	if (e.family == 4 && !valid_net4_or_empty(e.dst)) {
-		not_understood(&e, "destination %.40s is not an IPv4 network", e.dst);
-		goto out;
-	}
-	if (strcmp(e.table, "filter") != 0 && strcmp(e.table, "nat") != 0) {
-		not_understood(&e, "only the filter and nat tables are checked");
-		goto out;
-	}
 	e.checked = e.family == 4;
 out:
 	*ret = e;
@@ -1426,43 +1513,35 @@ static void sanitize_facts(struct firewall *fw)
 	}
 }
 
-int firewall_read(const struct config *cfg, struct firewall *ret, char *err, size_t errlen)
+/* Runs iptables-save and parses what it prints. */
+static int read_ruleset(const char *program, struct firewall_ruleset *ret, char *err, size_t errlen)
 {
-	struct firewall *fw = calloc(1, sizeof(*fw));
-	struct net_state *st = calloc(1, sizeof(*st));
-	struct iface_files *files = calloc(FIREWALL_IFACES_MAX, sizeof(*files));
-	struct firewall_ruleset rs = {.backend = ""};
 	char *out = NULL, perr[256] = "";
-	const char *uplink = "", *prefer = NULL;
-	size_t out_len = 0, n_ifaces;
-	bool have_rs = false;
+	size_t out_len = 0;
 	int r;
 
-	if (!fw || !st || !files) {
-		r = fail_line(err, errlen, 0, -ENOMEM, "out of memory");
-		goto out;
-	}
-	snprintf(fw->iptables_save, sizeof(fw->iptables_save), "%s", cfg->firewall_iptables_save);
-	r = run_iptables_save(cfg->firewall_iptables_save, &out, &out_len, err, errlen);
+	r = run_iptables_save(program, &out, &out_len, err, errlen);
 	if (r < 0)
 		goto out;
-	r = firewall_parse(out, out_len, &rs, perr, sizeof(perr));
-	if (r < 0) {
-		fail_line(err, errlen, 0, r, "%s output: %s", cfg->firewall_iptables_save, perr);
-		goto out;
-	}
-	have_rs = true;
-	r = read_net(st, err, errlen);
+	r = firewall_parse(out, out_len, ret, perr, sizeof(perr));
 	if (r < 0)
-		goto out;
+		fail_line(err, errlen, 0, r, "%s output: %s", program, perr);
+out:
+	free(out);
+	return r;
+}
 
-	snprintf(fw->backend, sizeof(fw->backend), "%s", rs.backend);
-	fw->legacy_tables_present = rs.legacy_tables_present;
-	fw->filter_present = rs.filter.present;
-	fw->nat_present = rs.nat.present;
+/* What the ruleset holds overall: backend, tables, FORWARD policy, Docker,
+ * rule counts. */
+static void summarize_ruleset(struct firewall *fw, const struct firewall_ruleset *rs)
+{
+	snprintf(fw->backend, sizeof(fw->backend), "%s", rs->backend);
+	fw->legacy_tables_present = rs->legacy_tables_present;
+	fw->filter_present = rs->filter.present;
+	fw->nat_present = rs->nat.present;
 	strcpy(fw->forward_policy, "ACCEPT");
-	for (size_t i = 0; i < rs.filter.n_chains; i++) {
-		const struct firewall_chain *c = &rs.filter.chains[i];
+	for (size_t i = 0; i < rs->filter.n_chains; i++) {
+		const struct firewall_chain *c = &rs->filter.chains[i];
 
 		if (strcmp(c->name, "FORWARD") == 0 && c->policy[0])
 			snprintf(fw->forward_policy, sizeof(fw->forward_policy), "%s", c->policy);
@@ -1470,62 +1549,85 @@ int firewall_read(const struct config *cfg, struct firewall *ret, char *err, siz
 			fw->docker = true;
 		fw->filter_rules += (unsigned)c->n_rules;
 	}
-	for (size_t i = 0; i < rs.nat.n_chains; i++)
-		fw->nat_rules += (unsigned)rs.nat.chains[i].n_rules;
+	for (size_t i = 0; i < rs->nat.n_chains; i++)
+		fw->nat_rules += (unsigned)rs->nat.chains[i].n_rules;
+}
 
-	if (st->have_default) {
-		for (size_t i = 0; i < st->n_links; i++)
-			if (st->links[i].index == st->default_oif)
-				snprintf(fw->default_if, sizeof(fw->default_if), "%s",
-				         st->links[i].name);
-		fw->default_route = true;
-		snprintf(fw->default_via, sizeof(fw->default_via), "%s", st->default_via);
-		uplink = fw->default_if;
-	}
+/* Records the default route; returns its NIC, the uplink ("" if none). */
+static const char *note_default_route(struct firewall *fw, const struct net_state *st)
+{
+	if (!st->have_default)
+		return "";
+	for (size_t i = 0; i < st->n_links; i++)
+		if (st->links[i].index == st->default_oif)
+			snprintf(fw->default_if, sizeof(fw->default_if), "%s", st->links[i].name);
+	fw->default_route = true;
+	snprintf(fw->default_via, sizeof(fw->default_via), "%s", st->default_via);
+	return fw->default_if;
+}
 
-	/* The VPN: its interfaces, their wg-quick files, its IPv4 network. */
-	n_ifaces = pick_interfaces(cfg, st, files);
-	for (size_t i = 0; i < n_ifaces; i++) {
-		struct iface_files *f = &files[i];
-		const struct link_info *l = link_by_name(st, f->name);
-		char display[PATH_MAX], ferr[160];
+/* Address = 10.100.0.1/24, fd00::1/64: the VPN network is the first IPv4 one. */
+static void vpn_subnet_from_file(struct firewall *fw, const struct wgquick_file *file)
+{
+	char addrs[WGQUICK_TEXT_MAX], *save = NULL;
 
-		if (!fw->vpn_subnet[0] && l && read_vpn_address(st, l->index) == 0 && st->have_addr)
-			net4_format(&st->addr, fw->vpn_subnet, sizeof(fw->vpn_subnet));
-		if (!cfg->wireguard_wg_quick_file[0] ||
-		    wgquick_path(cfg, f->name, display, sizeof(display), f->path, sizeof(f->path)) <
-		        0)
-			continue;
-		r = wgquick_read(f->path, &f->file, ferr, sizeof(ferr));
-		if (r == 0) {
-			f->have_file = true;
-			if (!fw->wgquick_path[0])
-				snprintf(fw->wgquick_path, sizeof(fw->wgquick_path), "%.250s",
-				         display);
-		} else if (r != -ENOENT && !fw->wgquick_error[0]) {
-			snprintf(fw->wgquick_error, sizeof(fw->wgquick_error), "%s", ferr);
+	snprintf(addrs, sizeof(addrs), "%s", file->address);
+	for (char *a = strtok_r(addrs, ", ", &save); a; a = strtok_r(NULL, ", ", &save)) {
+		struct net4 n;
+
+		if (net4_parse(a, &n) == 0) {
+			net4_format(&n, fw->vpn_subnet, sizeof(fw->vpn_subnet));
+			return;
 		}
-		r = 0;
-		if (f->have_file && !fw->vpn_subnet[0]) {
-			/* Address = 10.100.0.1/24, fd00::1/64: the first IPv4 one. */
-			char addrs[WGQUICK_TEXT_MAX], *save = NULL;
-
-			snprintf(addrs, sizeof(addrs), "%s", f->file.address);
-			for (char *a = strtok_r(addrs, ", ", &save); a;
-			     a = strtok_r(NULL, ", ", &save)) {
-				struct net4 n;
-
-				if (net4_parse(a, &n) == 0) {
-					net4_format(&n, fw->vpn_subnet, sizeof(fw->vpn_subnet));
-					break;
-				}
-			}
-		}
-		if (f->have_file)
-			expectations_from_file(fw, f, display);
-		else
-			expectations_standard(fw, f->name, uplink);
 	}
+}
+
+/* Reads an interface's wg-quick file into f; the first file read and the
+ * first error other than a missing file are kept for the outputs. */
+static void read_iface_file(struct iface_files *f, const char *display, struct firewall *fw)
+{
+	char ferr[160];
+	int r;
+
+	r = wgquick_read(f->path, &f->file, ferr, sizeof(ferr));
+	if (r == 0) {
+		f->have_file = true;
+		if (!fw->wgquick_path[0])
+			snprintf(fw->wgquick_path, sizeof(fw->wgquick_path), "%.250s", display);
+	} else if (r != -ENOENT && !fw->wgquick_error[0]) {
+		snprintf(fw->wgquick_error, sizeof(fw->wgquick_error), "%s", ferr);
+	}
+}
+
+/* One VPN interface: its IPv4 network and the rules its wg-quick file
+ * (or, without one, the standard setup) adds. */
+static void read_vpn_iface(const struct config *cfg, struct net_state *st, struct iface_files *f,
+                           const char *uplink, struct firewall *fw)
+{
+	const struct link_info *l = link_by_name(st, f->name);
+	char display[PATH_MAX];
+
+	if (!fw->vpn_subnet[0] && l && read_vpn_address(st, l->index) == 0 && st->have_addr)
+		net4_format(&st->addr, fw->vpn_subnet, sizeof(fw->vpn_subnet));
+	if (!cfg->wireguard_wg_quick_file[0] ||
+	    wgquick_path(cfg, f->name, display, sizeof(display), f->path, sizeof(f->path)) < 0)
+		return;
+	read_iface_file(f, display, fw);
+	if (f->have_file && !fw->vpn_subnet[0])
+		vpn_subnet_from_file(fw, &f->file);
+	if (f->have_file)
+		expectations_from_file(fw, f, display);
+	else
+		expectations_standard(fw, f->name, uplink);
+}
+
+/* Looks for each checkable expected rule in the ruleset and counts what
+ * is missing or not understood. Returns the NIC that the first expected
+ * MASQUERADE or SNAT names, or NULL. */
+static const char *check_expectations(struct firewall *fw, const struct firewall_ruleset *rs)
+{
+	const char *prefer = NULL;
+
 	for (size_t i = 0; i < fw->n_expect; i++) {
 		struct firewall_expectation *e = &fw->expect[i];
 
@@ -1535,7 +1637,7 @@ int firewall_read(const struct config *cfg, struct firewall *ret, char *err, siz
 		}
 		if (!e->checked)
 			continue;
-		e->present = firewall_expectation_present(&rs, e);
+		e->present = firewall_expectation_present(rs, e);
 		if (!e->present)
 			fw->missing++;
 		/* The NIC the PostUp MASQUERADE names is the one to judge. */
@@ -1545,8 +1647,16 @@ int firewall_read(const struct config *cfg, struct firewall *ret, char *err, siz
 		    e->out[0] && !e->out_neg)
 			prefer = e->out;
 	}
+	return prefer;
+}
 
-	firewall_find_masquerade(&rs, fw->vpn_subnet, prefer ? prefer : uplink, fw);
+/* The MASQUERADE rule for the VPN network, whether its NIC exists, and the
+ * PostUp/PostDown lines that name that NIC, for the hint. */
+static void judge_masquerade(struct firewall *fw, const struct firewall_ruleset *rs,
+                             const struct net_state *st, const struct iface_files *files,
+                             size_t n_ifaces, const char *nic)
+{
+	firewall_find_masquerade(rs, fw->vpn_subnet, nic, fw);
 	if (fw->masq_found && fw->masq_out[0])
 		fw->masq_out_exists = link_pattern_exists(st, fw->masq_out);
 	if (fw->masq_found && fw->masq_out[0] && !fw->masq_out_neg) {
@@ -1555,6 +1665,40 @@ int firewall_read(const struct config *cfg, struct firewall *ret, char *err, siz
 		find_line(files, n_ifaces, false, fw->masq_out, fw->postdown_line,
 		          sizeof(fw->postdown_line));
 	}
+}
+
+int firewall_read(const struct config *cfg, struct firewall *ret, char *err, size_t errlen)
+{
+	struct firewall *fw = calloc(1, sizeof(*fw));
+	struct net_state *st = calloc(1, sizeof(*st));
+	struct iface_files *files = calloc(FIREWALL_IFACES_MAX, sizeof(*files));
+	struct firewall_ruleset rs = {.backend = ""};
+	const char *uplink, *prefer;
+	size_t n_ifaces;
+	bool have_rs = false;
+	int r;
+
+	if (!fw || !st || !files) {
+		r = fail_line(err, errlen, 0, -ENOMEM, "out of memory");
+		goto out;
+	}
+	snprintf(fw->iptables_save, sizeof(fw->iptables_save), "%s", cfg->firewall_iptables_save);
+	r = read_ruleset(cfg->firewall_iptables_save, &rs, err, errlen);
+	if (r < 0)
+		goto out;
+	have_rs = true;
+	r = read_net(st, err, errlen);
+	if (r < 0)
+		goto out;
+
+	summarize_ruleset(fw, &rs);
+	uplink = note_default_route(fw, st);
+	/* The VPN: its interfaces, their wg-quick files, its IPv4 network. */
+	n_ifaces = pick_interfaces(cfg, st, files);
+	for (size_t i = 0; i < n_ifaces; i++)
+		read_vpn_iface(cfg, st, &files[i], uplink, fw);
+	prefer = check_expectations(fw, &rs);
+	judge_masquerade(fw, &rs, st, files, n_ifaces, prefer ? prefer : uplink);
 
 	/* Forwarded VPN traffic leaves by the default route's NIC. */
 	for (size_t i = 0; i < n_ifaces; i++)
@@ -1570,7 +1714,6 @@ out:
 				wgquick_free(&files[i].file);
 	if (have_rs)
 		firewall_ruleset_free(&rs);
-	free(out);
 	free(files);
 	free(st);
 	free(fw);
