@@ -5,14 +5,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <linux/rtnetlink.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "monitor/config.h"
-#include "probes/netlink.h"
+#include "probes/rtnl.h"
 #include "probes/runner.h"
 #include "probes/text.h"
 #include "probes/wgquick.h"
@@ -22,7 +21,6 @@
 #define FIREWALL_OUTPUT_MAX (8 * 1024 * 1024)
 #define FIREWALL_TIMEOUT_MS 5000
 #define FIREWALL_DEPTH_MAX  16
-#define FIREWALL_LINKS_MAX  512
 #define FIREWALL_TOKEN_MAX  1024
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -1097,217 +1095,58 @@ bool firewall_find_masquerade(const struct firewall_ruleset *rs, const char *vpn
 
 /* ---- rtnetlink: links, the default route, the VPN's address ----------------------- */
 
-struct link_info {
-	int index;
-	char name[IF_NAMESIZE];
-	bool wireguard;
-};
-
 struct net_state {
-	struct link_info links[FIREWALL_LINKS_MAX];
-	size_t n_links;
-	bool truncated_links;
-	/* default route */
+	struct rtnl_links links;
+	/* The IPv4 default route: of the main table's, the lowest metric. */
 	bool have_default;
-	uint32_t default_metric;
-	int default_oif;
-	char default_via[48];
-	/* IPv4 address per link, for the VPN subnet */
-	int addr_ifindex;
-	struct net4 addr;
-	bool have_addr;
+	struct rtnl_route default_route;
 };
 
-static int link_attr_cb(const struct nlattr *attr, void *data)
+static bool link_is_wireguard(const struct rtnl_link *link)
 {
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (type <= IFLA_MAX)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-static bool link_is_wireguard(const struct nlattr *linkinfo)
-{
-	const struct nlattr *attr;
-
-	mnl_attr_for_each_nested(attr, linkinfo)
-	{
-		if (mnl_attr_get_type(attr) == IFLA_INFO_KIND &&
-		    mnl_attr_validate(attr, MNL_TYPE_STRING) >= 0)
-			return strcmp(mnl_attr_get_str(attr), "wireguard") == 0;
-	}
-	return false;
-}
-
-static int on_link(const struct nlmsghdr *nlh, void *data)
-{
-	struct net_state *st = data;
-	const struct nlattr *tb[IFLA_MAX + 1] = {0};
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-	struct link_info *l;
-
-	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
-		return MNL_CB_OK;
-	if (mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, tb) < 0 || !tb[IFLA_IFNAME] ||
-	    mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) < 0)
-		return MNL_CB_OK;
-	if (st->n_links >= FIREWALL_LINKS_MAX) {
-		st->truncated_links = true;
-		return MNL_CB_OK;
-	}
-	l = &st->links[st->n_links++];
-	l->index = ifi->ifi_index;
-	snprintf(l->name, sizeof(l->name), "%s", mnl_attr_get_str(tb[IFLA_IFNAME]));
-	l->wireguard = tb[IFLA_LINKINFO] && link_is_wireguard(tb[IFLA_LINKINFO]);
-	return MNL_CB_OK;
-}
-
-static int route_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (type <= RTA_MAX)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-static int on_route(const struct nlmsghdr *nlh, void *data)
-{
-	struct net_state *st = data;
-	const struct nlattr *tb[RTA_MAX + 1] = {0};
-	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-	uint32_t table, metric = 0;
-	int oif = 0;
-
-	if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)))
-		return MNL_CB_OK;
-	if (rtm->rtm_family != AF_INET || rtm->rtm_dst_len != 0 || rtm->rtm_type != RTN_UNICAST)
-		return MNL_CB_OK;
-	if (mnl_attr_parse(nlh, sizeof(*rtm), route_attr_cb, tb) < 0)
-		return MNL_CB_OK;
-	/* Table ids above 255 are only in RTA_TABLE. */
-	table = rtm->rtm_table;
-	if (tb[RTA_TABLE] && mnl_attr_validate(tb[RTA_TABLE], MNL_TYPE_U32) >= 0)
-		table = mnl_attr_get_u32(tb[RTA_TABLE]);
-	if (table != RT_TABLE_MAIN)
-		return MNL_CB_OK;
-	if (tb[RTA_PRIORITY] && mnl_attr_validate(tb[RTA_PRIORITY], MNL_TYPE_U32) >= 0)
-		metric = mnl_attr_get_u32(tb[RTA_PRIORITY]);
-	if (tb[RTA_OIF] && mnl_attr_validate(tb[RTA_OIF], MNL_TYPE_U32) >= 0) {
-		oif = (int)mnl_attr_get_u32(tb[RTA_OIF]);
-	} else if (tb[RTA_MULTIPATH] &&
-	           mnl_attr_get_payload_len(tb[RTA_MULTIPATH]) >= sizeof(struct rtnexthop)) {
-		/* ECMP: the first next hop stands for the route. */
-		const struct rtnexthop *nh = mnl_attr_get_payload(tb[RTA_MULTIPATH]);
-
-		oif = nh->rtnh_ifindex;
-	}
-	if (!oif || (st->have_default && metric >= st->default_metric))
-		return MNL_CB_OK;
-	st->have_default = true;
-	st->default_metric = metric;
-	st->default_oif = oif;
-	st->default_via[0] = '\0';
-	if (tb[RTA_GATEWAY] && mnl_attr_get_payload_len(tb[RTA_GATEWAY]) == 4)
-		inet_ntop(AF_INET, mnl_attr_get_payload(tb[RTA_GATEWAY]), st->default_via,
-		          sizeof(st->default_via));
-	return MNL_CB_OK;
-}
-
-static int addr_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (type <= IFA_MAX)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-static int on_addr(const struct nlmsghdr *nlh, void *data)
-{
-	struct net_state *st = data;
-	const struct nlattr *tb[IFA_MAX + 1] = {0};
-	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *a;
-	uint32_t addr;
-
-	if (nlh->nlmsg_type != RTM_NEWADDR || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifa)))
-		return MNL_CB_OK;
-	if (st->have_addr || ifa->ifa_family != AF_INET ||
-	    (int)ifa->ifa_index != st->addr_ifindex || ifa->ifa_prefixlen > 32)
-		return MNL_CB_OK;
-	if (mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, tb) < 0)
-		return MNL_CB_OK;
-	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-	if (!a || mnl_attr_get_payload_len(a) != 4)
-		return MNL_CB_OK;
-	memcpy(&addr, mnl_attr_get_payload(a), 4);
-	st->addr.prefix = ifa->ifa_prefixlen;
-	st->addr.addr = ntohl(addr) & mask_of(ifa->ifa_prefixlen);
-	st->have_addr = true;
-	return MNL_CB_OK;
-}
-
-static int dump(uint16_t type, uint8_t family, size_t hdrlen, mnl_cb_t cb, struct net_state *st)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh;
-	struct rtgenmsg *g;
-	int r = -EINTR;
-
-	/* A dump the kernel marks interrupted is redone a few times. */
-	for (int attempt = 0; attempt < 3 && r == -EINTR; attempt++) {
-		memset(buf, 0, sizeof(buf));
-		nlh = mnl_nlmsg_put_header(buf);
-		nlh->nlmsg_type = type;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		g = mnl_nlmsg_put_extra_header(nlh, hdrlen);
-		g->rtgen_family = family;
-		if (type == RTM_GETLINK)
-			st->n_links = 0;
-		r = netlink_talk(NETLINK_ROUTE, nlh, cb, st, 0);
-	}
-	return r;
-}
-
-static const struct link_info *link_by_name(const struct net_state *st, const char *name)
-{
-	for (size_t i = 0; i < st->n_links; i++)
-		if (strcmp(st->links[i].name, name) == 0)
-			return &st->links[i];
-	return NULL;
+	return strcmp(link->kind, "wireguard") == 0;
 }
 
 static bool link_pattern_exists(const struct net_state *st, const char *pattern)
 {
-	for (size_t i = 0; i < st->n_links; i++)
-		if (firewall_iface_matches(pattern, st->links[i].name))
+	for (size_t i = 0; i < st->links.count; i++)
+		if (firewall_iface_matches(pattern, st->links.items[i].name))
 			return true;
 	return false;
 }
 
+/* Links and routes the kernel sends malformed are skipped. */
 static int read_net(struct net_state *st, char *err, size_t errlen)
 {
 	int r;
 
-	r = dump(RTM_GETLINK, AF_UNSPEC, sizeof(struct ifinfomsg), on_link, st);
+	r = rtnl_dump_links(&st->links, 0);
 	if (r < 0)
 		return fail_line(err, errlen, 0, r, "rtnetlink link dump: %s", strerror(-r));
-	r = dump(RTM_GETROUTE, AF_INET, sizeof(struct rtmsg), on_route, st);
-	if (r < 0)
+	r = rtnl_dump_default_route(AF_INET, &st->default_route, 0);
+	if (r < 0 && r != -ENOENT)
 		return fail_line(err, errlen, 0, r, "rtnetlink route dump: %s", strerror(-r));
+	st->have_default = r == 0;
 	return 0;
 }
 
-static int read_vpn_address(struct net_state *st, int ifindex)
+/* The first IPv4 address of a link, as its network. */
+static int read_vpn_address(int ifindex, struct net4 *ret)
 {
-	st->addr_ifindex = ifindex;
-	st->have_addr = false;
-	return dump(RTM_GETADDR, AF_INET, sizeof(struct ifaddrmsg), on_addr, st);
+	struct rtnl_addrs addrs = {.items = NULL};
+	uint32_t addr;
+	int r;
+
+	r = rtnl_dump_addrs(AF_INET, ifindex, &addrs, 0);
+	if (r == 0 && !addrs.count)
+		r = -ENOENT;
+	if (r == 0) {
+		memcpy(&addr, addrs.items[0].address, sizeof(addr));
+		ret->prefix = addrs.items[0].prefixlen;
+		ret->addr = ntohl(addr) & mask_of(ret->prefix);
+	}
+	rtnl_addrs_free(&addrs);
+	return r;
 }
 
 /* ---- the probe -------------------------------------------------------------------- */
@@ -1339,9 +1178,9 @@ static size_t pick_interfaces(const struct config *cfg, const struct net_state *
 		snprintf(out[n++].name, IF_NAMESIZE, "%s", cfg->wireguard_interfaces.names[i]);
 	if (cfg->wireguard_interfaces.count)
 		return n;
-	for (size_t i = 0; i < st->n_links && n < FIREWALL_IFACES_MAX; i++)
-		if (st->links[i].wireguard)
-			snprintf(out[n++].name, IF_NAMESIZE, "%s", st->links[i].name);
+	for (size_t i = 0; i < st->links.count && n < FIREWALL_IFACES_MAX; i++)
+		if (link_is_wireguard(&st->links.items[i]))
+			snprintf(out[n++].name, IF_NAMESIZE, "%s", st->links.items[i].name);
 	if (n || !strstr(cfg->wireguard_wg_quick_file, "/%i.conf"))
 		return n;
 	{
@@ -1556,13 +1395,18 @@ static void summarize_ruleset(struct firewall *fw, const struct firewall_ruleset
 /* Records the default route; returns its NIC, the uplink ("" if none). */
 static const char *note_default_route(struct firewall *fw, const struct net_state *st)
 {
+	const struct rtnl_route *route = &st->default_route;
+
 	if (!st->have_default)
 		return "";
-	for (size_t i = 0; i < st->n_links; i++)
-		if (st->links[i].index == st->default_oif)
-			snprintf(fw->default_if, sizeof(fw->default_if), "%s", st->links[i].name);
+	for (size_t i = 0; i < st->links.count; i++)
+		if (st->links.items[i].ifindex == route->oif)
+			snprintf(fw->default_if, sizeof(fw->default_if), "%s",
+			         st->links.items[i].name);
 	fw->default_route = true;
-	snprintf(fw->default_via, sizeof(fw->default_via), "%s", st->default_via);
+	fw->default_via[0] = '\0';
+	if (route->has_gateway)
+		inet_ntop(AF_INET, route->gateway, fw->default_via, sizeof(fw->default_via));
 	return fw->default_if;
 }
 
@@ -1601,14 +1445,15 @@ static void read_iface_file(struct iface_files *f, const char *display, struct f
 
 /* One VPN interface: its IPv4 network and the rules its wg-quick file
  * (or, without one, the standard setup) adds. */
-static void read_vpn_iface(const struct config *cfg, struct net_state *st, struct iface_files *f,
-                           const char *uplink, struct firewall *fw)
+static void read_vpn_iface(const struct config *cfg, const struct net_state *st,
+                           struct iface_files *f, const char *uplink, struct firewall *fw)
 {
-	const struct link_info *l = link_by_name(st, f->name);
+	const struct rtnl_link *l = rtnl_links_find(&st->links, f->name);
 	char display[PATH_MAX];
+	struct net4 addr;
 
-	if (!fw->vpn_subnet[0] && l && read_vpn_address(st, l->index) == 0 && st->have_addr)
-		net4_format(&st->addr, fw->vpn_subnet, sizeof(fw->vpn_subnet));
+	if (!fw->vpn_subnet[0] && l && read_vpn_address(l->ifindex, &addr) == 0)
+		net4_format(&addr, fw->vpn_subnet, sizeof(fw->vpn_subnet));
 	if (!cfg->wireguard_wg_quick_file[0] ||
 	    wgquick_path(cfg, f->name, display, sizeof(display), f->path, sizeof(f->path)) < 0)
 		return;
@@ -1714,6 +1559,8 @@ out:
 				wgquick_free(&files[i].file);
 	if (have_rs)
 		firewall_ruleset_free(&rs);
+	if (st)
+		rtnl_links_free(&st->links);
 	free(files);
 	free(st);
 	free(fw);

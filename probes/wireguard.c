@@ -2,8 +2,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <linux/if_link.h>
-#include <linux/rtnetlink.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,17 +11,15 @@
 #include <arpa/inet.h>
 
 #include "monitor/config.h"
-#include "probes/netlink.h"
+#include "probes/rtnl.h"
 #include "probes/text.h"
 #include "probes/wgkernel.h"
 #include "probes/wgquick.h"
 #include "probes/wguapi.h"
 
 /* Where wireguard-tools and the userspace implementations meet. */
-#define WIREGUARD_SOCKET_DIR "/var/run/wireguard"
-#define WIREGUARD_TIMEOUT_MS 2000
-/* More links than this in one namespace is not a home server. */
-#define WIREGUARD_LINKS_MAX     65536
+#define WIREGUARD_SOCKET_DIR    "/var/run/wireguard"
+#define WIREGUARD_TIMEOUT_MS    2000
 #define WIREGUARD_ADDRESSES_MAX 4096
 
 /* ---- model -------------------------------------------------------------- */
@@ -330,202 +326,49 @@ void wireguard_format_ip(const struct wireguard_ip *ip, char *buf, size_t size)
 
 /* ---- discovery: rtnetlink ----------------------------------------------- */
 
-struct link {
-	char name[IF_NAMESIZE];
-	int index;
-	unsigned flags;
-	uint8_t operstate;
-	bool wireguard; /* IFLA_INFO_KIND "wireguard" */
-};
-
-struct links {
-	struct link *items;
-	size_t count, cap;
-};
-
-static int link_info_attr(const struct nlattr *attr, void *data)
+static bool link_is_wireguard(const struct rtnl_link *link)
 {
-	struct link *link = data;
-
-	if (mnl_attr_get_type(attr) == IFLA_INFO_KIND &&
-	    mnl_attr_validate(attr, MNL_TYPE_STRING) == 0)
-		link->wireguard = strncmp(mnl_attr_get_str(attr), "wireguard",
-		                          mnl_attr_get_payload_len(attr)) == 0 &&
-		                  mnl_attr_get_payload_len(attr) >= 9;
-	return MNL_CB_OK;
+	return strcmp(link->kind, "wireguard") == 0;
 }
 
-static int link_attr(const struct nlattr *attr, void *data)
+/* Every link, or -EBADMSG when the kernel sent one we could not read. */
+static int dump_links(struct rtnl_links *links)
 {
-	struct link *link = data;
-	uint16_t len = mnl_attr_get_payload_len(attr);
+	int r = rtnl_dump_links(links, WIREGUARD_TIMEOUT_MS);
 
-	switch (mnl_attr_get_type(attr)) {
-	case IFLA_IFNAME:
-		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0 || len > IF_NAMESIZE)
-			return MNL_CB_ERROR;
-		snprintf(link->name, sizeof(link->name), "%s", mnl_attr_get_str(attr));
-		break;
-	case IFLA_OPERSTATE:
-		if (mnl_attr_validate(attr, MNL_TYPE_U8) < 0)
-			return MNL_CB_ERROR;
-		link->operstate = mnl_attr_get_u8(attr);
-		break;
-	case IFLA_LINKINFO:
-		if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
-			return MNL_CB_ERROR;
-		mnl_attr_parse_nested(attr, link_info_attr, link);
-		break;
-	}
-	return MNL_CB_OK;
-}
-
-static int on_link(const struct nlmsghdr *nlh, void *data)
-{
-	struct links *links = data;
-	const struct ifinfomsg *ifi;
-	struct link link = {.index = 0};
-
-	if (nlh->nlmsg_type != RTM_NEWLINK)
-		return MNL_CB_OK;
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi)) {
-		errno = EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	ifi = mnl_nlmsg_get_payload(nlh);
-	link.index = ifi->ifi_index;
-	link.flags = ifi->ifi_flags;
-	if (mnl_attr_parse(nlh, sizeof(*ifi), link_attr, &link) < 0) {
-		errno = EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	if (!link.name[0])
-		return MNL_CB_OK;
-	if (links->count >= WIREGUARD_LINKS_MAX ||
-	    grow((void **)&links->items, &links->cap, links->count, sizeof(link)) < 0) {
-		errno = ENOMEM;
-		return MNL_CB_ERROR;
-	}
-	links->items[links->count++] = link;
-	return MNL_CB_OK;
-}
-
-static int dump_links(struct links *links)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct rtgenmsg *rt;
-	int r = -EINTR;
-
-	for (int try = 0; try < WGKERNEL_DUMP_TRIES && r == -EINTR; try++) {
-		nlh = mnl_nlmsg_put_header(buf);
-		nlh->nlmsg_type = RTM_GETLINK;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		rt = mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
-		rt->rtgen_family = AF_UNSPEC;
-		links->count = 0;
-		r = netlink_talk(NETLINK_ROUTE, nlh, on_link, links, WIREGUARD_TIMEOUT_MS);
+	if (r == 0 && links->malformed) {
+		rtnl_links_free(links);
+		r = -EBADMSG;
 	}
 	return r;
 }
 
-struct address_dump {
-	struct wireguard *wg;
-	int error;
-};
-
-static int address_attr(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (type == IFA_ADDRESS || type == IFA_LOCAL)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-static int on_address(const struct nlmsghdr *nlh, void *data)
-{
-	struct address_dump *st = data;
-	const struct nlattr *tb[IFA_MAX + 1] = {NULL};
-	const struct ifaddrmsg *ifa;
-	const struct nlattr *addr;
-	struct wireguard_ip ip = {.family = 0};
-	size_t want;
-
-	if (nlh->nlmsg_type != RTM_NEWADDR)
-		return MNL_CB_OK;
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa)) {
-		errno = EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	ifa = mnl_nlmsg_get_payload(nlh);
-	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
-		return MNL_CB_OK;
-	mnl_attr_parse(nlh, sizeof(*ifa), address_attr, tb);
-	/* On point-to-point links IFA_ADDRESS is the far end; IFA_LOCAL is ours. */
-	addr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-	want = ifa->ifa_family == AF_INET ? sizeof(ip.addr.v4) : sizeof(ip.addr.v6);
-	if (!addr || mnl_attr_validate2(addr, MNL_TYPE_BINARY, want) < 0)
-		return MNL_CB_OK;
-	ip.family = ifa->ifa_family;
-	memcpy(&ip.addr, mnl_attr_get_payload(addr), want);
-	ip.cidr = ifa->ifa_prefixlen;
-	for (size_t i = 0; i < st->wg->n_devices; i++) {
-		struct wireguard_device *dev = &st->wg->devices[i];
-
-		if (dev->link_found && dev->ifindex == (int)ifa->ifa_index &&
-		    wireguard_device_add_address(dev, &ip) < 0) {
-			errno = ENOMEM;
-			return MNL_CB_ERROR;
-		}
-	}
-	return MNL_CB_OK;
-}
-
+/* The IPv4 and IPv6 addresses of every device whose link was found. */
 static int dump_addresses(struct wireguard *wg)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct address_dump st = {.wg = wg};
-	int r = -EINTR;
+	struct rtnl_addrs addrs = {.items = NULL};
+	int r;
 
-	for (int try = 0; try < WGKERNEL_DUMP_TRIES && r == -EINTR; try++) {
-		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-		struct ifaddrmsg *ifa;
+	r = rtnl_dump_addrs(AF_UNSPEC, 0, &addrs, WIREGUARD_TIMEOUT_MS);
+	if (r == 0 && addrs.malformed)
+		r = -EBADMSG;
+	for (size_t i = 0; i < wg->n_devices; i++)
+		wg->devices[i].n_addresses = 0;
+	for (size_t k = 0; k < addrs.count && r == 0; k++) {
+		const struct rtnl_addr *a = &addrs.items[k];
+		struct wireguard_ip ip = {.family = a->family, .cidr = a->prefixlen};
 
-		nlh->nlmsg_type = RTM_GETADDR;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-		ifa->ifa_family = AF_UNSPEC;
-		for (size_t i = 0; i < wg->n_devices; i++)
-			wg->devices[i].n_addresses = 0;
-		r = netlink_talk(NETLINK_ROUTE, nlh, on_address, &st, WIREGUARD_TIMEOUT_MS);
+		memcpy(&ip.addr, a->address,
+		       a->family == AF_INET ? sizeof(ip.addr.v4) : sizeof(ip.addr.v6));
+		for (size_t i = 0; i < wg->n_devices && r == 0; i++) {
+			struct wireguard_device *dev = &wg->devices[i];
+
+			if (dev->link_found && dev->ifindex == a->ifindex)
+				r = wireguard_device_add_address(dev, &ip);
+		}
 	}
+	rtnl_addrs_free(&addrs);
 	return r;
-}
-
-/* IFLA_OPERSTATE values (RFC 2863, linux/if.h; that header clashes with
- * <net/if.h>, so the kernel's ABI numbers are repeated here). */
-enum {
-	OPER_UNKNOWN = 0,
-	OPER_NOTPRESENT = 1,
-	OPER_DOWN = 2,
-	OPER_LOWERLAYERDOWN = 3,
-	OPER_TESTING = 4,
-	OPER_DORMANT = 5,
-	OPER_UP = 6,
-};
-
-static const char *oper_state_name(uint8_t state)
-{
-	static const char *const names[] = {
-	    [OPER_UNKNOWN] = "unknown", [OPER_NOTPRESENT] = "notpresent",
-	    [OPER_DOWN] = "down",       [OPER_LOWERLAYERDOWN] = "lowerlayerdown",
-	    [OPER_TESTING] = "testing", [OPER_DORMANT] = "dormant",
-	    [OPER_UP] = "up",
-	};
-
-	return state < sizeof(names) / sizeof(names[0]) && names[state] ? names[state] : "unknown";
 }
 
 /* ---- discovery: userspace sockets --------------------------------------- */
@@ -586,7 +429,7 @@ static int compare_devices(const void *a, const void *b)
 	              ((const struct wireguard_device *)b)->name);
 }
 
-static int discover(const struct config *cfg, const struct links *links, struct wireguard *wg)
+static int discover(const struct config *cfg, const struct rtnl_links *links, struct wireguard *wg)
 {
 	char dir[CONFIG_PATH_MAX + 32];
 	size_t cap = 0;
@@ -603,7 +446,7 @@ static int discover(const struct config *cfg, const struct links *links, struct 
 	}
 	wg->auto_discovered = true;
 	for (size_t i = 0; i < links->count; i++) {
-		if (links->items[i].wireguard) {
+		if (link_is_wireguard(&links->items[i])) {
 			r = add_device(wg, &cap, links->items[i].name);
 			if (r < 0)
 				return r;
@@ -668,13 +511,13 @@ static void set_error(struct wireguard_device *dev, int r, const char *detail)
 }
 
 static void read_state(const struct config *cfg, struct wireguard_device *dev, int *family,
-                       const struct link *link)
+                       const struct rtnl_link *link)
 {
 	char path[CONFIG_PATH_MAX + 64], detail[WIREGUARD_ERROR_MAX] = "";
 	uint16_t id;
 	int r = has_socket(cfg, dev->name);
 
-	if (r < 0 && link && link->wireguard) {
+	if (r < 0 && link && link_is_wireguard(link)) {
 		r = 0; /* a kernel interface: the socket directory does not matter */
 	} else if (r < 0) {
 		/* A tun link (wireguard-go makes one) behind a socket directory we
@@ -700,7 +543,7 @@ static void read_state(const struct config *cfg, struct wireguard_device *dev, i
 		snprintf(dev->error_text, sizeof(dev->error_text), "no such interface");
 		return;
 	}
-	if (!link->wireguard) {
+	if (!link_is_wireguard(link)) {
 		dev->backend = WIREGUARD_BACKEND_NONE;
 		dev->error = -ENOTSUP;
 		snprintf(dev->error_text, sizeof(dev->error_text),
@@ -893,7 +736,7 @@ static void sanitize_facts(struct wireguard *wg)
 int wireguard_read(const struct config *cfg, struct wireguard *ret, char *err, size_t errlen)
 {
 	struct wireguard wg = {.devices = NULL};
-	struct links links = {.items = NULL};
+	struct rtnl_links links = {.items = NULL};
 	struct config_keys ck;
 	int family = 0, r;
 
@@ -911,22 +754,19 @@ int wireguard_read(const struct config *cfg, struct wireguard *ret, char *err, s
 	}
 	for (size_t i = 0; i < wg.n_devices; i++) {
 		struct wireguard_device *dev = &wg.devices[i];
-		const struct link *link = NULL;
+		const struct rtnl_link *link = rtnl_links_find(&links, dev->name);
 		struct wgquick_file file;
 		bool have_file;
 
-		for (size_t j = 0; j < links.count && !link; j++)
-			if (strcmp(links.items[j].name, dev->name) == 0)
-				link = &links.items[j];
 		if (link) {
 			dev->link_found = true;
-			dev->ifindex = link->index;
+			dev->ifindex = link->ifindex;
 			snprintf(dev->oper_state, sizeof(dev->oper_state), "%s",
-			         oper_state_name(link->operstate));
+			         rtnl_operstate_name(link->operstate));
 			/* WireGuard links have no carrier of their own: the kernel
 			 * reports them "unknown" while they work. */
-			dev->link_up = (link->flags & IFF_UP) && (link->operstate == OPER_UP ||
-			                                          link->operstate == OPER_UNKNOWN);
+			dev->link_up = link->up && (link->operstate == RTNL_OPER_UP ||
+			                            link->operstate == RTNL_OPER_UNKNOWN);
 		}
 		read_state(cfg, dev, &family, link);
 		read_wgquick(cfg, dev, &file, &have_file);
@@ -955,6 +795,6 @@ int wireguard_read(const struct config *cfg, struct wireguard *ret, char *err, s
 	wg.missing_required = NULL;
 out:
 	wireguard_free(&wg);
-	free(links.items);
+	rtnl_links_free(&links);
 	return r;
 }
