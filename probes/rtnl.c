@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "probes/array.h"
 #include "probes/netlink.h"
 
 /* ---- attributes ----------------------------------------------------------- */
@@ -283,23 +284,6 @@ bool rtnl_route_is_default(const struct rtnl_route *route)
 
 /* ---- dumps ---------------------------------------------------------------- */
 
-static int grow(void **array, size_t *cap, size_t count, size_t size)
-{
-	size_t ncap = *cap ? *cap * 2 : 16;
-	void *n;
-
-	if (count < *cap)
-		return 0;
-	if (ncap > SIZE_MAX / size)
-		return -ENOMEM;
-	n = realloc(*array, ncap * size);
-	if (!n)
-		return -ENOMEM;
-	*array = n;
-	*cap = ncap;
-	return 0;
-}
-
 /* Runs one dump request of a message type whose family header (struct
  * ifinfomsg, ifaddrmsg, rtmsg: each begins with its family byte) is hdrlen
  * bytes, calling reset before each try: a dump the kernel marks interrupted
@@ -346,7 +330,7 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 	if (r < 0)
 		return MNL_CB_OK;
 	if (links->count >= RTNL_LINKS_MAX ||
-	    grow((void **)&links->items, &links->cap, links->count, sizeof(link)) < 0) {
+	    array_grow((void **)&links->items, &links->cap, links->count, sizeof(link), 16) < 0) {
 		errno = ENOMEM;
 		return MNL_CB_ERROR;
 	}
@@ -394,7 +378,8 @@ static int on_addr(const struct nlmsghdr *nlh, void *data)
 	    (st->ifindex && addr.ifindex != st->ifindex))
 		return MNL_CB_OK;
 	if (st->addrs.count >= RTNL_ADDRS_MAX ||
-	    grow((void **)&st->addrs.items, &st->addrs.cap, st->addrs.count, sizeof(addr)) < 0) {
+	    array_grow((void **)&st->addrs.items, &st->addrs.cap, st->addrs.count, sizeof(addr),
+	               16) < 0) {
 		errno = ENOMEM;
 		return MNL_CB_ERROR;
 	}

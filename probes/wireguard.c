@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include "monitor/config.h"
+#include "probes/array.h"
 #include "probes/rtnl.h"
 #include "probes/text.h"
 #include "probes/wgkernel.h"
@@ -24,29 +25,12 @@
 
 /* ---- model -------------------------------------------------------------- */
 
-static int grow(void **array, size_t *cap, size_t count, size_t size)
-{
-	size_t ncap = *cap ? *cap * 2 : 4;
-	void *n;
-
-	if (count < *cap)
-		return 0;
-	if (ncap > SIZE_MAX / size)
-		return -ENOMEM;
-	n = realloc(*array, ncap * size);
-	if (!n)
-		return -ENOMEM;
-	/* Not zeroed: every caller writes a whole element as it adds one. */
-	*array = n;
-	*cap = ncap;
-	return 0;
-}
-
 struct wireguard_peer *wireguard_device_add_peer(struct wireguard_device *dev)
 {
 	struct wireguard_peer *peer;
 
-	if (grow((void **)&dev->peers, &dev->peers_cap, dev->n_peers, sizeof(*dev->peers)) < 0)
+	if (array_grow((void **)&dev->peers, &dev->peers_cap, dev->n_peers, sizeof(*dev->peers),
+	               4) < 0)
 		return NULL;
 	peer = &dev->peers[dev->n_peers++];
 	memset(peer, 0, sizeof(*peer));
@@ -64,8 +48,8 @@ int wireguard_device_add_allowed_ip(struct wireguard_device *dev, const struct w
 
 	if (!dev->n_peers)
 		return -EINVAL;
-	if (grow((void **)&dev->all_allowed_ips, &dev->all_allowed_ips_cap, dev->n_all_allowed_ips,
-	         sizeof(*ip)) < 0)
+	if (array_grow((void **)&dev->all_allowed_ips, &dev->all_allowed_ips_cap,
+	               dev->n_all_allowed_ips, sizeof(*ip), 4) < 0)
 		return -ENOMEM;
 	/* The array moved: every peer's view into it moves along. The array
 	 * doubles, so this stays linear in the number of peers overall. */
@@ -99,7 +83,8 @@ int wireguard_device_add_address(struct wireguard_device *dev, const struct wire
 {
 	if (dev->n_addresses >= WIREGUARD_ADDRESSES_MAX)
 		return -ENOMEM;
-	if (grow((void **)&dev->addresses, &dev->addresses_cap, dev->n_addresses, sizeof(*ip)) < 0)
+	if (array_grow((void **)&dev->addresses, &dev->addresses_cap, dev->n_addresses, sizeof(*ip),
+	               4) < 0)
 		return -ENOMEM;
 	dev->addresses[dev->n_addresses++] = *ip;
 	return 0;
@@ -414,7 +399,7 @@ static int add_device(struct wireguard *wg, size_t *cap, const char *name)
 
 	if (wireguard_find_device(wg, name))
 		return 0;
-	if (grow((void **)&wg->devices, cap, wg->n_devices, sizeof(*wg->devices)) < 0)
+	if (array_grow((void **)&wg->devices, cap, wg->n_devices, sizeof(*wg->devices), 4) < 0)
 		return -ENOMEM;
 	dev = &wg->devices[wg->n_devices++];
 	memset(dev, 0, sizeof(*dev));
