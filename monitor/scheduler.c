@@ -133,6 +133,11 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&s->lock);
 		w->running_since_ms = 0;
 		publish_area(s->shared, w->scratch, w->id);
+		/* What the swap left in the scratch is the previous reading:
+		 * freed now, not held until the next run (the peers of a
+		 * large device would otherwise be kept three times over). */
+		if (probetab[w->id].release)
+			probetab[w->id].release(w->scratch);
 		s->generation++;
 		pthread_cond_broadcast(&s->changed);
 		/* Keep the cadence; a run longer than the interval starts the

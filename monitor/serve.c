@@ -20,13 +20,13 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "monitor/history.h"
 #include "monitor/log.h"
 #include "monitor/netaddr.h"
+#include "monitor/notify.h"
 #include "monitor/probetab.h"
 #include "monitor/scheduler.h"
 #include "monitor/verdict.h"
@@ -192,17 +192,20 @@ static void wireguard_dynamic(const struct config *cfg, const struct snapshot *s
 
 /* ---- one round ----------------------------------------------------------- */
 
-struct outputs {
-	char *json, *text, *om;
-	size_t json_len, text_len, om_len;
-};
+static void release_json(void *holder)
+{
+	json_object_put(holder);
+}
 
 static void publish_round(struct serve_state *st)
 {
 	struct netaddr_endpoint eps[SERVE_DYNAMIC_MAX];
 	struct netaddr_net nets[SERVE_DYNAMIC_MAX];
 	size_t n_eps = 0, n_nets = 0;
-	struct outputs out = {0};
+	struct prometheus_exposition metrics;
+	struct json_object *holder;
+	const char *json;
+	size_t json_len;
 	struct snapshot *snap;
 	struct verdict *tmp;
 
@@ -217,14 +220,13 @@ static void publish_round(struct serve_state *st)
 	if (st->history)
 		history_record(st->history, &st->cfg, snap, st->now, (double)snap->generated_at);
 	pthread_mutex_unlock(&st->history_lock);
-	out.json = json_status_string(&st->cfg, snap, st->now, 0);
-	out.json_len = out.json ? strlen(out.json) : 0;
-	if (prometheus_render(&st->cfg, snap, st->now, PROMETHEUS_TEXT, &out.text, &out.text_len) <
-	    0)
-		out.text = NULL;
-	if (prometheus_render(&st->cfg, snap, st->now, PROMETHEUS_OPENMETRICS, &out.om,
-	                      &out.om_len) < 0)
-		out.om = NULL;
+	/* Each output is handed over as soon as it is built, so that the
+	 * previous one can be freed before the next is rendered. */
+	json = json_status_text(&st->cfg, snap, st->now, 0, &holder, &json_len);
+	if (json)
+		server_publish_json(st->server, json, json_len, release_json, holder);
+	if (prometheus_expose(&st->cfg, snap, st->now, &metrics) == 0)
+		server_publish_metrics(st->server, &metrics);
 	if (st->cfg.http_listen_wireguard || st->cfg.http_allow_wireguard) {
 		wireguard_dynamic(&st->cfg, snap, server_port(st->server), eps, &n_eps, nets,
 		                  &n_nets);
@@ -235,14 +237,10 @@ static void publish_round(struct serve_state *st)
 	}
 	scheduler_unlock(st->sched);
 
-	server_publish(st->server, out.json, out.json_len, out.text, out.text_len, out.om,
-	               out.om_len);
-	/* Rendering built and freed a large json-c tree; give the freed
-	 * pages back rather than hold the high-water mark forever. */
 	malloc_trim(0);
 	server_set_dynamic(st->server, eps, n_eps, nets, n_nets);
-	sd_notifyf(0, "STATUS=%s: %zu checks", verdict_status_upper(st->now->overall),
-	           st->now->count);
+	notify_send("STATUS=%s: %zu checks", verdict_status_upper(st->now->overall),
+	            st->now->count);
 	tmp = st->prev;
 	st->prev = st->now;
 	st->now = tmp;
@@ -377,18 +375,19 @@ out:
 }
 
 /* The daemon's resident memory, measured with tests/bench/http.sh (1000
- * peers), was mostly glibc malloc's, not data: each thread that allocates
+ * peers), was largely glibc malloc's, not data: each thread that allocates
  * gets its own arena (probe threads, libmicrohttpd's), and after the first
  * large output buffer is freed glibc raises its mmap threshold, so later
  * outputs (hundreds of KiB each round) land in the heap and the heap keeps
  * its high-water mark. A fixed threshold keeps large buffers in mmap (given
- * back on free), two arenas are plenty for threads that mostly sleep, and
- * malloc_trim() after each round returns freed heap pages. What stays is
- * the data, the outputs being served, and the shared libraries' pages
- * (libcurl's TLS library alone is ~3 MiB, shared with other processes). */
+ * back on free; 64 KiB, above the 32 KiB buffer libmicrohttpd allocates for
+ * every request, which must stay a cheap heap allocation), one arena is
+ * plenty for threads that mostly sleep, and malloc_trim() after each round
+ * returns freed heap pages. What stays is the data, the outputs being
+ * served, and the shared libraries' pages. */
 static void tune_malloc(void)
 {
-	mallopt(M_ARENA_MAX, 2);
+	mallopt(M_ARENA_MAX, 1);
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 256 * 1024);
 }
@@ -444,9 +443,8 @@ int serve_run(const char *config_path)
 	server_url(st->server, url, sizeof(url));
 	log_info("sparkmon %s serving on %s (cheap probes every %llu ms)", SPARKMON_VERSION, url,
 	         (unsigned long long)st->cfg.interval_ms);
-	if (sd_watchdog_enabled(0, &watchdog_usec) <= 0)
-		watchdog_usec = 0;
-	sd_notifyf(0, "READY=1\nSTATUS=serving on %s", url);
+	watchdog_usec = notify_watchdog_usec();
+	notify_send("READY=1\nSTATUS=serving on %s", url);
 
 	while (!serve_stop) {
 		uint64_t next = scheduler_wait(st->sched, gen, SERVE_TICK_MS);
@@ -457,9 +455,9 @@ int serve_run(const char *config_path)
 			break;
 		if (serve_reload) {
 			serve_reload = 0;
-			sd_notify(0, "RELOADING=1");
+			notify_send("RELOADING=1");
 			reload(st, config_path);
-			sd_notify(0, "READY=1");
+			notify_send("READY=1");
 		}
 		if (next != gen) {
 			/* Let probes that finish together land in one round. */
@@ -478,11 +476,11 @@ int serve_run(const char *config_path)
 		/* The watchdog is fed only while the loop is healthy. */
 		if (watchdog_usec && overdue < 0 &&
 		    monotonic_ms() - last_watchdog >= watchdog_usec / 2000) {
-			sd_notify(0, "WATCHDOG=1");
+			notify_send("WATCHDOG=1");
 			last_watchdog = monotonic_ms();
 		}
 	}
-	sd_notify(0, "STOPPING=1");
+	notify_send("STOPPING=1");
 	log_info("stopping");
 out:
 	/* The server first: no request may run while the rest goes away. */

@@ -17,7 +17,15 @@ struct json_object *json_status_document(const struct config *cfg, const struct 
  * owns the result. */
 struct json_object *json_wireguard_object(const struct config *cfg, const struct wireguard *wg);
 
-/* Same, serialized (pretty when asked); the caller frees the string. */
+/* The document serialized (pretty when asked) into json-c's own buffer,
+ * without a copy: the text stays valid until json_object_put(*ret_holder).
+ * The holder is good for nothing else (it refers to cfg and snap). NULL
+ * when out of memory. */
+const char *json_status_text(const struct config *cfg, const struct snapshot *snap,
+                             const struct verdict *verdict, int pretty,
+                             struct json_object **ret_holder, size_t *ret_len);
+
+/* Same, as a string the caller frees. */
 char *json_status_string(const struct config *cfg, const struct snapshot *snap,
                          const struct verdict *verdict, int pretty);
 

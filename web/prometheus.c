@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,15 +27,21 @@
 #include <strings.h>
 
 #include "monitor/probetab.h"
+#include "probes/array.h"
 #include "probes/text.h"
 
 enum metric_type { TYPE_GAUGE, TYPE_COUNTER };
 
 struct expo {
-	enum prometheus_format format;
+	/* The buffer being written: the text format's, except while an
+	 * OpenMetrics header is written into the other one (swap_buffers). */
 	char *buf;
 	size_t len, cap;
+	char *alt_buf;
+	size_t alt_len, alt_cap;
 	bool oom;
+	struct prometheus_splice *splices;
+	size_t n_splices, splices_cap;
 	/* The current family; its header is written before its first sample. */
 	const char *name;
 	enum metric_type type;
@@ -131,28 +138,67 @@ static void family(struct expo *e, const char *name, enum metric_type type, cons
 
 /* The name HELP and TYPE carry: OpenMetrics names a counter family without
  * its "_total" suffix. */
-static void put_family_name(struct expo *e)
+static void put_family_name(struct expo *e, enum prometheus_format format)
 {
 	size_t len = strlen(e->name);
 
-	if (e->format == PROMETHEUS_OPENMETRICS && e->type == TYPE_COUNTER && len > 6 &&
+	if (format == PROMETHEUS_OPENMETRICS && e->type == TYPE_COUNTER && len > 6 &&
 	    strcmp(e->name + len - 6, "_total") == 0)
 		len -= 6;
 	put_mem(e, e->name, len);
 }
 
-static void write_header(struct expo *e)
+static void put_header(struct expo *e, enum prometheus_format format)
 {
-	bool om = e->format == PROMETHEUS_OPENMETRICS;
+	bool om = format == PROMETHEUS_OPENMETRICS;
 
 	put(e, "# HELP ");
-	put_family_name(e);
+	put_family_name(e, format);
 	put(e, " ");
 	put_escaped(e, e->help, om);
 	put(e, "\n# TYPE ");
-	put_family_name(e);
+	put_family_name(e, format);
 	put(e, e->type == TYPE_COUNTER ? " counter\n" : " gauge\n");
+}
+
+static void swap_buffers(struct expo *e)
+{
+	char *buf = e->buf;
+	size_t len = e->len, cap = e->cap;
+
+	e->buf = e->alt_buf, e->len = e->alt_len, e->cap = e->alt_cap;
+	e->alt_buf = buf, e->alt_len = len, e->alt_cap = cap;
+}
+
+/* The text header goes into the text; where the OpenMetrics header differs
+ * (a counter's name, a quote in the HELP text), it goes into the other
+ * buffer and a splice records which text bytes it replaces. */
+static void write_header(struct expo *e)
+{
+	size_t start = e->len, om_start;
+	bool same;
+
+	put_header(e, PROMETHEUS_TEXT);
+	swap_buffers(e);
+	om_start = e->len;
+	put_header(e, PROMETHEUS_OPENMETRICS);
+	swap_buffers(e);
 	e->header_written = true;
+	if (e->oom)
+		return;
+	same = e->alt_len - om_start == e->len - start &&
+	       memcmp(e->alt_buf + om_start, e->buf + start, e->len - start) == 0;
+	if (same) {
+		e->alt_len = om_start;
+		return;
+	}
+	if (array_grow((void **)&e->splices, &e->splices_cap, e->n_splices, sizeof(*e->splices),
+	               16) < 0) {
+		e->oom = true;
+		return;
+	}
+	e->splices[e->n_splices++] = (struct prometheus_splice){
+	    .text_start = start, .text_end = e->len, .om_start = om_start, .om_end = e->alt_len};
 }
 
 /* Writes "name{l1="v1",...} " for the current family; labels are NULL-
@@ -513,22 +559,101 @@ static const area_fn areas[] = {
     area_gpu,   area_wireguard, area_firewall, area_endpoint,
 };
 
+int prometheus_expose(const struct config *cfg, const struct snapshot *snap,
+                      const struct verdict *verdict, struct prometheus_exposition *ret)
+{
+	struct expo e = {0};
+
+	for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
+		areas[i](&e, cfg, snap, verdict);
+	if (e.oom || !e.buf) {
+		free(e.buf);
+		free(e.alt_buf);
+		free(e.splices);
+		return -ENOMEM;
+	}
+	*ret = (struct prometheus_exposition){.text = e.buf,
+	                                      .text_len = e.len,
+	                                      .om_headers = e.alt_buf,
+	                                      .splices = e.splices,
+	                                      .n_splices = e.n_splices};
+	return 0;
+}
+
+void prometheus_exposition_free(struct prometheus_exposition *x)
+{
+	free(x->text);
+	free(x->om_headers);
+	free(x->splices);
+	memset(x, 0, sizeof(*x));
+}
+
+size_t prometheus_openmetrics_pieces(const struct prometheus_exposition *x, struct iovec *iov)
+{
+	static const char eof[] = "# EOF\n";
+	size_t n = 0, at = 0;
+
+	for (size_t i = 0; i < x->n_splices; i++) {
+		const struct prometheus_splice *sp = &x->splices[i];
+
+		if (sp->text_start > at)
+			iov[n++] = (struct iovec){x->text + at, sp->text_start - at};
+		iov[n++] = (struct iovec){x->om_headers + sp->om_start, sp->om_end - sp->om_start};
+		at = sp->text_end;
+	}
+	if (x->text_len > at)
+		iov[n++] = (struct iovec){x->text + at, x->text_len - at};
+	iov[n++] = (struct iovec){(void *)(uintptr_t)eof, sizeof(eof) - 1};
+	return n;
+}
+
+/* OpenMetrics as one buffer: the pieces put together. */
+static int openmetrics_join(const struct prometheus_exposition *x, char **ret, size_t *ret_len)
+{
+	struct iovec *iov = malloc(PROMETHEUS_PIECES_MAX(x) * sizeof(*iov));
+	size_t n, len = 0;
+	char *buf;
+
+	if (!iov)
+		return -ENOMEM;
+	n = prometheus_openmetrics_pieces(x, iov);
+	for (size_t i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	buf = malloc(len + 1);
+	if (!buf) {
+		free(iov);
+		return -ENOMEM;
+	}
+	len = 0;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(buf + len, iov[i].iov_base, iov[i].iov_len);
+		len += iov[i].iov_len;
+	}
+	buf[len] = '\0';
+	free(iov);
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
 int prometheus_render(const struct config *cfg, const struct snapshot *snap,
                       const struct verdict *verdict, enum prometheus_format format, char **ret,
                       size_t *ret_len)
 {
-	struct expo e = {.format = format};
+	struct prometheus_exposition x;
+	int r = prometheus_expose(cfg, snap, verdict, &x);
 
-	for (size_t i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
-		areas[i](&e, cfg, snap, verdict);
-	if (format == PROMETHEUS_OPENMETRICS)
-		put(&e, "# EOF\n");
-	if (e.oom || !e.buf) {
-		free(e.buf);
-		return -ENOMEM;
+	if (r < 0)
+		return r;
+	if (format == PROMETHEUS_OPENMETRICS) {
+		r = openmetrics_join(&x, ret, ret_len);
+		prometheus_exposition_free(&x);
+		return r;
 	}
-	*ret = e.buf;
-	*ret_len = e.len;
+	*ret = x.text;
+	*ret_len = x.text_len;
+	x.text = NULL;
+	prometheus_exposition_free(&x);
 	return 0;
 }
 

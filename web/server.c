@@ -19,6 +19,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,7 @@ struct server {
 	struct config cfg;
 	char *tls_cert, *tls_key;
 
-	/* Current outputs; swapped by server_publish(). */
+	/* Current outputs; swapped by server_publish_json/_metrics(). */
 	pthread_mutex_t out_lock;
 	struct MHD_Response *status_json;
 	struct MHD_Response *metrics[2]; /* by enum prometheus_format */
@@ -675,29 +676,100 @@ fail:
 	return r;
 }
 
-void server_publish(struct server *s, char *status_json, size_t status_json_len, char *metrics_text,
-                    size_t metrics_text_len, char *metrics_om, size_t metrics_om_len)
+/* Swaps in a fresh response; the old one is freed by libmicrohttpd once
+ * the last connection sending it is done. A NULL fresh response (out of
+ * memory) keeps the previous output being served. */
+static void swap_in(struct server *s, struct MHD_Response **slot, struct MHD_Response *fresh)
 {
-	struct MHD_Response *fresh[3], *old[3];
+	struct MHD_Response *old;
 
-	fresh[0] = owned_response(status_json, status_json_len, "application/json");
-	fresh[1] = owned_response(metrics_text, metrics_text_len, PROMETHEUS_TEXT_CONTENT_TYPE);
-	fresh[2] = owned_response(metrics_om, metrics_om_len, PROMETHEUS_OPENMETRICS_CONTENT_TYPE);
+	if (!fresh)
+		return;
 	pthread_mutex_lock(&s->out_lock);
-	old[0] = s->status_json;
-	old[1] = s->metrics[PROMETHEUS_TEXT];
-	old[2] = s->metrics[PROMETHEUS_OPENMETRICS];
-	/* Keep serving the previous output of a kind that could not be built. */
-	if (fresh[0])
-		s->status_json = fresh[0];
-	if (fresh[1])
-		s->metrics[PROMETHEUS_TEXT] = fresh[1];
-	if (fresh[2])
-		s->metrics[PROMETHEUS_OPENMETRICS] = fresh[2];
+	old = *slot;
+	*slot = fresh;
 	pthread_mutex_unlock(&s->out_lock);
-	for (int i = 0; i < 3; i++)
-		if (fresh[i] && old[i])
-			MHD_destroy_response(old[i]);
+	if (old)
+		MHD_destroy_response(old);
+}
+
+void server_publish_json(struct server *s, const char *text, size_t len, void (*release)(void *arg),
+                         void *arg)
+{
+	struct MHD_Response *r;
+
+	if (!text)
+		return;
+	r = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)(uintptr_t)text,
+	                                                           release, arg);
+	if (!r) {
+		release(arg);
+		return;
+	}
+	add_common_headers(r, "application/json");
+	swap_in(s, &s->status_json, r);
+}
+
+/* Both metrics responses send the one exposition; it goes when both have. */
+struct shared_exposition {
+	atomic_int refs;
+	struct prometheus_exposition x;
+};
+
+static void shared_exposition_release(void *arg)
+{
+	struct shared_exposition *sx = arg;
+
+	if (atomic_fetch_sub(&sx->refs, 1) == 1) {
+		prometheus_exposition_free(&sx->x);
+		free(sx);
+	}
+}
+
+static struct MHD_Response *openmetrics_response(struct shared_exposition *sx)
+{
+	size_t max = PROMETHEUS_PIECES_MAX(&sx->x), n;
+	struct iovec *pieces = malloc(max * sizeof(*pieces));
+	struct MHD_IoVec *iov = malloc(max * sizeof(*iov));
+	struct MHD_Response *r = NULL;
+
+	if (pieces && iov) {
+		n = prometheus_openmetrics_pieces(&sx->x, pieces);
+		for (size_t i = 0; i < n; i++)
+			iov[i] = (struct MHD_IoVec){pieces[i].iov_base, pieces[i].iov_len};
+		/* libmicrohttpd copies the array, not the memory it points to. */
+		r = MHD_create_response_from_iovec(iov, (unsigned)n, shared_exposition_release, sx);
+	}
+	free(pieces);
+	free(iov);
+	if (r)
+		add_common_headers(r, PROMETHEUS_OPENMETRICS_CONTENT_TYPE);
+	return r;
+}
+
+void server_publish_metrics(struct server *s, struct prometheus_exposition *x)
+{
+	struct shared_exposition *sx = malloc(sizeof(*sx));
+	struct MHD_Response *text, *om;
+
+	if (!sx) {
+		prometheus_exposition_free(x);
+		return;
+	}
+	sx->x = *x;
+	memset(x, 0, sizeof(*x));
+	atomic_init(&sx->refs, 2);
+	text = MHD_create_response_from_buffer_with_free_callback_cls(
+	    sx->x.text_len, sx->x.text, shared_exposition_release, sx);
+	if (text)
+		add_common_headers(text, PROMETHEUS_TEXT_CONTENT_TYPE);
+	else
+		shared_exposition_release(sx);
+	om = openmetrics_response(sx);
+	if (!om)
+		shared_exposition_release(sx);
+	swap_in(s, &s->metrics[PROMETHEUS_TEXT], text);
+	swap_in(s, &s->metrics[PROMETHEUS_OPENMETRICS], om);
 }
 
 unsigned server_port(const struct server *s)

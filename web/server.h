@@ -1,7 +1,7 @@
 /* The HTTP server (libmicrohttpd): routes, access control, limits.
  *
  * Requests never touch probe state. The daemon renders its outputs after
- * each round and hands them over with server_publish(); a request only
+ * each round and hands them over with server_publish_*(); a request only
  * queues the current, already-built response. */
 #ifndef SPARKMON_SERVER_H
 #define SPARKMON_SERVER_H
@@ -11,6 +11,8 @@
 
 #include "monitor/config.h"
 #include "monitor/netaddr.h"
+
+struct prometheus_exposition;
 
 struct server;
 
@@ -30,10 +32,12 @@ struct server_hooks {
 int server_start(const struct config *cfg, const struct server_hooks *hooks, struct server **ret,
                  char *err, size_t errlen);
 
-/* Publishes a new set of outputs; the buffers are taken over (malloc'ed,
- * freed by the server once no response uses them any more). */
-void server_publish(struct server *s, char *status_json, size_t status_json_len, char *metrics_text,
-                    size_t metrics_text_len, char *metrics_om, size_t metrics_om_len);
+/* Publish new outputs, each as soon as it is rendered (so that the old one
+ * can go before the next is built). What is passed is taken over and
+ * freed by the server once no response uses it any more. */
+void server_publish_json(struct server *s, const char *text, size_t len, void (*release)(void *arg),
+                         void *arg);
+void server_publish_metrics(struct server *s, struct prometheus_exposition *metrics);
 
 /* The WireGuard hook: the addresses to serve on besides the configured
  * ones (each interface address at the configured port) and the client

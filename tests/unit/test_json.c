@@ -1,0 +1,178 @@
+/* web/json.c: the status document as /status.json and `check --json` write
+ * it (peers streamed one at a time) must be byte for byte what json-c
+ * writes for the whole tree, in both layouts, whatever the peers are
+ * called; and it must stay valid JSON with hostile names. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "monitor/config.h"
+#include "monitor/snapshot.h"
+#include "monitor/verdict.h"
+#include "web/json.h"
+
+static const char *const hostile_names[] = {
+    "laptop",
+    "quote \" back\\slash",
+    "line\nfeed\ttab\r",
+    "</script><script>alert(1)</script>",
+    "<b>&amp;</b>",
+    "caf\xc3\xa9 \xe2\x9c\x93",
+    "",
+};
+
+static void add_peers(struct wireguard_device *dev, size_t n, time_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct wireguard_peer *p = wireguard_device_add_peer(dev);
+		struct wireguard_ip ip = {.family = AF_INET, .cidr = 32};
+
+		assert_non_null(p);
+		snprintf(p->public_key, sizeof(p->public_key), "%043zu=", i);
+		snprintf(p->name, sizeof(p->name), "%s",
+		         hostile_names[i % (sizeof(hostile_names) / sizeof(hostile_names[0]))]);
+		if (i % 2)
+			snprintf(p->endpoint_text, sizeof(p->endpoint_text), "198.51.100.%zu:%zu",
+			         i % 250, 20000 + i);
+		p->last_handshake = i % 3 ? now - (time_t)(i * 7) : 0;
+		p->rx_bytes = i * 1000003;
+		p->tx_bytes = UINT64_MAX - i;
+		p->persistent_keepalive = (uint16_t)(i % 2 ? 25 : 0);
+		p->protocol_version = i % 2;
+		ip.addr.v4.s_addr = htonl(0x0a000000u + (uint32_t)i);
+		for (size_t k = 0; k < i % 3; k++)
+			assert_int_equal(wireguard_device_add_allowed_ip(dev, &ip), 0);
+	}
+}
+
+/* Three devices: no peers, many peers, one peer. */
+static struct snapshot *snapshot_with_peers(size_t many)
+{
+	struct snapshot *snap = calloc(1, sizeof(*snap));
+	time_t now = 1700000000;
+
+	assert_non_null(snap);
+	snap->generated_at = now;
+	strcpy(snap->host, "spark");
+	for (int id = 0; id < PROBE__COUNT; id++)
+		snap->probes[id].status = PROBE_NOT_RUN;
+	snap->probes[PROBE_WIREGUARD] =
+	    (struct probe_outcome){.status = PROBE_OK, .collected_at = now, .last_success = now};
+	snap->wireguard.collected_at = now;
+	snap->wireguard.n_devices = 3;
+	snap->wireguard.devices = calloc(3, sizeof(struct wireguard_device));
+	assert_non_null(snap->wireguard.devices);
+	strcpy(snap->wireguard.devices[0].name, "wg-empty");
+	strcpy(snap->wireguard.devices[1].name, "wg-dgx-spark");
+	strcpy(snap->wireguard.devices[2].name, "wg-one");
+	for (size_t i = 0; i < 3; i++)
+		snap->wireguard.devices[i].link_found = true;
+	add_peers(&snap->wireguard.devices[1], many, now);
+	add_peers(&snap->wireguard.devices[2], 1, now);
+	return snap;
+}
+
+static void free_snapshot(struct snapshot *snap)
+{
+	wireguard_free(&snap->wireguard);
+	free(snap);
+}
+
+static void compare_layouts(size_t many)
+{
+	static const int layouts[] = {JSON_C_TO_STRING_PLAIN,
+	                              JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED};
+	struct snapshot *snap = snapshot_with_peers(many);
+	struct verdict v = {.overall = CHECK_OK};
+	struct config cfg;
+
+	config_defaults(&cfg);
+	for (size_t i = 0; i < 2; i++) {
+		struct json_object *tree = json_status_document(&cfg, snap, &v);
+		char *streamed = json_status_string(&cfg, snap, &v, i);
+		const char *want = json_object_to_json_string_ext(tree, layouts[i]);
+		struct json_object *back, *peers;
+
+		assert_non_null(streamed);
+		if (strcmp(streamed, want) != 0)
+			fail_msg("streamed document differs from the tree (layout %zu, %zu peers)",
+			         i, many);
+		/* And it reads back with every peer. */
+		back = json_tokener_parse(streamed);
+		assert_non_null(back);
+		assert_true(json_object_object_get_ex(back, "wireguard", &peers));
+		assert_true(json_object_object_get_ex(peers, "interfaces", &peers));
+		peers = json_object_array_get_idx(peers, 1);
+		assert_true(json_object_object_get_ex(peers, "peers", &peers));
+		assert_int_equal(json_object_array_length(peers), many);
+		json_object_put(back);
+		json_object_put(tree);
+		free(streamed);
+	}
+	free_snapshot(snap);
+}
+
+static void test_streamed_equals_tree_few(void **state)
+{
+	(void)state;
+	compare_layouts(0);
+	compare_layouts(2);
+	compare_layouts(7);
+}
+
+static void test_streamed_equals_tree_1000(void **state)
+{
+	(void)state;
+	compare_layouts(1000);
+}
+
+/* The names reach the document as they are, and no name can end a string
+ * early or close a <script> the document is embedded in. */
+static void test_hostile_names_kept_and_escaped(void **state)
+{
+	struct snapshot *snap = snapshot_with_peers(7);
+	struct verdict v = {.overall = CHECK_OK};
+	struct json_object *doc, *peers;
+	struct config cfg;
+	char *text;
+
+	(void)state;
+	config_defaults(&cfg);
+	text = json_status_string(&cfg, snap, &v, 0);
+	assert_non_null(text);
+	assert_null(strstr(text, "</script>"));
+	assert_null(strchr(text, '\n'));
+	doc = json_tokener_parse(text);
+	assert_non_null(doc);
+	assert_true(json_object_object_get_ex(doc, "wireguard", &peers));
+	assert_true(json_object_object_get_ex(peers, "interfaces", &peers));
+	peers = json_object_array_get_idx(peers, 1);
+	assert_true(json_object_object_get_ex(peers, "peers", &peers));
+	for (size_t i = 0; i < 6; i++) {
+		struct json_object *name;
+
+		assert_true(
+		    json_object_object_get_ex(json_object_array_get_idx(peers, i), "name", &name));
+		assert_string_equal(json_object_get_string(name), hostile_names[i]);
+	}
+	json_object_put(doc);
+	free(text);
+	free_snapshot(snap);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_streamed_equals_tree_few),
+	    cmocka_unit_test(test_streamed_equals_tree_1000),
+	    cmocka_unit_test(test_hostile_names_kept_and_escaped),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
