@@ -22,7 +22,8 @@ struct series {
 	float *ring;        /* bucket b lives at ring[b % cap] */
 };
 
-struct history {
+/* Every series at one resolution. */
+struct rings {
 	double step; /* seconds */
 	size_t cap;  /* points per series */
 	size_t max_series;
@@ -30,10 +31,28 @@ struct history {
 	float *values;
 };
 
-struct history *history_new(uint64_t retention_ms, uint64_t interval_ms, size_t budget,
-                            size_t max_series)
+/* Two resolutions of the same series: the last hour at the poll interval
+ * (`fine`, absent when the retention is that short anyway) and the whole
+ * retention averaged into at most HISTORY_POINTS points (`coarse`). A
+ * reply carries at most that many points per series, so a finer ring over
+ * 24 h would hold detail no reply shows: with 1000 peers the busiest
+ * peers' series took 0.6 MiB resident at 5760 points each, 0.2 MiB now. */
+struct history {
+	struct rings *fine, *coarse;
+};
+
+static void rings_free(struct rings *h);
+
+static size_t rings_footprint(const struct rings *h)
 {
-	struct history *h;
+	return h ? sizeof(*h) + h->max_series * (sizeof(struct series) + h->cap * sizeof(float))
+	         : 0;
+}
+
+static struct rings *rings_new(uint64_t retention_ms, uint64_t interval_ms, size_t budget,
+                               size_t max_series)
+{
+	struct rings *h;
 	size_t want, fit, fixed;
 	uint64_t factor;
 
@@ -41,8 +60,8 @@ struct history *history_new(uint64_t retention_ms, uint64_t interval_ms, size_t 
 		return NULL;
 	/* What a ring would hold at the poll interval, and what fits. */
 	want = (size_t)((retention_ms + interval_ms - 1) / interval_ms);
-	/* The budget covers everything allocated here (history_footprint). */
-	fixed = sizeof(struct history) + max_series * sizeof(struct series);
+	/* The budget covers everything allocated here (rings_footprint). */
+	fixed = sizeof(struct rings) + max_series * sizeof(struct series);
 	fit = budget > fixed ? (budget - fixed) / max_series / sizeof(float) : 0;
 	if (fit < 2 || want < 1)
 		return NULL;
@@ -58,7 +77,7 @@ struct history *history_new(uint64_t retention_ms, uint64_t interval_ms, size_t 
 	h->series = calloc(max_series, sizeof(*h->series));
 	h->values = malloc(max_series * h->cap * sizeof(float));
 	if (!h->series || !h->values) {
-		history_free(h);
+		rings_free(h);
 		return NULL;
 	}
 	for (size_t i = 0; i < max_series; i++)
@@ -66,7 +85,7 @@ struct history *history_new(uint64_t retention_ms, uint64_t interval_ms, size_t 
 	return h;
 }
 
-void history_free(struct history *h)
+static void rings_free(struct rings *h)
 {
 	if (!h)
 		return;
@@ -75,17 +94,56 @@ void history_free(struct history *h)
 	free(h);
 }
 
+/* Bytes for max_series series of `points` points each. */
+static size_t rings_budget_for(size_t max_series, size_t points)
+{
+	return sizeof(struct rings) + max_series * (sizeof(struct series) + points * sizeof(float));
+}
+
+struct history *history_new(uint64_t retention_ms, uint64_t interval_ms, size_t budget,
+                            size_t max_series)
+{
+	struct history *h = calloc(1, sizeof(*h));
+	size_t want = rings_budget_for(max_series, HISTORY_POINTS);
+
+	if (!h || budget < sizeof(*h)) {
+		free(h);
+		return NULL;
+	}
+	budget -= sizeof(*h);
+	if (retention_ms > HISTORY_FINE_MS && interval_ms < HISTORY_FINE_MS) {
+		h->fine = rings_new(HISTORY_FINE_MS, interval_ms,
+		                    budget / 2 < want ? budget / 2 : want, max_series);
+		budget -= rings_footprint(h->fine);
+	}
+	h->coarse = rings_new(retention_ms, interval_ms, budget < want ? budget : want, max_series);
+	if (!h->coarse) {
+		history_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void history_free(struct history *h)
+{
+	if (!h)
+		return;
+	rings_free(h->fine);
+	rings_free(h->coarse);
+	free(h);
+}
+
 double history_step_seconds(const struct history *h)
 {
-	return h->step;
+	return h->coarse->step;
 }
 
 size_t history_capacity(const struct history *h)
 {
-	return h->cap;
+	return h->coarse->cap;
 }
 
-static struct series *find_series(const struct history *h, const char *name)
+static struct series *find_series(const struct rings *h, const char *name)
 {
 	for (size_t i = 0; i < h->max_series; i++)
 		if (h->series[i].used && strcmp(h->series[i].name, name) == 0)
@@ -99,7 +157,7 @@ static int64_t newest_bucket(const struct series *s)
 	return s->count ? s->open_bucket : s->last_bucket;
 }
 
-static struct series *get_series(struct history *h, const char *name, const char *label,
+static struct series *get_series(struct rings *h, const char *name, const char *label,
                                  int64_t bucket)
 {
 	struct series *s = find_series(h, name);
@@ -126,6 +184,10 @@ static struct series *get_series(struct history *h, const char *name, const char
 		float *ring = s->ring;
 
 		memset(s, 0, sizeof(*s));
+		/* Gaps until points come; and the ring is resident from now
+		 * on, not page by page over the retention. */
+		for (size_t i = 0; i < h->cap; i++)
+			ring[i] = NAN;
 		s->ring = ring;
 		s->used = true;
 		s->last_bucket = -1;
@@ -136,7 +198,7 @@ static struct series *get_series(struct history *h, const char *name, const char
 }
 
 /* Stores the finished bucket and marks skipped buckets as gaps. */
-static void flush(struct history *h, struct series *s)
+static void flush(struct rings *h, struct series *s)
 {
 	int64_t from;
 
@@ -153,7 +215,7 @@ static void flush(struct history *h, struct series *s)
 	s->count = 0;
 }
 
-int history_add(struct history *h, const char *name, const char *label, double t, double value)
+static int rings_add(struct rings *h, const char *name, const char *label, double t, double value)
 {
 	int64_t bucket = (int64_t)(t / h->step);
 	struct series *s;
@@ -183,21 +245,36 @@ int history_add(struct history *h, const char *name, const char *label, double t
 	return 0;
 }
 
-int history_add_counter(struct history *h, const char *name, const char *label, double t,
-                        double counter)
+int history_add(struct history *h, const char *name, const char *label, double t, double value)
+{
+	if (h->fine)
+		rings_add(h->fine, name, label, t, value);
+	return rings_add(h->coarse, name, label, t, value);
+}
+
+static int rings_add_counter(struct rings *h, const char *name, const char *label, double t,
+                             double counter)
 {
 	struct series *s = find_series(h, name);
 	double rate = NAN;
 
 	if (s && s->has_raw && t > s->raw_t && counter >= s->raw)
 		rate = (counter - s->raw) / (t - s->raw_t);
-	if (history_add(h, name, label, t, rate) < 0)
+	if (rings_add(h, name, label, t, rate) < 0)
 		return -ENOSPC;
 	s = find_series(h, name);
 	s->has_raw = true;
 	s->raw = counter;
 	s->raw_t = t;
 	return 0;
+}
+
+int history_add_counter(struct history *h, const char *name, const char *label, double t,
+                        double counter)
+{
+	if (h->fine)
+		rings_add_counter(h->fine, name, label, t, counter);
+	return rings_add_counter(h->coarse, name, label, t, counter);
 }
 
 /* ---- what gets recorded: one function per area --------------------------- */
@@ -367,21 +444,21 @@ size_t history_series_for(const struct config *cfg)
 
 size_t history_footprint(const struct history *h)
 {
-	return sizeof(*h) + h->max_series * (sizeof(struct series) + h->cap * sizeof(float));
+	return sizeof(*h) + rings_footprint(h->fine) + rings_footprint(h->coarse);
 }
 
 size_t history_series_count(const struct history *h)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < h->max_series; i++)
-		n += h->series[i].used;
+	for (size_t i = 0; i < h->coarse->max_series; i++)
+		n += h->coarse->series[i].used;
 	return n;
 }
 
 /* ---- output -------------------------------------------------------------- */
 
-static struct json_object *series_json(const struct history *h, const struct series *s,
+static struct json_object *series_json(const struct rings *h, const struct series *s,
                                        size_t max_points)
 {
 	struct json_object *o = json_object_new_object();
@@ -425,16 +502,30 @@ static struct json_object *series_json(const struct history *h, const struct ser
 	return o;
 }
 
+/* The fine ring while it still holds everything the series has, so that
+ * the first hour is plotted at the poll interval; the coarse one after. */
+static struct json_object *best_series_json(const struct history *h, const struct series *s,
+                                            size_t max_points)
+{
+	const struct series *f = h->fine ? find_series(h->fine, s->name) : NULL;
+
+	if (f && (f->last_bucket >= 0 || f->count) &&
+	    newest_bucket(f) - f->first_bucket < (int64_t)h->fine->cap)
+		return series_json(h->fine, f, max_points);
+	return series_json(h->coarse, s, max_points);
+}
+
 struct json_object *history_json(const struct history *h, const char *const *names, size_t n,
                                  size_t max_points)
 {
+	const struct rings *c = h->coarse;
 	struct json_object *doc = json_object_new_object();
 	struct json_object *arr = json_object_new_array();
 
-	json_object_object_add(doc, "step_seconds", json_object_new_double(h->step));
-	json_object_object_add(doc, "capacity", json_object_new_uint64(h->cap));
-	for (size_t i = 0; i < h->max_series; i++) {
-		const struct series *s = &h->series[i];
+	json_object_object_add(doc, "step_seconds", json_object_new_double(c->step));
+	json_object_object_add(doc, "capacity", json_object_new_uint64(c->cap));
+	for (size_t i = 0; i < c->max_series; i++) {
+		const struct series *s = &c->series[i];
 		bool want = n == 0;
 
 		if (!s->used)
@@ -450,7 +541,7 @@ struct json_object *history_json(const struct history *h, const char *const *nam
 			json_object_object_add(o, "label", json_object_new_string(s->label));
 			json_object_array_add(arr, o);
 		} else {
-			json_object_array_add(arr, series_json(h, s, max_points));
+			json_object_array_add(arr, best_series_json(h, s, max_points));
 		}
 	}
 	json_object_object_add(doc, "series", arr);

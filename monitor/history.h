@@ -1,11 +1,13 @@
 /* In-memory history of the headline series, for the status page's plots.
  *
- * Fixed memory: the budget is split into `max_series` equal rings of
- * 32-bit values. When the retention at the poll interval does not fit a
- * ring, points are averaged into wider steps (decimation), so the ring
- * always spans the retention. Points sit at multiples of the step (Unix
- * time), so series line up with each other. Not thread-safe: the caller
- * serializes. */
+ * Fixed memory, within the budget: each of `max_series` series has two
+ * rings of 32-bit values, one with the last hour at the poll interval and
+ * one that spans the whole retention with points averaged into wider steps
+ * (decimation), each of at most HISTORY_POINTS points; a smaller budget
+ * gets fewer, wider points. A ring's memory is written in full when its
+ * series appears, so the resident size is what it will be a day later.
+ * Points sit at multiples of the step (Unix time), so series line up with
+ * each other. Not thread-safe: the caller serializes. */
 #ifndef SPARKMON_HISTORY_H
 #define SPARKMON_HISTORY_H
 
@@ -19,6 +21,10 @@
 #include "monitor/verdict.h"
 
 #define HISTORY_NAME_MAX 128
+/* Points per series in each ring: what a reply carries at most. */
+#define HISTORY_POINTS 720
+/* The span of the ring at the poll interval. */
+#define HISTORY_FINE_MS (3600 * 1000ull)
 
 struct history;
 

@@ -17,7 +17,9 @@
 
 #include "probes/text.h"
 
-#define WGUAPI_READ_CHUNK 65536
+/* Room for the longest line a reply can have (an IPv6 endpoint with a
+ * scope, a 64-digit key) many times over; a longer line is refused. */
+#define WGUAPI_LINE_MAX 4096
 
 struct span {
 	const char *p;
@@ -244,77 +246,116 @@ static int peer_line(struct span key, struct span value, struct wireguard_device
 	return r;
 }
 
+/* The parser's state between lines: the reply is parsed as it arrives,
+ * a line at a time, so that reading it never holds more than a line. */
+struct uapi_parser {
+	struct wireguard_device *dev;
+	struct wireguard_peer *peer; /* the peer lines belong to; NULL before any */
+	int line;
+	int result; /* UAPI_MORE until the errno line or an error */
+	char *err;
+	size_t errlen;
+};
+
+#define UAPI_MORE 1
+
+static void parser_start(struct uapi_parser *ps, struct wireguard_device *dev, char *err,
+                         size_t errlen)
+{
+	*ps = (struct uapi_parser){.dev = dev, .result = UAPI_MORE, .err = err, .errlen = errlen};
+	wireguard_device_reset(dev);
+}
+
+/* One line without its newline. Sets ps->result when the reply ends. */
+static void parse_line(struct uapi_parser *ps, const char *p, size_t len)
+{
+	const char *eq = memchr(p, '=', len);
+	struct span key, value;
+	int r;
+
+	ps->line++;
+	if (len == 0) {
+		/* The empty line ends a reply; without errno it is refused. */
+		ps->result =
+		    fail(ps->err, ps->errlen, -EBADMSG, "the reply ended without an errno line");
+		return;
+	}
+	if (!eq) {
+		ps->result =
+		    fail(ps->err, ps->errlen, -EBADMSG, "line %d: no '=' in the reply", ps->line);
+		return;
+	}
+	key = (struct span){p, (size_t)(eq - p)};
+	value = (struct span){eq + 1, (size_t)(p + len - eq - 1)};
+	if (span_is(key, "errno")) {
+		uint64_t n;
+
+		if (parse_u64(value, 4095, &n) < 0)
+			ps->result = fail(ps->err, ps->errlen, -EBADMSG, "line %d: bad errno value",
+			                  ps->line);
+		else if (n != 0)
+			ps->result = fail(ps->err, ps->errlen, -(int)n,
+			                  "the implementation answered errno=%d", (int)n);
+		else
+			ps->result = 0;
+		return;
+	}
+	if (span_is(key, "public_key")) {
+		uint8_t pub[WIREGUARD_KEY_LEN];
+
+		if (parse_key(value, pub) < 0) {
+			ps->result = fail(ps->err, ps->errlen, -EBADMSG, "line %d: bad public_key",
+			                  ps->line);
+			return;
+		}
+		ps->peer = wireguard_device_add_peer(ps->dev);
+		if (!ps->peer)
+			ps->result = fail(ps->err, ps->errlen, -ENOMEM, "out of memory");
+		else
+			wireguard_key_to_base64(ps->peer->public_key, pub);
+		return;
+	}
+	r = ps->peer ? peer_line(key, value, ps->dev, ps->peer) : device_line(key, value, ps->dev);
+	if (r == -ENOMEM)
+		ps->result = fail(ps->err, ps->errlen, -ENOMEM, "out of memory");
+	else if (r < 0)
+		/* The key is ours to name, the value may be a secret. */
+		ps->result = fail(ps->err, ps->errlen, -EBADMSG, "line %d: bad value for %.*s",
+		                  ps->line, (int)(key.len > 40 ? 40 : key.len), key.p);
+}
+
+/* Parses the complete lines in buf; returns the bytes they took (a last
+ * partial line is left for the next call). */
+static size_t parse_lines(struct uapi_parser *ps, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *nl;
+
+	while (ps->result == UAPI_MORE && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		parse_line(ps, p, (size_t)(nl - p));
+		p = nl + 1;
+	}
+	return (size_t)(p - buf);
+}
+
+/* The result; a reply that stopped before its errno line was cut. */
+static int parser_finish(struct uapi_parser *ps)
+{
+	if (ps->result == UAPI_MORE)
+		ps->result =
+		    fail(ps->err, ps->errlen, -EBADMSG, "the reply ended without an errno line");
+	if (ps->result < 0)
+		wireguard_device_reset(ps->dev);
+	return ps->result;
+}
+
 int wguapi_parse(const char *buf, size_t len, struct wireguard_device *dev, char *err,
                  size_t errlen)
 {
-	const char *p = buf, *end = buf + len;
-	struct wireguard_peer *peer = NULL;
-	int line = 0, r;
+	struct uapi_parser ps;
 
-	wireguard_device_reset(dev);
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eq;
-		struct span key, value;
-
-		line++;
-		if (!nl)
-			break; /* an unterminated last line: the reply was cut */
-		if (nl == p)
-			break; /* the empty line ends a reply without errno: refused below */
-		eq = memchr(p, '=', (size_t)(nl - p));
-		if (!eq) {
-			r = fail(err, errlen, -EBADMSG, "line %d: no '=' in the reply", line);
-			goto out;
-		}
-		key = (struct span){p, (size_t)(eq - p)};
-		value = (struct span){eq + 1, (size_t)(nl - eq - 1)};
-		p = nl + 1;
-		if (span_is(key, "errno")) {
-			uint64_t n;
-
-			if (parse_u64(value, 4095, &n) < 0) {
-				r = fail(err, errlen, -EBADMSG, "line %d: bad errno value", line);
-				goto out;
-			}
-			if (n != 0) {
-				r = fail(err, errlen, -(int)n,
-				         "the implementation answered errno=%d", (int)n);
-				goto out;
-			}
-			return 0;
-		}
-		if (span_is(key, "public_key")) {
-			uint8_t pub[WIREGUARD_KEY_LEN];
-
-			if (parse_key(value, pub) < 0) {
-				r = fail(err, errlen, -EBADMSG, "line %d: bad public_key", line);
-				goto out;
-			}
-			peer = wireguard_device_add_peer(dev);
-			if (!peer) {
-				r = fail(err, errlen, -ENOMEM, "out of memory");
-				goto out;
-			}
-			wireguard_key_to_base64(peer->public_key, pub);
-			continue;
-		}
-		r = peer ? peer_line(key, value, dev, peer) : device_line(key, value, dev);
-		if (r == -ENOMEM) {
-			r = fail(err, errlen, -ENOMEM, "out of memory");
-			goto out;
-		}
-		if (r < 0) {
-			/* The key is ours to name, the value may be a secret. */
-			r = fail(err, errlen, -EBADMSG, "line %d: bad value for %.*s", line,
-			         (int)(key.len > 40 ? 40 : key.len), key.p);
-			goto out;
-		}
-	}
-	r = fail(err, errlen, -EBADMSG, "the reply ended without an errno line");
-out:
-	wireguard_device_reset(dev);
-	return r;
+	parser_start(&ps, dev, err, errlen);
+	parse_lines(&ps, buf, len);
+	return parser_finish(&ps);
 }
 
 static long long monotonic_ms(void)
@@ -340,52 +381,83 @@ static int wait_fd(int fd, short events, long long deadline)
 	return n == 0 ? -ETIMEDOUT : 0;
 }
 
-/* The reply ends with "errno=N\n\n"; the implementation then waits for the
- * next request, so the end is recognised, not waited for. */
-static bool reply_complete(const char *buf, size_t len)
+/* Sends the request; returns 0 or a negative errno. */
+static int send_request(int fd, long long deadline)
 {
-	const char *last;
+	static const char request[] = "get=1\n\n";
+	size_t sent = 0;
+	int r;
 
-	if (len < 2 || buf[len - 1] != '\n' || buf[len - 2] != '\n')
-		return false;
-	last = buf + len - 2; /* the last line's newline */
-	while (last > buf && last[-1] != '\n')
-		last--;
-	return strncmp(last, "errno=", 6) == 0;
+	while (sent < sizeof(request) - 1) {
+		ssize_t n = send(fd, request + sent, sizeof(request) - 1 - sent, MSG_NOSIGNAL);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			r = wait_fd(fd, POLLOUT, deadline);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (n < 0)
+			return -errno;
+		sent += (size_t)n;
+	}
+	return 0;
 }
 
-/* Grows the buffer by hand: realloc() could leave a copy of the reply
- * behind in freed memory. */
-static int grow(char **buf, size_t *cap, size_t len)
+/* Reads the reply and parses it as it comes: only a partial line is kept
+ * between reads (and wiped at the end: it may have held the private key),
+ * so the memory does not grow with the peers. The reply ends with the
+ * errno line; the implementation then waits for the next request, so the
+ * end is recognised, not waited for. Returns 0 when the parser has its
+ * answer, a negative errno for an I/O failure. */
+static int receive_reply(int fd, long long deadline, struct uapi_parser *ps)
 {
-	size_t ncap = *cap ? *cap * 2 : WGUAPI_READ_CHUNK;
-	char *nbuf;
+	char buf[WGUAPI_LINE_MAX];
+	size_t len = 0, total = 0, used;
+	int r = 0;
 
-	if (ncap > WGUAPI_REPLY_MAX + 1)
-		ncap = WGUAPI_REPLY_MAX + 1;
-	if (ncap <= *cap)
-		return -EFBIG;
-	nbuf = malloc(ncap);
-	if (!nbuf)
-		return -ENOMEM;
-	if (*buf) {
-		memcpy(nbuf, *buf, len);
-		explicit_bzero(*buf, *cap);
-		free(*buf);
+	while (ps->result == UAPI_MORE) {
+		ssize_t n;
+
+		if (len == sizeof(buf)) {
+			ps->result =
+			    fail(ps->err, ps->errlen, -EBADMSG, "line %d: longer than %d bytes",
+			         ps->line + 1, WGUAPI_LINE_MAX);
+			break;
+		}
+		n = recv(fd, buf + len, sizeof(buf) - len, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			r = wait_fd(fd, POLLIN, deadline);
+			if (r < 0)
+				break;
+			continue;
+		}
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break; /* closed early: the parser says what is missing */
+		total += (size_t)n;
+		if (total > WGUAPI_REPLY_MAX) {
+			r = -EFBIG;
+			break;
+		}
+		len += (size_t)n;
+		used = parse_lines(ps, buf, len);
+		memmove(buf, buf + used, len - used);
+		len -= used;
 	}
-	*buf = nbuf;
-	*cap = ncap;
-	return 0;
+	explicit_bzero(buf, sizeof(buf));
+	return r;
 }
 
 int wguapi_read_device(const char *path, struct wireguard_device *dev, unsigned timeout_ms,
                        char *err, size_t errlen)
 {
-	static const char request[] = "get=1\n\n";
 	long long deadline = monotonic_ms() + timeout_ms;
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	size_t len = 0, cap = 0, sent = 0;
-	char *buf = NULL;
+	struct uapi_parser ps;
 	int fd, r;
 
 	if (strlen(path) >= sizeof(addr.sun_path))
@@ -396,62 +468,26 @@ int wguapi_read_device(const char *path, struct wireguard_device *dev, unsigned 
 		return fail(err, errlen, -errno, "socket: %s", strerror(errno));
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		r = -errno;
-		if (r == -EAGAIN || r == -EINPROGRESS) {
+		if (r == -EAGAIN || r == -EINPROGRESS)
 			r = wait_fd(fd, POLLOUT, deadline);
-		}
 		if (r < 0) {
 			r = fail(err, errlen, r, "connect %s: %s", path, strerror(-r));
 			goto out;
 		}
 	}
-	while (sent < sizeof(request) - 1) {
-		ssize_t n = send(fd, request + sent, sizeof(request) - 1 - sent, MSG_NOSIGNAL);
-
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			r = wait_fd(fd, POLLOUT, deadline);
-			if (r < 0)
-				goto io_error;
-			continue;
+	r = send_request(fd, deadline);
+	if (r == 0) {
+		parser_start(&ps, dev, err, errlen);
+		r = receive_reply(fd, deadline, &ps);
+		if (r == 0) {
+			r = parser_finish(&ps);
+			goto out;
 		}
-		if (n < 0) {
-			r = -errno;
-			goto io_error;
-		}
-		sent += (size_t)n;
+		wireguard_device_reset(dev);
 	}
-	while (!reply_complete(buf, len)) {
-		ssize_t n;
-
-		if (len == cap) {
-			r = grow(&buf, &cap, len);
-			if (r < 0)
-				goto io_error;
-		}
-		n = recv(fd, buf + len, cap - len, 0);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			r = wait_fd(fd, POLLIN, deadline);
-			if (r < 0)
-				goto io_error;
-			continue;
-		}
-		if (n < 0) {
-			r = -errno;
-			goto io_error;
-		}
-		if (n == 0)
-			break; /* closed early: the parser says what is missing */
-		len += (size_t)n;
-	}
-	r = wguapi_parse(buf ? buf : "", len, dev, err, errlen);
-	goto out;
-io_error:
 	r = fail(err, errlen, r, "%s: %s", path,
 	         r == -EFBIG ? "reply larger than the size cap" : strerror(-r));
 out:
-	if (buf) {
-		explicit_bzero(buf, cap);
-		free(buf);
-	}
 	close(fd);
 	return r;
 }

@@ -65,9 +65,9 @@ static bool has_series(const struct history *h, const char *name)
 	return found;
 }
 
-/* 24 h at 5 s does not fit 2 MiB for 64 series: points are averaged into
- * wider steps, the ring still spans the retention, and nothing allocated
- * goes beyond the budget. */
+/* 24 h at 5 s is more points than a reply carries: points are averaged
+ * into wider steps, the ring still spans the retention, and nothing
+ * allocated goes beyond the budget. */
 static void test_sizing(void **state)
 {
 	struct history *h = history_new(86400000, 5000, 2 * MIB, 64);
@@ -125,6 +125,36 @@ static void test_gaps_and_averaging(void **state)
 	assert_true(n <= 5 && n >= 4);
 	assert_true(step == 20.0);
 	assert_true((long long)start % 20 == 0);
+	history_free(h);
+}
+
+/* The first hour comes at the poll interval; once a series is older than
+ * that, its reply is the whole retention in wider steps. Either way a
+ * reply has at most HISTORY_POINTS points, and the two rings together stay
+ * far below the budget (memory does not scale with the retention). */
+static void test_two_resolutions(void **state)
+{
+	struct history *h = history_new(86400000, 5000, 2 * MIB, 64);
+	static double v[HISTORY_POINTS + 1];
+	double start, step, t0 = 1700000000.0;
+	size_t n;
+
+	(void)state;
+	assert_non_null(h);
+	assert_true(history_footprint(h) <= 64 * 2 * (HISTORY_POINTS * sizeof(float) + 512));
+	for (int i = 0; i < 360; i++) /* 30 min every 5 s */
+		assert_int_equal(history_add(h, "a", NULL, t0 + 5.0 * i, (double)i), 0);
+	n = values_of(h, "a", 0, v, HISTORY_POINTS, &start, &step);
+	assert_true(step == 5.0);
+	assert_int_equal(n, 360);
+	assert_true(start == t0 && v[0] == 0.0 && v[359] == 359.0);
+	for (int i = 360; i < 1440; i++) /* 2 h in all */
+		assert_int_equal(history_add(h, "a", NULL, t0 + 5.0 * i, (double)i), 0);
+	n = values_of(h, "a", 0, v, HISTORY_POINTS, &start, &step);
+	assert_true(step == history_step_seconds(h) && step > 5.0);
+	assert_true(start <= t0 && start + step * (double)n >= t0 + 5.0 * 1439);
+	/* Averages of the 5 s points they cover. */
+	assert_true(v[1] > v[0] && v[n - 2] < 1440.0);
 	history_free(h);
 }
 
@@ -319,9 +349,10 @@ static void test_thousand_peers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sizing),       cmocka_unit_test(test_gaps_and_averaging),
-	    cmocka_unit_test(test_counter_rate), cmocka_unit_test(test_ring_handover),
-	    cmocka_unit_test(test_select_peers), cmocka_unit_test(test_thousand_peers),
+	    cmocka_unit_test(test_sizing),          cmocka_unit_test(test_gaps_and_averaging),
+	    cmocka_unit_test(test_counter_rate),    cmocka_unit_test(test_ring_handover),
+	    cmocka_unit_test(test_select_peers),    cmocka_unit_test(test_thousand_peers),
+	    cmocka_unit_test(test_two_resolutions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -133,8 +133,10 @@ static void test_parse_errors(void **state)
 /* ---- over a real socket ---------------------------------------------------- */
 
 /* Serves one connection like wireguard-go: reads the request, answers in
- * small pieces, then waits for the next request instead of closing. */
-static pid_t serve(const char *path, const char *answer, bool answer_at_all)
+ * pieces of `chunk` bytes, then waits for the next request instead of
+ * closing (or closes, when asked to). */
+static pid_t serve_chunks(const char *path, const char *answer, bool answer_at_all, size_t chunk,
+                          bool close_after)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -155,16 +157,24 @@ static pid_t serve(const char *path, const char *answer, bool answer_at_all)
 
 		if (n != 7 || memcmp(req, "get=1\n\n", 7) != 0)
 			_exit(1);
-		for (size_t off = 0; answer_at_all && off < len; off += 5) {
-			if (write(c, answer + off, len - off < 5 ? len - off : 5) < 0)
+		for (size_t off = 0; answer_at_all && off < len; off += chunk) {
+			if (write(c, answer + off, len - off < chunk ? len - off : chunk) < 0)
 				_exit(1);
-			usleep(100);
+			if (chunk < 16)
+				usleep(100);
 		}
+		if (close_after)
+			_exit(0);
 		pause();
 		_exit(0);
 	}
 	close(fd);
 	return pid;
+}
+
+static pid_t serve(const char *path, const char *answer, bool answer_at_all)
+{
+	return serve_chunks(path, answer, answer_at_all, 5, false);
 }
 
 static void stop(pid_t pid)
@@ -199,12 +209,64 @@ static void test_read_socket(void **state)
 	wireguard_device_free(&dev);
 }
 
+/* The reply is parsed as it arrives: its size does not matter (a
+ * 3000-peer reply in 64 KiB writes), but one line longer than the line
+ * buffer is refused, and so is a reply cut off in the middle of a line. */
+static void test_read_socket_streamed(void **state)
+{
+	char path[64], err[160] = "";
+	struct wireguard_device dev = {.name = "wg0"};
+	size_t cap = 3000 * 200 + 64, len = 0;
+	char *big = malloc(cap), *longline = malloc(8192);
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(big);
+	assert_non_null(longline);
+	snprintf(path, sizeof(path), "/tmp/sparkmon-test-wguapi-s%d.sock", (int)getpid());
+	for (int i = 0; i < 3000; i++)
+		len += (size_t)snprintf(big + len, cap - len,
+		                        "public_key=%064x\nendpoint=192.0.2.%d:%d\n"
+		                        "rx_bytes=%d\nallowed_ip=10.1.%d.%d/32\n",
+		                        i + 1, i % 250, 1000 + i, i, i / 250, i % 250);
+	snprintf(big + len, cap - len, "errno=0\n\n");
+	pid = serve_chunks(path, big, true, 65536, false);
+	assert_int_equal(wguapi_read_device(path, &dev, 5000, err, sizeof(err)), 0);
+	assert_int_equal(dev.n_peers, 3000);
+	assert_int_equal(dev.peers[2999].rx_bytes, 2999);
+	assert_int_equal(dev.n_all_allowed_ips, 3000);
+	stop(pid);
+	wireguard_device_free(&dev);
+
+	memset(longline, 0, 8192);
+	memcpy(longline, "fwmark=", 7);
+	memset(longline + 7, '1', 5000);
+	strcat(longline, "\nerrno=0\n\n");
+	pid = serve_chunks(path, longline, true, 1024, false);
+	assert_int_equal(wguapi_read_device(path, &dev, 2000, err, sizeof(err)), -EBADMSG);
+	assert_string_equal(err, "line 1: longer than 4096 bytes");
+	assert_int_equal(dev.n_peers, 0);
+	stop(pid);
+
+	pid =
+	    serve_chunks(path, "listen_port=51820\npublic_key=" PEER_HEX "\ntx_by", true, 7, true);
+	assert_int_equal(wguapi_read_device(path, &dev, 2000, err, sizeof(err)), -EBADMSG);
+	assert_string_equal(err, "the reply ended without an errno line");
+	assert_int_equal(dev.n_peers, 0);
+	stop(pid);
+	unlink(path);
+	wireguard_device_free(&dev);
+	free(big);
+	free(longline);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_reply),
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_read_socket),
+	    cmocka_unit_test(test_read_socket_streamed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
