@@ -16,7 +16,7 @@ Q         := $(if $(filter 1,$(V)),,@)
 ASAN      := $(BUILD)-asan
 
 CC        ?= cc
-PKGS      := libmnl libcurl libmicrohttpd json-c inih libsystemd hogweed
+PKGS      := libmnl libmicrohttpd json-c inih hogweed
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2
 CPPFLAGS  += -D_GNU_SOURCE -DSPARKMON_VERSION='"$(VERSION)"' -I. -MMD -MP
@@ -24,6 +24,14 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread
 SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# Only the endpoint probe's HTTP helper, sparkmon-fetch, links libcurl (and
+# with it libcrypto, libssl, ...): the daemon stays small, and servers'
+# answers are parsed in a short-lived process. Its installed path is
+# compiled into the daemon, which looks next to itself first.
+FETCH_PKGS  := libcurl
+FETCH_PATH  := $(PREFIX)/lib/sparkmon/sparkmon-fetch
+FETCH_MAIN  := probes/fetch_main.c
+FETCH_LDLIBS = $(shell pkg-config --libs $(FETCH_PKGS) 2>/dev/null)
 
 # Debian packages, listed in tests/deps/*.txt: build.txt is what building
 # needs; every other list is what some test needs.
@@ -32,7 +40,7 @@ DEPS_BUILD := $(call deps_of,tests/deps/build.txt)
 DEPS       := $(sort $(call deps_of,$(wildcard tests/deps/*.txt)))
 
 LIB_SRC   := $(sort $(wildcard monitor/*.c probes/*.c web/*.c))
-LIB_SRC   := $(filter-out monitor/main.c,$(LIB_SRC))
+LIB_SRC   := $(filter-out monitor/main.c $(FETCH_MAIN),$(LIB_SRC))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 
@@ -42,8 +50,8 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
 .PHONY: all deps deps-build run test unit unit-asan cli integration format \
-        format-check install deb clean
-all: $(BUILD)/sparkmon
+        format-check install deb clean FORCE
+all: $(BUILD)/sparkmon $(BUILD)/sparkmon-fetch
 
 # ---- dependencies -----------------------------------------------------------
 deps:
@@ -76,6 +84,26 @@ $(ASAN)/sparkmon: $(ASAN)/obj/monitor/main.o $(ASAN)/libsparkmon.a
 	@echo "  LD $@"
 	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
+# The HTTP helper: its own main, libcurl, nothing of libsparkmon.
+$(BUILD)/obj/$(FETCH_MAIN:.c=.o) $(ASAN)/obj/$(FETCH_MAIN:.c=.o): \
+  CFLAGS += $(shell pkg-config --cflags $(FETCH_PKGS) 2>/dev/null)
+$(BUILD)/sparkmon-fetch: $(BUILD)/obj/$(FETCH_MAIN:.c=.o)
+	@echo "  LD $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(FETCH_LDLIBS)
+$(ASAN)/sparkmon-fetch: $(ASAN)/obj/$(FETCH_MAIN:.c=.o)
+	@echo "  LD $@"
+	$(Q)$(CC) $(CFLAGS) $(SANITIZE) -o $@ $^ $(FETCH_LDLIBS)
+
+# endpoint.o holds the helper's installed path: rebuilt when PREFIX changes
+# (the stamp file is rewritten only then).
+$(BUILD)/obj/probes/endpoint.o $(ASAN)/obj/probes/endpoint.o: \
+  CPPFLAGS += -DSPARKMON_FETCH_PATH='"$(FETCH_PATH)"'
+$(BUILD)/obj/probes/endpoint.o: $(BUILD)/fetch-path
+$(ASAN)/obj/probes/endpoint.o: $(ASAN)/fetch-path
+$(BUILD)/fetch-path $(ASAN)/fetch-path: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(FETCH_PATH)' | cmp -s - $@ || echo '$(FETCH_PATH)' >$@
+
 $(BUILD)/test/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libsparkmon.a
 	@mkdir -p $(dir $@)
 	@echo "  LD $@"
@@ -99,7 +127,7 @@ $(BUILD)/obj/web/page.o $(ASAN)/obj/web/page.o: $(wildcard web/page/*)
 
 # ---- run --------------------------------------------------------------------
 run: deps-build
-	@$(MAKE) --no-print-directory $(BUILD)/sparkmon
+	@$(MAKE) --no-print-directory $(BUILD)/sparkmon $(BUILD)/sparkmon-fetch
 	./$(BUILD)/sparkmon serve
 
 # ---- tests ------------------------------------------------------------------
@@ -109,10 +137,10 @@ unit: $(addprefix $(BUILD)/test/,$(UNIT_BIN))
 unit-asan: $(addprefix $(ASAN)/test/,$(UNIT_BIN))
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  tests/run-unit.sh $^
-cli: $(BUILD)/sparkmon $(ASAN)/sparkmon
+cli: $(BUILD)/sparkmon $(ASAN)/sparkmon $(BUILD)/sparkmon-fetch $(ASAN)/sparkmon-fetch
 	@tests/cli/run.sh $(BUILD)/sparkmon
 	@ASAN_OPTIONS=detect_leaks=1 tests/cli/run.sh $(ASAN)/sparkmon
-integration: $(BUILD)/sparkmon
+integration: $(BUILD)/sparkmon $(BUILD)/sparkmon-fetch
 	@tests/integration/run.sh $(BUILD)/sparkmon
 
 test: deps
@@ -130,8 +158,9 @@ format-check:
 # The unit and man pages follow PREFIX; the configuration lives in /etc
 # whatever the PREFIX, and an existing one is never overwritten.
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
-install: $(BUILD)/sparkmon $(BUILD)/sparkmon.conf
+install: $(BUILD)/sparkmon $(BUILD)/sparkmon-fetch $(BUILD)/sparkmon.conf
 	install -D -m 0755 $(BUILD)/sparkmon $(DESTDIR)$(PREFIX)/bin/sparkmon
+	install -D -m 0755 $(BUILD)/sparkmon-fetch $(DESTDIR)$(FETCH_PATH)
 	install -D -m 0644 packaging/man/sparkmon.8 $(DESTDIR)$(PREFIX)/share/man/man8/sparkmon.8
 	install -D -m 0644 packaging/man/sparkmon.conf.5 \
 	  $(DESTDIR)$(PREFIX)/share/man/man5/sparkmon.conf.5

@@ -1,11 +1,10 @@
 #include "probes/endpoint.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +13,19 @@
 
 #include "monitor/config.h"
 #include "probes/readfile.h"
+#include "probes/runner.h"
 #include "probes/text.h"
 
 #define ENDPOINT_STATE_MAX 256
+/* The runner's deadline for sparkmon-fetch is the request's total timeout
+ * plus this: time to start the program and load libcurl. libcurl enforces
+ * the timeout itself; the runner's deadline catches a helper that hangs. */
+#define ENDPOINT_FETCH_MARGIN_MS 1000
+
+/* Where `make install` puts sparkmon-fetch ($(PREFIX)/lib/sparkmon). */
+#ifndef SPARKMON_FETCH_PATH
+#error "SPARKMON_FETCH_PATH: the installed sparkmon-fetch's path (the Makefile defines it)"
+#endif
 
 /* ---- parsing --------------------------------------------------------------- */
 
@@ -110,117 +119,338 @@ size_t endpoint_split_urls(const char *list, char (*ret)[ENDPOINT_URL_MAX], size
 	return n;
 }
 
-/* ---- HTTP ------------------------------------------------------------------- */
+/* ---- sparkmon-fetch's answer ------------------------------------------------ */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init(void)
-{
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-struct body {
-	char data[ENDPOINT_BODY_MAX + 1];
-	size_t len;
-	bool keep;    /* keep the body (IP discovery) or only count it */
-	bool too_big; /* the cap was hit and the transfer aborted */
+static const char *const outcome_names[] = {
+    [ENDPOINT_OUTCOME_OK] = "ok",
+    [ENDPOINT_OUTCOME_TIMEOUT] = "timeout",
+    [ENDPOINT_OUTCOME_TOO_BIG] = "too-big",
+    [ENDPOINT_OUTCOME_ERROR] = "error",
 };
 
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
+/* Takes the next line from *p..end, which must be "<key>" or "<key> <value>"
+ * without control characters; the value goes to value (size bytes). */
+static int take_line(const char **p, const char *end, const char *key, char *value, size_t size,
+                     char *err, size_t errlen)
 {
-	struct body *b = user;
-	size_t n = size * nmemb;
+	const char *line = *p, *nl;
+	size_t klen = strlen(key), len;
 
-	if (!b->keep)
-		return n;
-	if (b->len + n > ENDPOINT_BODY_MAX) {
-		b->too_big = true;
-		return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
+	if (line == end) {
+		snprintf(err, errlen, "truncated: no '%s' line", key);
+		return -EBADMSG;
 	}
-	memcpy(b->data + b->len, ptr, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
+	nl = memchr(line, '\n', (size_t)(end - line));
+	if (!nl) {
+		snprintf(err, errlen, "truncated in the '%s' line", key);
+		return -EBADMSG;
+	}
+	len = (size_t)(nl - line);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if (c < 0x20 || c == 0x7f) {
+			snprintf(err, errlen, "%s in the '%s' line",
+			         c ? "control character" : "NUL byte", key);
+			return -EBADMSG;
+		}
+	}
+	if (len < klen || memcmp(line, key, klen) != 0 || (len > klen && line[klen] != ' ')) {
+		snprintf(err, errlen, "expected the '%s' line", key);
+		return -EBADMSG;
+	}
+	line += klen;
+	len -= klen;
+	if (len > 0) {
+		line++;
+		len--;
+	}
+	if (len >= size) {
+		snprintf(err, errlen, "'%s' line too long", key);
+		return -EBADMSG;
+	}
+	memcpy(value, line, len);
+	value[len] = '\0';
+	*p = nl + 1;
+	return 0;
 }
 
-/* One GET with the configured deadlines; fills req and, for IP discovery,
- * the body. Returns 0 when an HTTP response arrived in full. */
-static int http_get(const struct config *cfg, const char *url, bool ipv4_only, struct body *body,
-                    struct endpoint_request *req)
+/* 1 to max_digits decimal digits and nothing else. */
+static int parse_digits(const char *text, size_t max_digits, unsigned long *ret)
 {
-	char errbuf[CURL_ERROR_SIZE] = "";
-	CURL *curl;
-	CURLcode rc;
-	int r = 0;
+	size_t n = strspn(text, "0123456789");
+	unsigned long v = 0;
+
+	if (n == 0 || n > max_digits || text[n])
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (unsigned long)(text[i] - '0');
+	*ret = v;
+	return 0;
+}
+
+/* digits '.' digits: at most 6 before the point, 1 to 9 after it. */
+static int parse_seconds(const char *text, double *ret)
+{
+	char whole[8], frac[10];
+	const char *dot = strchr(text, '.');
+	unsigned long w, f;
+	size_t wlen, flen;
+	double scale = 1;
+
+	if (!dot)
+		return -EINVAL;
+	wlen = (size_t)(dot - text);
+	flen = strlen(dot + 1);
+	if (wlen == 0 || wlen >= sizeof(whole) || flen == 0 || flen >= sizeof(frac))
+		return -EINVAL;
+	memcpy(whole, text, wlen);
+	whole[wlen] = '\0';
+	memcpy(frac, dot + 1, flen + 1);
+	if (parse_digits(whole, sizeof(whole) - 2, &w) < 0 ||
+	    parse_digits(frac, sizeof(frac) - 1, &f) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < flen; i++)
+		scale *= 10;
+	*ret = (double)w + (double)f / scale;
+	return 0;
+}
+
+static int parse_header(const char **p, const char *end, struct endpoint_fetch *f, char *err,
+                        size_t errlen)
+{
+	char value[32];
+	unsigned long n;
+	size_t i;
+	int r;
+
+	r = take_line(p, end, ENDPOINT_FETCH_NAME, value, sizeof(value), err, errlen);
+	if (r < 0 || strcmp(value, ENDPOINT_FETCH_MAGIC + sizeof(ENDPOINT_FETCH_NAME)) != 0) {
+		snprintf(err, errlen, "not the answer of " ENDPOINT_FETCH_MAGIC);
+		return -EBADMSG;
+	}
+	if ((r = take_line(p, end, "outcome", value, sizeof(value), err, errlen)) < 0)
+		return r;
+	for (i = 0; i < sizeof(outcome_names) / sizeof(outcome_names[0]); i++)
+		if (strcmp(value, outcome_names[i]) == 0)
+			break;
+	if (i == sizeof(outcome_names) / sizeof(outcome_names[0])) {
+		snprintf(err, errlen, "unknown outcome '%s'", value);
+		return -EBADMSG;
+	}
+	f->outcome = (enum endpoint_outcome)i;
+	if ((r = take_line(p, end, "code", value, sizeof(value), err, errlen)) < 0)
+		return r;
+	if (parse_digits(value, 3, &n) < 0 || (n > 0 && n < 100)) {
+		snprintf(err, errlen, "bad HTTP code '%s'", value);
+		return -EBADMSG;
+	}
+	f->http_code = (long)n;
+	if ((r = take_line(p, end, "seconds", value, sizeof(value), err, errlen)) < 0)
+		return r;
+	if (parse_seconds(value, &f->total_seconds) < 0) {
+		snprintf(err, errlen, "bad seconds '%s'", value);
+		return -EBADMSG;
+	}
+	if ((r = take_line(p, end, "error", f->error, sizeof(f->error), err, errlen)) < 0)
+		return r;
+	if ((r = take_line(p, end, "body", value, sizeof(value), err, errlen)) < 0)
+		return r;
+	if (parse_digits(value, 9, &n) < 0) {
+		snprintf(err, errlen, "bad body length '%s'", value);
+		return -EBADMSG;
+	}
+	f->body_len = (size_t)n;
+	return 0;
+}
+
+int endpoint_parse_fetch(const char *buf, size_t len, struct endpoint_fetch *ret, char *err,
+                         size_t errlen)
+{
+	struct endpoint_fetch f;
+	const char *p = buf, *end = buf + len;
+	size_t rest;
+	int r;
+
+	memset(&f, 0, sizeof(f));
+	r = parse_header(&p, end, &f, err, errlen);
+	if (r < 0)
+		return r;
+	rest = (size_t)(end - p);
+	if (f.body_len > ENDPOINT_BODY_MAX) {
+		snprintf(err, errlen, "a body of %zu bytes, more than %d", f.body_len,
+		         ENDPOINT_BODY_MAX);
+		return -EBADMSG;
+	}
+	if (rest < f.body_len) {
+		snprintf(err, errlen, "truncated in the body (%zu of %zu bytes)", rest, f.body_len);
+		return -EBADMSG;
+	}
+	if (rest > f.body_len) {
+		snprintf(err, errlen, "%zu bytes after the body", rest - f.body_len);
+		return -EBADMSG;
+	}
+	if ((f.outcome == ENDPOINT_OUTCOME_OK) != (f.error[0] == '\0')) {
+		snprintf(err, errlen, "outcome %s %s an error text", outcome_names[f.outcome],
+		         f.error[0] ? "with" : "without");
+		return -EBADMSG;
+	}
+	if (f.outcome == ENDPOINT_OUTCOME_OK && f.http_code < 100) {
+		snprintf(err, errlen, "outcome ok without an HTTP status");
+		return -EBADMSG;
+	}
+	if (f.outcome != ENDPOINT_OUTCOME_OK && f.body_len) {
+		snprintf(err, errlen, "a body with outcome %s", outcome_names[f.outcome]);
+		return -EBADMSG;
+	}
+	memcpy(f.body, p, f.body_len);
+	f.body[f.body_len] = '\0';
+	*ret = f;
+	return 0;
+}
+
+/* ---- HTTP, through sparkmon-fetch ----------------------------------------------- */
+
+/* The first non-empty line of the helper's stderr. */
+static void first_line(const char *text, char *buf, size_t size)
+{
+	size_t len;
+
+	text += strspn(text, "\n");
+	len = strcspn(text, "\n");
+	snprintf(buf, size, "%.*s", (int)(len < size ? len : size - 1), text);
+}
+
+int endpoint_fetch(const char *helper, const struct config *cfg, const char *url, unsigned flags,
+                   struct endpoint_request *req, struct endpoint_fetch *ret)
+{
+	char connect_ms[24], total_ms[24], how[64], line[96], why[128];
+	const char *argv[10];
+	struct runner_options opts = {
+	    .timeout_ms = (unsigned)(cfg->endpoint_timeout_ms + ENDPOINT_FETCH_MARGIN_MS),
+	    .max_output = ENDPOINT_FETCH_OUTPUT_MAX};
+	struct runner_result res;
+	size_t n = 0;
+	int r;
 
 	snprintf(req->url, sizeof(req->url), "%s", url);
-	curl = curl_easy_init();
-	if (!curl) {
-		snprintf(req->error, sizeof(req->error), "libcurl could not start a request");
-		return -ENOMEM;
+	req->http_code = 0;
+	req->total_seconds = 0;
+	req->error[0] = '\0';
+	snprintf(connect_ms, sizeof(connect_ms), "%llu",
+	         (unsigned long long)cfg->endpoint_connect_timeout_ms);
+	snprintf(total_ms, sizeof(total_ms), "%llu", (unsigned long long)cfg->endpoint_timeout_ms);
+	argv[n++] = helper;
+	if (flags & ENDPOINT_FETCH_IPV4)
+		argv[n++] = "--ipv4";
+	if (flags & ENDPOINT_FETCH_BODY)
+		argv[n++] = "--body";
+	argv[n++] = "--connect-timeout-ms";
+	argv[n++] = connect_ms;
+	argv[n++] = "--timeout-ms";
+	argv[n++] = total_ms;
+	argv[n++] = "--"; /* a URL is never taken for an option */
+	argv[n++] = url;
+	argv[n] = NULL;
+	r = runner_run(argv, &opts, &res);
+	if (r < 0) {
+		snprintf(req->error, sizeof(req->error), "cannot run %s: %s", helper, strerror(-r));
+		return r;
 	}
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	/* Threads: no signals for DNS timeouts. */
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->endpoint_connect_timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)cfg->endpoint_timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "sparkmon/" SPARKMON_VERSION);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-	/* The address clients reach over IPv4 is the one that matters. */
-	if (ipv4_only)
-		curl_easy_setopt(curl, CURLOPT_IPRESOLVE, CURL_IPRESOLVE_V4);
-	rc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &req->http_code);
-	curl_easy_getinfo(curl, CURLINFO_TOTAL_TIME, &req->total_seconds);
-	if (body->too_big) {
-		snprintf(req->error, sizeof(req->error), "answer larger than %d bytes",
-		         ENDPOINT_BODY_MAX);
-		r = -EFBIG;
-	} else if (rc != CURLE_OK) {
-		snprintf(req->error, sizeof(req->error), "%s",
-		         errbuf[0] ? errbuf : curl_easy_strerror(rc));
-		r = rc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+	req->total_seconds = res.duration_seconds;
+	if (res.timed_out || res.truncated || !res.exited || res.exit_code != 0) {
+		runner_describe(&res, how, sizeof(how));
+		first_line(res.err, line, sizeof(line));
+		snprintf(req->error, sizeof(req->error), ENDPOINT_FETCH_NAME " %s%s%s", how,
+		         line[0] ? ": " : "", line);
+		r = res.timed_out ? -ETIMEDOUT : -ECHILD;
+		goto out;
 	}
-	curl_easy_cleanup(curl);
+	r = endpoint_parse_fetch(res.out, res.out_len, ret, why, sizeof(why));
+	if (r < 0) {
+		snprintf(req->error, sizeof(req->error), ENDPOINT_FETCH_NAME " answered badly: %s",
+		         why);
+		goto out;
+	}
+	req->http_code = ret->http_code;
+	req->total_seconds = ret->total_seconds;
+	snprintf(req->error, sizeof(req->error), "%s", ret->error);
+	r = ret->outcome == ENDPOINT_OUTCOME_OK        ? 0
+	    : ret->outcome == ENDPOINT_OUTCOME_TIMEOUT ? -ETIMEDOUT
+	    : ret->outcome == ENDPOINT_OUTCOME_TOO_BIG ? -EFBIG
+	                                               : -EIO;
+out:
+	runner_result_free(&res);
 	return r;
+}
+
+static bool is_program(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* sparkmon-fetch next to the running program (a build folder, or wherever
+ * the two were copied together), else where `make install` puts it. */
+static int find_helper(char *ret, size_t size, char *err, size_t errlen)
+{
+	char exe[PATH_MAX], here[PATH_MAX + sizeof(ENDPOINT_FETCH_NAME)] = "";
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(here, sizeof(here), "%s/" ENDPOINT_FETCH_NAME, exe);
+		}
+	}
+	if (here[0] && strlen(here) < size && is_program(here)) {
+		memcpy(ret, here, strlen(here) + 1);
+		return 0;
+	}
+	if (is_program(SPARKMON_FETCH_PATH)) {
+		snprintf(ret, size, "%s", SPARKMON_FETCH_PATH);
+		return 0;
+	}
+	snprintf(err, errlen,
+	         ENDPOINT_FETCH_NAME " not found: neither %s nor %s is an executable file",
+	         here[0] ? here : "(no /proc/self/exe)", SPARKMON_FETCH_PATH);
+	return -ENOENT;
 }
 
 /* ---- the public address ------------------------------------------------------ */
 
-static void discover_ip(const struct config *cfg, struct endpoint *ep)
+static void discover_ip(const struct config *cfg, const char *helper, struct endpoint *ep)
 {
 	char urls[ENDPOINT_URLS_MAX][ENDPOINT_URL_MAX];
 	size_t n = endpoint_split_urls(cfg->endpoint_ip_urls, urls, ENDPOINT_URLS_MAX);
 
 	for (size_t i = 0; i < n && !ep->have_ip; i++) {
 		struct endpoint_request *req = &ep->attempts[ep->n_attempts++];
-		struct body *body = calloc(1, sizeof(*body));
+		struct endpoint_fetch *answer = calloc(1, sizeof(*answer));
 
-		if (!body) {
+		if (!answer) {
+			snprintf(req->url, sizeof(req->url), "%s", urls[i]);
 			snprintf(req->error, sizeof(req->error), "out of memory");
 			return;
 		}
-		body->keep = true;
-		if (http_get(cfg, urls[i], true, body, req) == 0) {
+		if (endpoint_fetch(helper, cfg, urls[i], ENDPOINT_FETCH_IPV4 | ENDPOINT_FETCH_BODY,
+		                   req, answer) == 0) {
 			if (req->http_code != 200)
 				snprintf(req->error, sizeof(req->error), "HTTP status %ld",
 				         req->http_code);
-			else if (endpoint_parse_ip(body->data, body->len, ep->public_ip, req->error,
-			                           sizeof(req->error)) == 0)
+			else if (endpoint_parse_ip(answer->body, answer->body_len, ep->public_ip,
+			                           req->error, sizeof(req->error)) == 0)
 				req->ok = true;
 		}
 		if (req->ok) {
 			ep->have_ip = true;
 			snprintf(ep->source_url, sizeof(ep->source_url), "%s", urls[i]);
 		}
-		free(body);
+		free(answer);
 	}
 }
 
@@ -313,16 +543,21 @@ static void resolve_hostname(const struct config *cfg, struct endpoint *ep)
 }
 
 /* A reachability URL counts as reached when it answers below 400. */
-static void run_probes(const struct config *cfg, struct endpoint *ep)
+static void run_probes(const struct config *cfg, const char *helper, struct endpoint *ep)
 {
 	char urls[ENDPOINT_URLS_MAX][ENDPOINT_URL_MAX];
 	size_t n = endpoint_split_urls(cfg->endpoint_probes, urls, ENDPOINT_URLS_MAX);
+	struct endpoint_fetch *answer = n ? calloc(1, sizeof(*answer)) : NULL;
 
 	for (size_t i = 0; i < n; i++) {
 		struct endpoint_request *req = &ep->probes[ep->n_probes++];
-		struct body body = {.keep = false};
 
-		if (http_get(cfg, urls[i], false, &body, req) == 0) {
+		if (!answer) {
+			snprintf(req->url, sizeof(req->url), "%s", urls[i]);
+			snprintf(req->error, sizeof(req->error), "out of memory");
+			continue;
+		}
+		if (endpoint_fetch(helper, cfg, urls[i], 0, req, answer) == 0) {
 			if (req->http_code >= 400)
 				snprintf(req->error, sizeof(req->error), "HTTP status %ld",
 				         req->http_code);
@@ -330,10 +565,12 @@ static void run_probes(const struct config *cfg, struct endpoint *ep)
 				req->ok = true;
 		}
 	}
+	free(answer);
 }
 
-/* curl's messages quote what servers sent (names, redirect targets), and
- * errors may be cut inside a character: make every text valid UTF-8. */
+/* curl's messages (relayed by sparkmon-fetch) quote what servers sent
+ * (names, redirect targets), and errors may be cut inside a character: make
+ * every text valid UTF-8. */
 static void sanitize_requests(struct endpoint_request *reqs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -355,23 +592,27 @@ static void sanitize_facts(struct endpoint *ep)
 
 int endpoint_read(const struct config *cfg, struct endpoint *ret, char *err, size_t errlen)
 {
+	char helper[PATH_MAX] = "", one[1][ENDPOINT_URL_MAX];
 	struct endpoint *ep;
+	int r;
 
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_result != CURLE_OK) {
-		snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(curl_init_result));
-		return -EIO;
+	/* No URL to fetch, no helper needed. */
+	if (endpoint_split_urls(cfg->endpoint_ip_urls, one, 1) ||
+	    endpoint_split_urls(cfg->endpoint_probes, one, 1)) {
+		r = find_helper(helper, sizeof(helper), err, errlen);
+		if (r < 0)
+			return r;
 	}
 	ep = calloc(1, sizeof(*ep));
 	if (!ep) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	discover_ip(cfg, ep);
+	discover_ip(cfg, helper, ep);
 	if (!cfg->endpoint_expected_ip[0])
 		remember_ip(cfg, ep);
 	resolve_hostname(cfg, ep);
-	run_probes(cfg, ep);
+	run_probes(cfg, helper, ep);
 	sanitize_facts(ep);
 	*ret = *ep;
 	free(ep);

@@ -1,7 +1,9 @@
 /* The public side of the VPN: the public IPv4 address that every client's
- * `Endpoint =` points at (asked of "what is my IP" services over HTTP(S),
- * libcurl), what the endpoint's DNS name resolves to, and the URLs this
- * server must reach. */
+ * `Endpoint =` points at (asked of "what is my IP" services over HTTP(S)),
+ * what the endpoint's DNS name resolves to, and the URLs this server must
+ * reach. The HTTP requests run in a helper program, sparkmon-fetch
+ * (probes/fetch_main.c, the only code that links libcurl), through the
+ * subprocess runner. */
 #ifndef SPARKMON_ENDPOINT_H
 #define SPARKMON_ENDPOINT_H
 
@@ -19,6 +21,45 @@ struct config;
 /* A plain-text address is 15 bytes; anything much larger is not one. */
 #define ENDPOINT_BODY_MAX   1024
 #define ENDPOINT_STATE_FILE "public-ip"
+
+/* sparkmon-fetch's answer on stdout: these lines, in this order, each
+ * ended by '\n', with no control characters,
+ *
+ *     sparkmon-fetch 1
+ *     outcome ok|timeout|too-big|error
+ *     code <HTTP status, 100 to 999; 0 when no response came>
+ *     seconds <total time: digits '.' digits>
+ *     error <text, under ENDPOINT_ERROR_MAX bytes; empty exactly when ok>
+ *     body <length, 0 to ENDPOINT_BODY_MAX; 0 unless the outcome is ok>
+ *
+ * then exactly <length> bytes of the response body (any bytes), then the
+ * end of the output. "ok" means that an HTTP response arrived in full,
+ * whatever its status. */
+#define ENDPOINT_FETCH_NAME  "sparkmon-fetch"
+#define ENDPOINT_FETCH_MAGIC ENDPOINT_FETCH_NAME " 1"
+/* The most the answer can be, with room to spare. */
+#define ENDPOINT_FETCH_OUTPUT_MAX 4096
+
+enum endpoint_outcome {
+	ENDPOINT_OUTCOME_OK,
+	ENDPOINT_OUTCOME_TIMEOUT,
+	ENDPOINT_OUTCOME_TOO_BIG,
+	ENDPOINT_OUTCOME_ERROR,
+};
+
+/* One parsed answer of sparkmon-fetch. */
+struct endpoint_fetch {
+	enum endpoint_outcome outcome;
+	long http_code;
+	double total_seconds;
+	char error[ENDPOINT_ERROR_MAX];
+	size_t body_len;
+	char body[ENDPOINT_BODY_MAX + 1]; /* NUL-terminated; may hold NULs too */
+};
+
+/* How endpoint_fetch() asks: IPv4 addresses only, and keep the body. */
+#define ENDPOINT_FETCH_IPV4 0x1u
+#define ENDPOINT_FETCH_BODY 0x2u
 
 struct endpoint_request {
 	char url[ENDPOINT_URL_MAX];
@@ -70,8 +111,31 @@ int endpoint_parse_state(const char *buf, size_t len, char ret_ip[INET_ADDRSTRLE
 /* Splits a blank-separated list into at most max URLs; returns the count. */
 size_t endpoint_split_urls(const char *list, char (*ret)[ENDPOINT_URL_MAX], size_t max);
 
+/* Parses sparkmon-fetch's answer (the format above) in buf[0..len).
+ * Returns 0 and fills *ret, or -EBADMSG with the reason in err (truncated
+ * output, a missing or misplaced line, a bad number, a control character or
+ * NUL outside the body, a body longer than allowed or than what follows);
+ * *ret is written only on success. */
+int endpoint_parse_fetch(const char *buf, size_t len, struct endpoint_fetch *ret, char *err,
+                         size_t errlen);
+
+/* One GET of url by the helper program at helper (an absolute path), with
+ * cfg's connect and total timeouts and the runner's deadline a little past
+ * them; flags are ENDPOINT_FETCH_*. Always fills req (url, http_code,
+ * total_seconds, and error unless the request succeeded). Returns 0 when an
+ * HTTP response arrived in full (any status: the caller judges it), else
+ * -ETIMEDOUT, -EFBIG (a body over ENDPOINT_BODY_MAX), -EIO (the request
+ * failed), -EBADMSG (the helper's output is not an answer), -ECHILD (the
+ * helper exited nonzero, was killed or wrote too much) or the runner's
+ * error (the helper could not be started), with the reason in req->error.
+ * *ret holds the helper's answer (with the body) whenever it gave a valid
+ * one, whatever the outcome. */
+int endpoint_fetch(const char *helper, const struct config *cfg, const char *url, unsigned flags,
+                   struct endpoint_request *req, struct endpoint_fetch *ret);
+
 /* The probe. Failures of single requests are recorded in *ret, not returned:
- * only out-of-memory or a broken libcurl fail it. */
+ * only out-of-memory or a missing sparkmon-fetch (when there is a URL to
+ * fetch) fail it. */
 int endpoint_read(const struct config *cfg, struct endpoint *ret, char *err, size_t errlen);
 
 #endif

@@ -237,6 +237,18 @@ run -c "$tmp/unknown.conf" status
 expect_rc 0 "status on a root without meminfo"
 expect_out "^  \(failed: .*meminfo: No such file or directory\)$" "status shows the failed probe"
 
+# ---- the endpoint probe's HTTP helper ----------------------------------------------
+# sparkmon-fetch next to the binary (built with it, also under ASan) makes
+# the request: a refused connection on loopback comes back as curl's
+# message, not as a missing or failing helper.
+printf '[general]\nstate_dir = %s\n[endpoint]\nip_urls = http://127.0.0.1:1/\nconnect_timeout = 1s\ntimeout = 2s\n' \
+	"$tmp" >"$tmp/fetch.conf"
+run -c "$tmp/fetch.conf" check --only endpoint.public_ip
+expect_rc 3 "endpoint check on a refused port"
+expect_out "^SPARKMON UNKNOWN - endpoint.public_ip: public IP unknown: 1 URL failed, last http://127.0.0.1:1/: [^|]*(onnect|efused)" \
+	"sparkmon-fetch ran and relayed curl's message"
+expect_no_err "endpoint check through sparkmon-fetch"
+
 # ---- this machine ---------------------------------------------------------------------
 # Whatever its state, the line is well formed and the exit code matches it.
 if [ -e /etc/sparkmon/sparkmon.conf ]; then

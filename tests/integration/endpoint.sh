@@ -2,13 +2,17 @@
 # The endpoint probe against a local HTTP server (busybox httpd on
 # loopback, started here): plain IP, garbage, IPv6 text, a huge body, a slow
 # answer past the timeout, a 500, a refused connection; the state file round
-# trip and change detection; no network at all. Only addresses this test
-# creates are contacted.
+# trip and change detection; the HTTP helper (sparkmon-fetch: the daemon
+# links no libcurl, a missing or non-executable helper is named, none is
+# needed without URLs); no network at all. Only addresses this test creates
+# are contacted.
 set -eu
 : "${SPARKMON:?path of the sparkmon binary}"
 command -v busybox >/dev/null || { echo "endpoint.sh: busybox is missing (tests/deps/network.txt)" >&2; exit 1; }
 busybox httpd --help 2>&1 | grep -q -i usage || { echo "endpoint.sh: busybox has no httpd applet" >&2; exit 1; }
 command -v ip >/dev/null || { echo "endpoint.sh: ip is missing (tests/deps/network.txt)" >&2; exit 1; }
+command -v unshare >/dev/null || { echo "endpoint.sh: unshare is missing (util-linux)" >&2; exit 1; }
+command -v ldd >/dev/null || { echo "endpoint.sh: ldd is missing (libc-bin)" >&2; exit 1; }
 
 tmp=$(mktemp -d)
 pid=""
@@ -141,6 +145,67 @@ expect probes WARNING "2 of 3 URLs not reached" endpoint.probes
 expect probes WARNING "HTTP status 500" endpoint.probes
 config probes_ok "$base/ip.txt" "probes = $base/ip.txt"
 expect probes_ok OK "1 URL reached" endpoint.probes
+
+echo "-- the HTTP requests run in sparkmon-fetch; the daemon links no libcurl"
+fetch="$(dirname "$SPARKMON")/sparkmon-fetch"
+libs=$(ldd "$SPARKMON") || fail "ldd $SPARKMON failed"
+if printf '%s\n' "$libs" | grep -E 'lib(curl|ssl|crypto)\.so'; then
+	fail "$SPARKMON links libcurl or OpenSSL (above)"
+else
+	echo "ok: ldd sparkmon: no libcurl, libssl, libcrypto ($(printf '%s\n' "$libs" | wc -l) libraries)"
+fi
+if [ -x "$fetch" ] && ldd "$fetch" | grep -q 'libcurl\.so'; then
+	echo "ok: ldd sparkmon-fetch: libcurl"
+else
+	fail "no $fetch linking libcurl next to $SPARKMON"
+fi
+
+# The copy of the binary alone in a folder: no helper next to it. Whatever
+# is installed at the compiled-in path is hidden by a tmpfs in a private
+# mount namespace, so that the case holds on a machine with sparkmon
+# installed too.
+installed=$(LC_ALL=C grep -aoE '/[ -~]*/lib/sparkmon/sparkmon-fetch' "$SPARKMON" | head -n 1)
+[ -n "$installed" ] || fail "no compiled-in .../lib/sparkmon/sparkmon-fetch path in $SPARKMON"
+alone=$(mkdir "$tmp/alone" && cd "$tmp/alone" && pwd -P)
+cp "$SPARKMON" "$alone/sparkmon"
+run_alone() { # CONF: the copy's check --only endpoint; output in $out, exit code in $rc
+	rc=0
+	if [ -e "$installed" ]; then
+		out=$(unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs "$1" && shift && exec "$@"' \
+			sh "$(dirname "$installed")" "$alone/sparkmon" -c "$tmp/$1.conf" check --only endpoint 2>&1) || rc=$?
+	else
+		out=$("$alone/sparkmon" -c "$tmp/$1.conf" check --only endpoint 2>&1) || rc=$?
+	fi
+}
+missing="endpoint probe failed: sparkmon-fetch not found: neither $alone/sparkmon-fetch nor $installed is an executable file"
+run_alone plain
+case "$rc:$out" in
+"3:SPARKMON UNKNOWN - endpoint.public_ip: $missing"*) echo "ok: no helper: UNKNOWN naming both places" ;;
+*) fail "no helper: exit $rc: $out" ;;
+esac
+printf '#!/bin/sh\nexit 0\n' >"$alone/sparkmon-fetch"
+chmod 0644 "$alone/sparkmon-fetch"
+run_alone plain
+case "$rc:$out" in
+"3:SPARKMON UNKNOWN - endpoint.public_ip: $missing"*) echo "ok: helper not executable: UNKNOWN naming both places" ;;
+*) fail "helper not executable: exit $rc: $out" ;;
+esac
+# Nothing to fetch, no helper needed.
+config nourls ""
+run_alone nourls
+case "$rc:$out" in
+*"probe failed"*) fail "no URLs: the helper was looked for: $out" ;;
+"3:SPARKMON UNKNOWN - endpoint.public_ip: public IP unknown: no URL to ask"*) echo "ok: no URLs: no helper needed" ;;
+*) fail "no URLs: exit $rc: $out" ;;
+esac
+# Copied together, they work from anywhere.
+rm -f "$alone/sparkmon-fetch"
+cp "$fetch" "$alone/sparkmon-fetch"
+run_alone plain
+case "$rc:$out" in
+"0:SPARKMON OK - "*) echo "ok: the helper next to the copied binary is used" ;;
+*) fail "helper next to the copy: exit $rc: $out" ;;
+esac
 
 echo "-- no network at all: UNKNOWN with the curl error, quickly"
 ip netns add "$ns"

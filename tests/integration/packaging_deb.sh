@@ -59,9 +59,15 @@ grep '^W:' "$tmp/lintian.txt" || true
 
 # ---- metadata -------------------------------------------------------------------
 dpkg-deb -f "$deb" Depends >"$tmp/depends"
-# Every shared library the binary needs is a dependency (from shlibs).
+# Every shared library the programs need is a dependency (from shlibs):
+# the daemon's and its HTTP helper's (libcurl).
 dpkg-deb -x "$deb" "$tmp/x"
-for lib in $(readelf -d "$tmp/x/usr/bin/sparkmon" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+needed=""
+for prog in usr/bin/sparkmon usr/lib/sparkmon/sparkmon-fetch; do
+	[ -f "$tmp/x/$prog" ] || continue # reported below
+	needed="$needed $(readelf -d "$tmp/x/$prog" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')"
+done
+for lib in $(printf '%s\n' $needed | sort -u); do
 	# awk reads to the end: an early exit would SIGPIPE ldconfig, and
 	# pipefail would turn that into a failure.
 	path=$(ldconfig -p | awk -v l="$lib" '$1 == l && !found {print $NF; found = 1}')
@@ -78,9 +84,17 @@ for lib in $(readelf -d "$tmp/x/usr/bin/sparkmon" | sed -n 's/.*(NEEDED).*\[\(.*
 	fi
 done
 ok "Depends: $(cat "$tmp/depends")"
+grep -Eq '(^|, )libcurl4( |,|$)' "$tmp/depends" || fail "Depends lacks libcurl4 (for sparkmon-fetch)"
+# Only the helper links libcurl and OpenSSL.
+if readelf -d "$tmp/x/usr/bin/sparkmon" | grep -E 'NEEDED.*lib(curl|ssl|crypto)\.so'; then
+	fail "/usr/bin/sparkmon links libcurl or OpenSSL (above)"
+else
+	ok "/usr/bin/sparkmon links no libcurl, libssl, libcrypto"
+fi
 # Every deliverable is in the package.
-for f in usr/bin/sparkmon lib/systemd/system/sparkmon.service usr/share/man/man8/sparkmon.8.gz \
-	usr/share/man/man5/sparkmon.conf.5.gz etc/cron.d/sparkmon etc/sparkmon/sparkmon.conf \
+for f in usr/bin/sparkmon usr/lib/sparkmon/sparkmon-fetch lib/systemd/system/sparkmon.service \
+	usr/share/man/man8/sparkmon.8.gz usr/share/man/man5/sparkmon.conf.5.gz etc/cron.d/sparkmon \
+	etc/sparkmon/sparkmon.conf \
 	usr/share/sparkmon/prometheus/scrape.yml usr/share/sparkmon/prometheus/alerts.yml; do
 	[ -f "$tmp/x/$f" ] && ok "package has /$f" || fail "package lacks /$f"
 done
@@ -120,6 +134,16 @@ MANWIDTH=80 man --warnings sparkmon.conf >/dev/null 2>/tmp/man.err && ! [ -s /tm
 	MANWIDTH=80 man --warnings 8 sparkmon >/dev/null 2>>/tmp/man.err && ! [ -s /tmp/man.err ] &&
 	ok "man sparkmon, man sparkmon.conf: installed, no warnings" || fail "man: \$(cat /tmp/man.err)"
 [ -f /etc/cron.d/sparkmon ] && ok "cron file installed" || fail "no /etc/cron.d/sparkmon"
+# The installed daemon finds its HTTP helper in /usr/lib/sparkmon: a refused
+# connection on loopback comes back as curl's message, not as a missing
+# helper.
+printf '[general]\nstate_dir = /tmp\n[endpoint]\nip_urls = http://127.0.0.1:1/\n' >/tmp/fetch.conf
+out=\$(sparkmon -c /tmp/fetch.conf check --only endpoint.public_ip 2>&1)
+case "\$out" in
+*"probe failed"*) fail "installed sparkmon without its helper: \$out" ;;
+*"1 URL failed, last http://127.0.0.1:1/: "*) ok "installed sparkmon runs /usr/lib/sparkmon/sparkmon-fetch" ;;
+*) fail "installed sparkmon, endpoint check: \$out" ;;
+esac
 
 # What the running service would leave: StateDirectory= with DynamicUser=.
 mkdir -p /var/lib/private/sparkmon && ln -s private/sparkmon /var/lib/sparkmon
@@ -127,6 +151,7 @@ echo '# changed' >>/etc/sparkmon/sparkmon.conf
 
 dpkg -r sparkmon >/tmp/dpkg-r.log 2>&1 && ok "dpkg -r" || { fail "dpkg -r"; cat /tmp/dpkg-r.log >&2; }
 [ -e /usr/bin/sparkmon ] && fail "dpkg -r left /usr/bin/sparkmon"
+[ -e /usr/lib/sparkmon ] && fail "dpkg -r left /usr/lib/sparkmon"
 [ -f /etc/sparkmon/sparkmon.conf ] && ok "dpkg -r keeps the changed conffile" ||
 	fail "dpkg -r removed the conffile"
 dpkg -P sparkmon >/tmp/dpkg-p.log 2>&1 && ok "dpkg -P" || { fail "dpkg -P"; cat /tmp/dpkg-p.log >&2; }

@@ -162,11 +162,14 @@ build=$(dirname "$SPARKMON")
 root=$tmp/root
 if make -s -C "$repo" BUILD="$build" DESTDIR="$root" PREFIX=/usr/local install \
 	>"$tmp/install.log" 2>&1; then
-	for f in usr/local/bin/sparkmon usr/local/share/man/man8/sparkmon.8 \
+	for f in usr/local/bin/sparkmon usr/local/lib/sparkmon/sparkmon-fetch \
+		usr/local/share/man/man8/sparkmon.8 \
 		usr/local/share/man/man5/sparkmon.conf.5 usr/local/lib/systemd/system/sparkmon.service \
 		etc/sparkmon/sparkmon.conf etc/cron.d/sparkmon; do
 		[ -f "$root/$f" ] || fail "make install: no /$f"
 	done
+	[ -x "$root/usr/local/lib/sparkmon/sparkmon-fetch" ] ||
+		fail "make install: /usr/local/lib/sparkmon/sparkmon-fetch is not executable"
 	grep -qx 'ExecStart=/usr/local/bin/sparkmon serve' \
 		"$root/usr/local/lib/systemd/system/sparkmon.service" &&
 		ok "make install: files in place, unit runs /usr/local/bin/sparkmon" ||

@@ -1,0 +1,270 @@
+/* sparkmon-fetch: one HTTP(S) GET with libcurl, for the endpoint probe.
+ *
+ * A program of its own for two reasons. Memory: libcurl brings libcrypto,
+ * libssl, Kerberos, libssh2, LDAP, nghttp2, ... whose pages would stay
+ * resident in the daemon for a few GETs every few minutes; in a helper they
+ * are loaded only while it runs. Exposure: TLS and HTTP answers from servers
+ * on the internet are parsed here, in a short-lived process that holds
+ * nothing of the daemon's (no configuration, no snapshot, no sockets),
+ * under the daemon's deadline, and whose output the daemon validates
+ * (endpoint_parse_fetch).
+ *
+ * It writes the answer format that probes/endpoint.h describes and exits 0
+ * whenever it could attempt the request (whatever the request's outcome);
+ * usage errors and a libcurl that cannot start exit nonzero with a message
+ * on stderr. Not part of libsparkmon: only this program links libcurl. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probes/endpoint.h"
+
+#define FETCH_EXIT_USAGE  2
+#define FETCH_EXIT_BROKEN 1
+#define STRING_(x)        #x
+#define STRING(x)         STRING_(x)
+#define BODY_MAX_TEXT     STRING(ENDPOINT_BODY_MAX)
+/* Longer than any configured deadline (at most 120 s), but bounded. */
+#define FETCH_TIMEOUT_MAX_MS 3600000L
+
+static const char usage_text[] =
+    "usage: sparkmon-fetch [--ipv4] [--body] --connect-timeout-ms N --timeout-ms N [--] URL\n"
+    "\n"
+    "One GET of URL (http or https, at most 3 redirects) for sparkmon's endpoint\n"
+    "probe. Writes to stdout:\n"
+    "\n"
+    "  " ENDPOINT_FETCH_MAGIC "\n"
+    "  outcome ok|timeout|too-big|error\n"
+    "  code HTTP-STATUS (0 when no response came)\n"
+    "  seconds TOTAL-SECONDS\n"
+    "  error ONE-LINE-MESSAGE (empty when ok)\n"
+    "  body LENGTH\n"
+    "followed by LENGTH bytes of the response body. The body is kept only with\n"
+    "--body, at most " BODY_MAX_TEXT " bytes (a longer one is outcome too-big);\n"
+    "--ipv4 resolves the host to IPv4 addresses only.\n"
+    "\n"
+    "Exit status: 0 when the request was attempted (see outcome), 1 when libcurl\n"
+    "could not start, 2 for a usage error.\n";
+
+struct options {
+	bool ipv4;
+	bool body;
+	long connect_timeout_ms;
+	long timeout_ms;
+	const char *url;
+};
+
+struct body {
+	char data[ENDPOINT_BODY_MAX];
+	size_t len;
+	bool keep;    /* keep the body (--body) or only drain it */
+	bool too_big; /* the cap was hit and the transfer aborted */
+};
+
+static int usage(const char *problem)
+{
+	if (problem)
+		fprintf(stderr, "sparkmon-fetch: %s\n", problem);
+	fputs(usage_text, stderr);
+	return FETCH_EXIT_USAGE;
+}
+
+static bool parse_ms(const char *text, long *ret)
+{
+	char *end;
+	long v;
+
+	if (!text || *text < '0' || *text > '9')
+		return false;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || *end || v < 1 || v > FETCH_TIMEOUT_MAX_MS)
+		return false;
+	*ret = v;
+	return true;
+}
+
+/* Returns 0, or the exit code of a usage error (after saying why). */
+static int parse_args(int argc, char **argv, struct options *ret)
+{
+	struct options o = {.connect_timeout_ms = 0, .timeout_ms = 0};
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		} else if (strcmp(a, "--help") == 0) {
+			fputs(usage_text, stdout);
+			exit(0);
+		} else if (strcmp(a, "--ipv4") == 0) {
+			o.ipv4 = true;
+		} else if (strcmp(a, "--body") == 0) {
+			o.body = true;
+		} else if (strcmp(a, "--connect-timeout-ms") == 0) {
+			if (!parse_ms(i + 1 < argc ? argv[++i] : NULL, &o.connect_timeout_ms))
+				return usage("--connect-timeout-ms takes 1 to 3600000 (ms)");
+		} else if (strcmp(a, "--timeout-ms") == 0) {
+			if (!parse_ms(i + 1 < argc ? argv[++i] : NULL, &o.timeout_ms))
+				return usage("--timeout-ms takes 1 to 3600000 (ms)");
+		} else {
+			return usage("unknown option");
+		}
+	}
+	if (!o.connect_timeout_ms || !o.timeout_ms)
+		return usage("--connect-timeout-ms and --timeout-ms are required");
+	if (argc - i != 1)
+		return usage("one URL, please");
+	o.url = argv[i];
+	*ret = o;
+	return 0;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
+{
+	struct body *b = user;
+	size_t n = size * nmemb;
+
+	if (!b->keep)
+		return n;
+	if (n > ENDPOINT_BODY_MAX - b->len) {
+		b->too_big = true;
+		return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
+	}
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
+	return n;
+}
+
+/* The number of bytes of the UTF-8 sequence that lead starts (1 for a
+ * byte that starts none: the daemon replaces those anyway). */
+static size_t utf8_length(unsigned char lead)
+{
+	return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+}
+
+/* curl's messages quote what servers sent (host names, redirect targets):
+ * one line, no control characters, cut between UTF-8 characters to fit
+ * size. A run of control characters becomes one space. */
+static void one_line(const char *src, char *dst, size_t size)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t n = 0;
+
+	for (; *p && n + 1 < size; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			if (n > 0 && dst[n - 1] != ' ')
+				dst[n++] = ' ';
+			continue;
+		}
+		dst[n++] = (char)*p;
+	}
+	if (*p) { /* cut: drop a last character that lost its end */
+		size_t start = n;
+
+		while (start > 0 && ((unsigned char)dst[start - 1] & 0xc0) == 0x80)
+			start--;
+		if (start > 0 && n - (start - 1) < utf8_length((unsigned char)dst[start - 1]))
+			n = start - 1;
+	}
+	while (n > 0 && dst[n - 1] == ' ')
+		n--;
+	dst[n] = '\0';
+}
+
+/* Sets the options of the one request; false when libcurl refuses one (a
+ * libcurl too old for the protocol restriction is broken for us). */
+static bool set_options(CURL *curl, const struct options *o, struct body *body, char *errbuf)
+{
+	bool ok = true;
+
+	ok = ok && curl_easy_setopt(curl, CURLOPT_URL, o->url) == CURLE_OK;
+	ok = ok && curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
+	ok = ok && curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	ok = ok &&
+	     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms) == CURLE_OK;
+	ok = ok && curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, o->timeout_ms) == CURLE_OK;
+	ok = ok && curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+	ok = ok && curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK;
+	ok = ok && curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK;
+	ok = ok && curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L) == CURLE_OK;
+	ok = ok &&
+	     curl_easy_setopt(curl, CURLOPT_USERAGENT, "sparkmon/" SPARKMON_VERSION) == CURLE_OK;
+	ok = ok && curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
+	ok = ok && curl_easy_setopt(curl, CURLOPT_WRITEDATA, body) == CURLE_OK;
+	/* The address clients reach over IPv4 is the one that matters. */
+	if (o->ipv4)
+		ok = ok && curl_easy_setopt(curl, CURLOPT_IPRESOLVE, CURL_IPRESOLVE_V4) == CURLE_OK;
+	return ok;
+}
+
+static int write_answer(const char *outcome, long code, double seconds, const char *error,
+                        const struct body *body)
+{
+	size_t len = body->too_big ? 0 : body->len;
+
+	if (!(seconds >= 0 && seconds < 1e6)) /* also NaN */
+		seconds = 0;
+	if (code < 0 || code > 999)
+		code = 0;
+	printf("%s\noutcome %s\ncode %ld\nseconds %.6f\nerror %s\nbody %zu\n", ENDPOINT_FETCH_MAGIC,
+	       outcome, code, seconds, error, len);
+	if (len && fwrite(body->data, 1, len, stdout) != len)
+		return FETCH_EXIT_BROKEN;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "sparkmon-fetch: cannot write the answer: %s\n", strerror(errno));
+		return FETCH_EXIT_BROKEN;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct body body;
+	char errbuf[CURL_ERROR_SIZE] = "", error[ENDPOINT_ERROR_MAX] = "";
+	const char *outcome = "ok";
+	struct options o = {.url = NULL};
+	long code = 0;
+	double seconds = 0;
+	CURLcode rc;
+	CURL *curl;
+	int r;
+
+	r = parse_args(argc, argv, &o);
+	if (r)
+		return r;
+	body.keep = o.body;
+	rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (rc != CURLE_OK) {
+		fprintf(stderr, "sparkmon-fetch: libcurl: %s\n", curl_easy_strerror(rc));
+		return FETCH_EXIT_BROKEN;
+	}
+	curl = curl_easy_init();
+	if (!curl || !set_options(curl, &o, &body, errbuf)) {
+		fprintf(stderr, "sparkmon-fetch: libcurl %s cannot set up the request\n",
+		        curl_version_info(CURLVERSION_NOW)->version);
+		curl_easy_cleanup(curl);
+		curl_global_cleanup();
+		return FETCH_EXIT_BROKEN;
+	}
+	rc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(curl, CURLINFO_TOTAL_TIME, &seconds);
+	if (body.too_big) {
+		outcome = "too-big";
+		snprintf(error, sizeof(error), "answer larger than %d bytes", ENDPOINT_BODY_MAX);
+	} else if (rc != CURLE_OK) {
+		outcome = rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "error";
+		one_line(errbuf[0] ? errbuf : curl_easy_strerror(rc), error, sizeof(error));
+		if (!error[0])
+			snprintf(error, sizeof(error), "libcurl error %d", (int)rc);
+	}
+	curl_easy_cleanup(curl);
+	curl_global_cleanup();
+	return write_answer(outcome, code, seconds, error, &body);
+}
