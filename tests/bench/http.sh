@@ -4,7 +4,7 @@
 # (in a network namespace of its own), side by side in the same run with
 # tests/bench/fixed.c, a minimal libmicrohttpd program serving a fixed
 # buffer of the same size (the ceiling for this library on this machine).
-# Prints requests/s, p99 latency, the ratios, and sparkmon's peak RSS.
+# Prints requests/s, p99 latency, the ratios, and the peak RSS of both.
 #   tests/bench/http.sh build/sparkmon [seconds] [connections] [peers]
 set -eu
 bin=$(realpath "$1")
@@ -75,23 +75,29 @@ run() { # url -> "req/s p99_ms"
 echo "sparkmon watching $ifname with $npeers peers; wrk -t2 -c$conns -d${secs}s"
 printf '%-14s %8s %12s %9s %12s %9s %7s %7s\n' path bytes sparkmon_rps p99_ms fixed_rps p99_ms rps% p99x
 fport=19792
+f_hwms=""
 for path in /metrics /status.json; do
 	in_ns curl -sf "http://127.0.0.1:$port$path" >"$tmp/body"
 	size=$(wc -c <"$tmp/body")
-	in_ns "$tmp/fixed" "$fport" "$tmp/body" &
-	fpid=$!
+	in_ns sh -c 'echo $$ >"$0"; exec "$1" "$2" "$3"' "$tmp/fpid" "$tmp/fixed" "$fport" \
+		"$tmp/body" &
+	fjob=$!
 	sleep 0.3
+	fpid=$(cat "$tmp/fpid")
 	set -- $(run "http://127.0.0.1:$port$path")
 	s_rps=$1 s_p99=$2
 	set -- $(run "http://127.0.0.1:$fport/")
 	f_rps=$1 f_p99=$2
+	f_hwm=$(awk '/VmHWM/ {print $2}' "/proc/$fpid/status")
 	kill "$fpid"
-	wait "$fpid" 2>/dev/null || true
+	wait "$fjob" 2>/dev/null || true
+	f_hwms="$f_hwms $path: $f_hwm kB"
 	fport=$((fport + 1))
 	printf '%-14s %8s %12s %9s %12s %9s %7s %7s\n' "$path" "$size" "$s_rps" "$s_p99" "$f_rps" \
 		"$f_p99" "$(awk -v a="$s_rps" -v b="$f_rps" 'BEGIN {printf "%.0f", 100 * a / b}')" \
 		"$(awk -v a="$s_p99" -v b="$f_p99" 'BEGIN {printf "%.2f", a / b}')"
 done
+echo "fixed's peak RSS (VmHWM) serving the same body:$f_hwms"
 echo "sparkmon peak RSS (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$spid/status)," \
 	"now (VmRSS): $(awk '/VmRSS/ {print $2, $3}' /proc/$spid/status)," \
 	"threads: $(awk '/Threads/ {print $2}' /proc/$spid/status)"

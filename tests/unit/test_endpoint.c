@@ -15,6 +15,7 @@
 #include "probes/endpoint.h"
 
 #define FIXTURES "tests/fixtures/endpoint/"
+#include "tests/unit/fixture.h"
 
 static int parse_ip(const char *text, char *ip)
 {
@@ -340,29 +341,6 @@ static void test_parse_fetch_hostile(void **state)
 
 /* ---- endpoint_fetch with fake helpers ---------------------------------------- */
 
-static char fixture_dir[PATH_MAX];
-
-static int setup(void **state)
-{
-	char cwd[PATH_MAX];
-
-	(void)state;
-	if (!getcwd(cwd, sizeof(cwd)))
-		return -1;
-	return snprintf(fixture_dir, sizeof(fixture_dir), "%s/" FIXTURES, cwd) <
-	               (int)sizeof(fixture_dir)
-	           ? 0
-	           : -1;
-}
-
-static const char *fixture(const char *name)
-{
-	static char path[PATH_MAX + 64];
-
-	snprintf(path, sizeof(path), "%s%s", fixture_dir, name);
-	return path;
-}
-
 /* Runs the fake helper name; returns endpoint_fetch's result. */
 static int fetch(const char *name, unsigned flags, struct endpoint_request *req,
                  struct endpoint_fetch *f)
@@ -373,7 +351,8 @@ static int fetch(const char *name, unsigned flags, struct endpoint_request *req,
 	cfg.endpoint_connect_timeout_ms = 3000;
 	cfg.endpoint_timeout_ms = 200; /* the runner's deadline: 1.2 s */
 	memset(req, 0, sizeof(*req));
-	return endpoint_fetch(fixture(name), &cfg, "http://192.0.2.1/ip", flags, req, f);
+	/* fixture_path: a missing helper is one of the cases. */
+	return endpoint_fetch(fixture_path(name), &cfg, "http://192.0.2.1/ip", flags, req, f);
 }
 
 static void test_fetch_answers(void **state)
@@ -463,5 +442,5 @@ int main(void)
 	    cmocka_unit_test(test_fetch_bad_helpers),
 	};
 
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, fixture_setup, NULL);
 }

@@ -84,6 +84,18 @@ static void free_snapshot(struct snapshot *snap)
 	free(snap);
 }
 
+/* wireguard.interfaces[1].peers of a parsed document. */
+static struct json_object *second_device_peers(struct json_object *doc)
+{
+	struct json_object *o;
+
+	assert_true(json_object_object_get_ex(doc, "wireguard", &o));
+	assert_true(json_object_object_get_ex(o, "interfaces", &o));
+	o = json_object_array_get_idx(o, 1);
+	assert_true(json_object_object_get_ex(o, "peers", &o));
+	return o;
+}
+
 static void compare_layouts(size_t many)
 {
 	static const int layouts[] = {JSON_C_TO_STRING_PLAIN,
@@ -106,10 +118,7 @@ static void compare_layouts(size_t many)
 		/* And it reads back with every peer. */
 		back = json_tokener_parse(streamed);
 		assert_non_null(back);
-		assert_true(json_object_object_get_ex(back, "wireguard", &peers));
-		assert_true(json_object_object_get_ex(peers, "interfaces", &peers));
-		peers = json_object_array_get_idx(peers, 1);
-		assert_true(json_object_object_get_ex(peers, "peers", &peers));
+		peers = second_device_peers(back);
 		assert_int_equal(json_object_array_length(peers), many);
 		json_object_put(back);
 		json_object_put(tree);
@@ -150,10 +159,7 @@ static void test_hostile_names_kept_and_escaped(void **state)
 	assert_null(strchr(text, '\n'));
 	doc = json_tokener_parse(text);
 	assert_non_null(doc);
-	assert_true(json_object_object_get_ex(doc, "wireguard", &peers));
-	assert_true(json_object_object_get_ex(peers, "interfaces", &peers));
-	peers = json_object_array_get_idx(peers, 1);
-	assert_true(json_object_object_get_ex(peers, "peers", &peers));
+	peers = second_device_peers(doc);
 	for (size_t i = 0; i < 6; i++) {
 		struct json_object *name;
 

@@ -19,33 +19,10 @@
 #include "probes/runner.h"
 
 #define FIXTURES "tests/fixtures/runner/"
+#include "tests/unit/fixture.h"
+
 /* How late past its deadline a killed child may be reaped on a busy machine. */
 #define RUNNER_SLACK_S 1.5
-
-static char fixture_dir[PATH_MAX];
-
-static int setup(void **state)
-{
-	char cwd[PATH_MAX];
-
-	(void)state;
-	if (!getcwd(cwd, sizeof(cwd)))
-		return -1;
-	return snprintf(fixture_dir, sizeof(fixture_dir), "%s/" FIXTURES, cwd) <
-	               (int)sizeof(fixture_dir)
-	           ? 0
-	           : -1;
-}
-
-static const char *fixture(const char *name)
-{
-	static char path[PATH_MAX + 64];
-
-	snprintf(path, sizeof(path), "%s%s", fixture_dir, name);
-	if (access(path, F_OK) != 0)
-		fail_msg("fixture %s missing", path);
-	return path;
-}
 
 static int count_fds(void)
 {
@@ -394,5 +371,5 @@ int main(void)
 	    cmocka_unit_test(test_no_leaks_over_many_runs),
 	};
 
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, fixture_setup, NULL);
 }
