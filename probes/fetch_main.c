@@ -141,16 +141,10 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
 	return n;
 }
 
-/* The number of bytes of the UTF-8 sequence that lead starts (1 for a
- * byte that starts none: the daemon replaces those anyway). */
-static size_t utf8_length(unsigned char lead)
-{
-	return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-}
-
 /* curl's messages quote what servers sent (host names, redirect targets):
- * one line, no control characters, cut between UTF-8 characters to fit
- * size. A run of control characters becomes one space. */
+ * one line without control characters (a run of them becomes one space),
+ * cut to fit size. A character cut in two is the daemon's to mend: it
+ * makes every text valid UTF-8 (text_sanitize_utf8), whatever its source. */
 static void one_line(const char *src, char *dst, size_t size)
 {
 	const unsigned char *p = (const unsigned char *)src;
@@ -163,14 +157,6 @@ static void one_line(const char *src, char *dst, size_t size)
 			continue;
 		}
 		dst[n++] = (char)*p;
-	}
-	if (*p) { /* cut: drop a last character that lost its end */
-		size_t start = n;
-
-		while (start > 0 && ((unsigned char)dst[start - 1] & 0xc0) == 0x80)
-			start--;
-		if (start > 0 && n - (start - 1) < utf8_length((unsigned char)dst[start - 1]))
-			n = start - 1;
 	}
 	while (n > 0 && dst[n - 1] == ' ')
 		n--;

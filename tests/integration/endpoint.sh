@@ -8,26 +8,11 @@
 # are contacted.
 set -eu
 : "${SPARKMON:?path of the sparkmon binary}"
-command -v busybox >/dev/null || { echo "endpoint.sh: busybox is missing (tests/deps/network.txt)" >&2; exit 1; }
-busybox httpd --help 2>&1 | grep -q -i usage || { echo "endpoint.sh: busybox has no httpd applet" >&2; exit 1; }
-command -v ip >/dev/null || { echo "endpoint.sh: ip is missing (tests/deps/network.txt)" >&2; exit 1; }
-command -v unshare >/dev/null || { echo "endpoint.sh: unshare is missing (util-linux)" >&2; exit 1; }
-command -v ldd >/dev/null || { echo "endpoint.sh: ldd is missing (libc-bin)" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-pid=""
+. "$(dirname "$0")/lib/common.sh"
+need_tools busybox ip unshare ldd
+busybox httpd --help 2>&1 | grep -q -i usage || die "busybox has no httpd applet"
+tmpdir endpoint
 ns="smep$$"
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-	ip netns del "$ns" 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
 
 www="$tmp/www"
 mkdir -p "$www/cgi-bin" "$tmp/state"
@@ -54,10 +39,13 @@ for try in 1 2 3 4 5 6 7 8; do
 	busybox httpd -f -p "127.0.0.1:$p" -h "$www" &
 	pid=$!
 	sleep 0.3
-	if kill -0 "$pid" 2>/dev/null; then port=$p; break; fi
-	pid=""
+	if kill -0 "$pid" 2>/dev/null; then
+		kill_at_exit "$pid"
+		port=$p
+		break
+	fi
 done
-[ -n "$port" ] || { echo "endpoint.sh: could not start busybox httpd" >&2; exit 1; }
+[ -n "$port" ] || die "could not start busybox httpd"
 base="http://127.0.0.1:$port"
 # A port where nothing listens: the one after ours, checked to be refused.
 refused="http://127.0.0.1:$((port + 1))/ip.txt"
@@ -208,7 +196,7 @@ case "$rc:$out" in
 esac
 
 echo "-- no network at all: UNKNOWN with the curl error, quickly"
-ip netns add "$ns"
+netns_add "$ns"
 config nonet "http://203.0.113.1/ http://[2001:db8::1]/"
 start=$(date +%s)
 out=$(ip netns exec "$ns" "$SPARKMON" -c "$tmp/nonet.conf" check --only endpoint 2>&1) && rc=0 || rc=$?
@@ -221,5 +209,4 @@ echo "-- a broken state file is reported, not trusted"
 printf 'not an address\n' >"$tmp/state/public-ip"
 expect plain OK "not remembered"
 
-[ "$failures" = 0 ] || { echo "endpoint.sh: $failures failure(s)" >&2; exit 1; }
-echo "endpoint.sh: all passed"
+finish

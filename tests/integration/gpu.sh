@@ -11,24 +11,11 @@ set -eu
 	echo "gpu: $SPARKMON is not executable" >&2
 	exit 1
 }
-command -v jq >/dev/null || {
-	echo "gpu: jq is missing (tests/deps/gpu.txt)" >&2
-	exit 1
-}
-command -v iconv >/dev/null || {
-	echo "gpu: iconv is missing (libc-bin)" >&2
-	exit 1
-}
+. "$(dirname "$0")/lib/common.sh"
+need_tools jq iconv
 bin=$(cd "$(dirname "$0")/../fixtures/gpu/bin" && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/sparkmon-gpu.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-trap 'exit 1' INT TERM
-
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
+tmpdir gpu
+work=$tmp
 
 # conf NAME FAKE [KEY=VALUE...]: a configuration whose [gpu] runs FAKE.
 conf() {
@@ -222,8 +209,4 @@ c=$(conf missing-expected "$work/no-such/nvidia-smi" expected=yes)
 run_check missing-expected "$c" 2 --only gpu
 expect_text "$work/missing-expected.out" "CRITICAL gpu.available: $work/no-such/nvidia-smi: not found, but a GPU is expected"
 
-if [ "$failures" -gt 0 ]; then
-	echo "gpu: $failures check(s) failed" >&2
-	exit 1
-fi
-echo "gpu: all passed"
+finish

@@ -10,29 +10,13 @@ set -euo pipefail
 : "${SPARKMON:?SPARKMON must point at the sparkmon binary}"
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-for tool in dpkg-buildpackage dh lintian unshare chroot readelf; do
-	command -v "$tool" >/dev/null || {
-		echo "FAIL: $tool is missing (make deps; tests/deps/packaging.txt)" >&2
-		exit 1
-	}
-done
-[ "$(id -u)" = 0 ] || {
-	echo "FAIL: needs root (mount namespace, overlay, chroot)" >&2
-	exit 1
-}
+. "$here/lib/common.sh"
+need_tools dpkg-buildpackage dh lintian unshare chroot readelf
+need_root "mount namespace, overlay, chroot"
+tmpdir pkgdeb
 
 version=$(sed -n 's/^VERSION *:= *//p' "$repo/Makefile")
 out=$(dirname "$SPARKMON")-deb
-tmp=$(mktemp -d /tmp/sparkmon-pkgdeb.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-ok() {
-	echo "ok: $*"
-}
 
 # ---- build ----------------------------------------------------------------------
 start=$(date +%s)
@@ -203,8 +187,4 @@ else
 	ok "purge left nothing of sparkmon behind"
 fi
 
-if [ $failures -gt 0 ]; then
-	echo "packaging_deb: $failures failure(s)" >&2
-	exit 1
-fi
-echo "packaging_deb: all passed"
+finish

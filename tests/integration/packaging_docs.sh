@@ -18,23 +18,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 pkg=$repo/packaging
-for tool in groff man promtool jq make; do
-	command -v "$tool" >/dev/null || {
-		echo "FAIL: $tool is missing (make deps; tests/deps/packaging.txt)" >&2
-		exit 1
-	}
-done
+. "$here/lib/common.sh"
+need_tools groff man promtool jq make
+tmpdir pkgdocs
 
-tmp=$(mktemp -d /tmp/sparkmon-pkgdocs.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-ok() {
-	echo "ok: $*"
-}
 
 # ---- man pages render cleanly --------------------------------------------------
 for page in "$pkg/man/sparkmon.8" "$pkg/man/sparkmon.conf.5"; do
@@ -183,8 +170,4 @@ else
 	fail "make install: $(tail -5 "$tmp/install.log")"
 fi
 
-if [ $failures -gt 0 ]; then
-	echo "packaging_docs: $failures failure(s)" >&2
-	exit 1
-fi
-echo "packaging_docs: all passed"
+finish

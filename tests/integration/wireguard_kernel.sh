@@ -20,32 +20,13 @@ vm=$here/kernel/vm.sh
 	echo "wireguard_kernel: $SPARKMON is not executable" >&2
 	exit 1
 }
-command -v jq >/dev/null || {
-	echo "wireguard_kernel: jq is missing (tests/deps/kernel.txt)" >&2
-	exit 1
-}
+. "$here/lib/common.sh"
+need_tools jq
 
 start=$(date +%s)
-work=$(mktemp -d "${TMPDIR:-/tmp}/sparkmon-wgk.XXXXXX")
+tmpdir wgk
+work=$tmp
 keep=${SPARKMON_KEEP_VM_OUTPUT:-}
-cleanup() {
-	if [ -n "$keep" ]; then
-		echo "wireguard_kernel: VM output kept in $work"
-	else
-		rm -rf "$work"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-failures=0
-fail() {
-	echo "FAIL: $*" >&2
-	failures=$((failures + 1))
-}
-pass() {
-	echo "ok: $*"
-}
 
 wgpoll=$("$vm" wgpoll "$(dirname "$SPARKMON")")
 out=$work/out
@@ -169,7 +150,7 @@ for pair in wg0 wg1; do
 	fi
 	if cmp -s "$work/$pair.dev.json" "$work/$pair.dev.after" &&
 		cmp -s "$work/$pair.dev.before" "$work/$pair.dev.after"; then
-		pass "$pair: public key, listen port, fwmark, peer count ($(cut -f 4 "$work/$pair.dev.json") peers)"
+		ok "$pair: public key, listen port, fwmark, peer count ($(cut -f 4 "$work/$pair.dev.json") peers)"
 	else
 		fail "$pair device: sparkmon '$(cat "$work/$pair.dev.json")' wg '$(cat "$work/$pair.dev.after")'"
 	fi
@@ -178,7 +159,7 @@ for pair in wg0 wg1; do
 	json_peers "$out/$pair.json" "$pair" >"$work/$pair.peers.json"
 	if compare_peers "$work/$pair.peers.before" "$work/$pair.peers.json" \
 		"$work/$pair.peers.after" "$pair" >"$work/$pair.diff"; then
-		pass "$pair: every peer's endpoint, allowed IPs, handshake, rx/tx, keepalive"
+		ok "$pair: every peer's endpoint, allowed IPs, handshake, rx/tx, keepalive"
 	else
 		head -n 20 "$work/$pair.diff" >&2
 		fail "$pair: peers differ from wg show dump"
@@ -191,13 +172,13 @@ nallowed=$(awk -F '\t' 'NR > 1 { n = split($4, x, ","); if (n > m) m = n } END {
 	"$out/wg0.after")
 npeers=$(($(wc -l <"$out/wg0.after") - 1))
 if [ "$npeers" -ge 300 ] && [ "$nallowed" -ge 1000 ]; then
-	pass "wg0: $npeers peers, the largest with $nallowed allowed IPs"
+	ok "wg0: $npeers peers, the largest with $nallowed allowed IPs"
 else
 	fail "wg0: $npeers peers, largest allowed-ips $nallowed (want >= 300, >= 1000)"
 fi
 for pair in wg0 wg1; do
 	hs=$(awk -F '\t' 'NR > 1 && $5 > 0 { n++ } END { print n + 0 }' "$out/$pair.after")
-	[ "$hs" -ge 1 ] && pass "$pair: $hs peer(s) with a real handshake" ||
+	[ "$hs" -ge 1 ] && ok "$pair: $hs peer(s) with a real handshake" ||
 		fail "$pair: no handshake happened"
 done
 
@@ -207,17 +188,17 @@ status_of() { # json check-id
 }
 for id in wireguard.interface wireguard.peers; do
 	s=$(status_of "$out/wg0.json" "$id")
-	[ "$s" = ok ] && pass "$id is ok" || fail "$id is '$s', want ok"
+	[ "$s" = ok ] && ok "$id is ok" || fail "$id is '$s', want ok"
 done
 summary=$(jq -r '.checks[] | select(.id == "wireguard.peers") | .summary' "$out/wg0.json")
 case "$summary" in
-*"300 peers, 1 up"*) pass "wireguard.peers summary: $summary" ;;
+*"300 peers, 1 up"*) ok "wireguard.peers summary: $summary" ;;
 *) fail "wireguard.peers summary '$summary', want '300 peers, 1 up'" ;;
 esac
 
 # ---- without CAP_NET_ADMIN --------------------------------------------------
 rc=$(cat "$out/noperm.json.rc")
-[ "$rc" = 3 ] && pass "unprivileged check exits 3 (UNKNOWN)" ||
+[ "$rc" = 3 ] && ok "unprivileged check exits 3 (UNKNOWN)" ||
 	fail "unprivileged check --json exited $rc, want 3"
 rc=$(cat "$out/noperm.text.rc")
 [ "$rc" = 3 ] || fail "unprivileged check exited $rc, want 3"
@@ -227,23 +208,23 @@ overall=$(jq -r .status "$out/noperm.json")
 s=$(status_of "$out/noperm.json" wireguard.peers)
 hint=$(jq -r '.checks[] | select(.id == "wireguard.peers") | .hint' "$out/noperm.json")
 if [ "$overall" = unknown ] && [ "$s" = unknown ] && echo "$hint" | grep -q CAP_NET_ADMIN; then
-	pass "unprivileged: status unknown, wireguard.peers unknown, hint names CAP_NET_ADMIN"
+	ok "unprivileged: status unknown, wireguard.peers unknown, hint names CAP_NET_ADMIN"
 else
 	fail "unprivileged: status '$overall', wireguard.peers '$s', hint '$hint'"
 fi
-grep -q CAP_NET_ADMIN "$out/noperm.text" && pass "unprivileged text output names CAP_NET_ADMIN" ||
+grep -q CAP_NET_ADMIN "$out/noperm.text" && ok "unprivileged text output names CAP_NET_ADMIN" ||
 	fail "unprivileged text output lacks the CAP_NET_ADMIN hint: $(cat "$out/noperm.text")"
 bad=$(jq -r '[.checks[] | select(.id == "wireguard.peers" or .id == "wireguard.listen_port")
 	| select(.status == "ok") | .id] | join(" ")' "$out/noperm.json")
-[ -z "$bad" ] && pass "unprivileged: no check that needs the dump says ok" ||
+[ -z "$bad" ] && ok "unprivileged: no check that needs the dump says ok" ||
 	fail "unprivileged: $bad ok without the dump"
 jq -e '.wireguard.interfaces[] | select(.name == "wg0") | .error | test("CAP_NET_ADMIN")' \
-	"$out/noperm.json" >/dev/null && pass "unprivileged: wg0's error says why" ||
+	"$out/noperm.json" >/dev/null && ok "unprivileged: wg0's error says why" ||
 	fail "unprivileged: wg0 has no permission error in the JSON"
 
 # ---- a device deleted between discovery and dump ---------------------------
 if [ "$(cat "$out/race.rc")" = 0 ] && grep -q 'result=-19' "$out/race.txt"; then
-	pass "device deleted after discovery: the dump reports ENODEV ($(cat "$out/race.txt"))"
+	ok "device deleted after discovery: the dump reports ENODEV ($(cat "$out/race.txt"))"
 else
 	fail "vanished device: $(cat "$out/race.txt")"
 fi
@@ -260,12 +241,12 @@ while read -r secret; do
 		fi
 	done
 done <"$out/secrets"
-[ "$leaks" = 0 ] && pass "no private or preshared key in any output"
+[ "$leaks" = 0 ] && ok "no private or preshared key in any output"
 
 echo "wireguard_kernel: $(($(date +%s) - start)) s in all"
-if [ "$failures" -ne 0 ]; then
-	echo "wireguard_kernel: $failures failure(s)" >&2
-	keep=1
-	exit 1
+# The VM's output stays for a look when something failed (or when asked).
+if [ -n "$keep" ] || [ "$t_failures" -ne 0 ]; then
+	echo "wireguard_kernel: VM output kept in $work"
+	t_tmp=""
 fi
-echo "wireguard_kernel: passed"
+finish

@@ -16,6 +16,7 @@
 #include "probes/gpu.h"
 #include "probes/readfile.h"
 #include "probes/text.h"
+#include "tests/unit/find_check.h"
 #include "web/json.h"
 #include "web/prometheus.h"
 
@@ -82,14 +83,6 @@ static struct snapshot *run_fake(struct config *cfg, const char *name)
 	use_fake(cfg, name);
 	probetab_run(PROBE_GPU, cfg, snap);
 	return snap;
-}
-
-static const struct check *find_check(const struct verdict *v, const char *id)
-{
-	for (size_t i = 0; i < v->count; i++)
-		if (strcmp(v->checks[i].id, id) == 0)
-			return &v->checks[i];
-	return NULL;
 }
 
 static void evaluate_gpu(const struct config *cfg, const struct snapshot *snap, struct verdict *v)

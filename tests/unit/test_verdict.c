@@ -13,6 +13,7 @@
 #include "monitor/probetab.h"
 #include "monitor/snapshot.h"
 #include "monitor/verdict.h"
+#include "tests/unit/find_check.h"
 
 /* Tests here look at the memory and forwarding areas only, so that areas
  * added later (and left NOT_RUN in these snapshots) do not change them. */
@@ -44,14 +45,6 @@ static struct snapshot *new_snapshot(void)
 	return s;
 }
 
-static const struct check *find(const struct verdict *v, const char *id)
-{
-	for (size_t i = 0; i < v->count; i++)
-		if (strcmp(v->checks[i].id, id) == 0)
-			return &v->checks[i];
-	return NULL;
-}
-
 static enum check_status memory_status(const struct config *cfg, uint64_t total, uint64_t available)
 {
 	struct snapshot *s = new_snapshot();
@@ -64,7 +57,7 @@ static enum check_status memory_status(const struct config *cfg, uint64_t total,
 	s->memory.available = available;
 	s->memory.used = total - available;
 	verdict_evaluate(cfg, s, &f, &v);
-	c = find(&v, "memory.available");
+	c = find_check(&v, "memory.available");
 	assert_non_null(c);
 	st = c->status;
 	if (st == CHECK_OK)
@@ -130,7 +123,7 @@ static void test_memory_summary(void **state)
 	s->memory.total = 128ull << 30;
 	s->memory.available = 96ull << 30;
 	verdict_evaluate(&cfg, s, &f, &v);
-	c = find(&v, "memory.available");
+	c = find_check(&v, "memory.available");
 	assert_non_null(c);
 	assert_string_equal(c->summary, "96.0 GiB available of 128.0 GiB (75.0%)");
 	free(s);
@@ -148,8 +141,8 @@ static void test_forwarding_checks(void **state)
 	config_defaults(&cfg);
 
 	verdict_evaluate(&cfg, s, &f, &v);
-	ipv4 = find(&v, "forwarding.ipv4");
-	persistent = find(&v, "forwarding.persistent");
+	ipv4 = find_check(&v, "forwarding.ipv4");
+	persistent = find_check(&v, "forwarding.persistent");
 	assert_non_null(ipv4);
 	assert_non_null(persistent);
 	assert_int_equal(ipv4->status, CHECK_OK);
@@ -162,7 +155,7 @@ static void test_forwarding_checks(void **state)
 	/* Off at runtime: CRITICAL, with the command that turns it on. */
 	s->forwarding.ipv4 = false;
 	verdict_evaluate(&cfg, s, &f, &v);
-	ipv4 = find(&v, "forwarding.ipv4");
+	ipv4 = find_check(&v, "forwarding.ipv4");
 	assert_int_equal(ipv4->status, CHECK_CRITICAL);
 	assert_string_equal(ipv4->hint, "sysctl -w net.ipv4.ip_forward=1");
 	assert_int_equal(v.overall, CHECK_CRITICAL);
@@ -173,14 +166,14 @@ static void test_forwarding_checks(void **state)
 	s->forwarding.boot_file[0] = '\0';
 	s->forwarding.boot_line = 0;
 	verdict_evaluate(&cfg, s, &f, &v);
-	persistent = find(&v, "forwarding.persistent");
+	persistent = find_check(&v, "forwarding.persistent");
 	assert_int_equal(persistent->status, CHECK_WARNING);
 	assert_string_equal(persistent->summary, "no sysctl file sets net.ipv4.ip_forward: "
 	                                         "forwarding is on now but a reboot turns it off");
 	assert_string_equal(persistent->hint, "echo 'net.ipv4.ip_forward = 1' > "
 	                                      "/etc/sysctl.d/99-sparkmon-ip-forward.conf && "
 	                                      "sysctl --system");
-	assert_int_equal(find(&v, "forwarding.ipv4")->status, CHECK_OK);
+	assert_int_equal(find_check(&v, "forwarding.ipv4")->status, CHECK_OK);
 	assert_int_equal(v.overall, CHECK_WARNING);
 
 	/* A file sets 0 at boot: WARNING naming that file and line. */
@@ -188,7 +181,7 @@ static void test_forwarding_checks(void **state)
 	strcpy(s->forwarding.boot_file, "/usr/lib/sysctl.d/99-hardening.conf");
 	s->forwarding.boot_line = 3;
 	verdict_evaluate(&cfg, s, &f, &v);
-	persistent = find(&v, "forwarding.persistent");
+	persistent = find_check(&v, "forwarding.persistent");
 	assert_int_equal(persistent->status, CHECK_WARNING);
 	assert_string_equal(persistent->summary,
 	                    "/usr/lib/sysctl.d/99-hardening.conf:3 sets net.ipv4.ip_forward = 0 "
@@ -202,14 +195,14 @@ static void test_forwarding_checks(void **state)
 	/* The admin's own file under /etc: edit that line. */
 	strcpy(s->forwarding.boot_file, "/etc/sysctl.d/10-local.conf");
 	verdict_evaluate(&cfg, s, &f, &v);
-	persistent = find(&v, "forwarding.persistent");
+	persistent = find_check(&v, "forwarding.persistent");
 	assert_non_null(strstr(persistent->hint, "line 3 of /etc/sysctl.d/10-local.conf"));
 
 	/* Turned off in the configuration: the check is absent, not OK. */
 	cfg.forwarding_check_persistent = false;
 	verdict_evaluate(&cfg, s, &f, &v);
-	assert_null(find(&v, "forwarding.persistent"));
-	assert_non_null(find(&v, "forwarding.ipv4"));
+	assert_null(find_check(&v, "forwarding.persistent"));
+	assert_non_null(find_check(&v, "forwarding.ipv4"));
 	assert_int_equal(v.overall, CHECK_OK);
 	free(s);
 }
@@ -240,7 +233,7 @@ static void test_probe_failures_are_unknown(void **state)
 		s->probes[PROBE_MEMORY].status = cases[i].status;
 		strcpy(s->probes[PROBE_MEMORY].error, "/proc/meminfo: No such file or directory");
 		verdict_evaluate(&cfg, s, &f, &v);
-		c = find(&v, "memory.available");
+		c = find_check(&v, "memory.available");
 		assert_non_null(c);
 		assert_int_equal(c->status, CHECK_UNKNOWN);
 		assert_string_equal(c->summary, cases[i].summary);
@@ -252,8 +245,8 @@ static void test_probe_failures_are_unknown(void **state)
 		s->probes[PROBE_MEMORY].status = PROBE_OK;
 		s->probes[PROBE_FORWARDING].status = cases[i].status;
 		verdict_evaluate(&cfg, s, &f, &v);
-		assert_int_equal(find(&v, "forwarding.ipv4")->status, CHECK_UNKNOWN);
-		assert_int_equal(find(&v, "forwarding.persistent")->status, CHECK_UNKNOWN);
+		assert_int_equal(find_check(&v, "forwarding.ipv4")->status, CHECK_UNKNOWN);
+		assert_int_equal(find_check(&v, "forwarding.persistent")->status, CHECK_UNKNOWN);
 		assert_int_equal(v.overall, CHECK_UNKNOWN);
 		free(s);
 	}
@@ -271,8 +264,8 @@ static void test_skipped_probe(void **state)
 	config_defaults(&cfg);
 	s->probes[PROBE_FORWARDING].status = PROBE_SKIPPED;
 	verdict_evaluate(&cfg, s, &f, &v);
-	assert_null(find(&v, "forwarding.ipv4"));
-	assert_null(find(&v, "forwarding.persistent"));
+	assert_null(find_check(&v, "forwarding.ipv4"));
+	assert_null(find_check(&v, "forwarding.persistent"));
 	assert_int_equal(v.count, 1);
 	assert_int_equal(v.overall, CHECK_OK);
 	free(s);
@@ -314,7 +307,7 @@ static void test_overall_is_worst(void **state)
 		s->memory.available = 90 * 1024;
 		s->probes[PROBE_FORWARDING].status = PROBE_FAILED;
 		verdict_evaluate(&cfg, s, &f, &v);
-		assert_int_equal(find(&v, "memory.available")->status, CHECK_WARNING);
+		assert_int_equal(find_check(&v, "memory.available")->status, CHECK_WARNING);
 		assert_int_equal(v.overall, CHECK_UNKNOWN);
 		free(s);
 	}
@@ -328,7 +321,7 @@ static void test_overall_is_worst(void **state)
 		s->probes[PROBE_MEMORY].status = PROBE_FAILED;
 		s->forwarding.ipv4 = false;
 		verdict_evaluate(&cfg, s, &f, &v);
-		assert_int_equal(find(&v, "memory.available")->status, CHECK_UNKNOWN);
+		assert_int_equal(find_check(&v, "memory.available")->status, CHECK_UNKNOWN);
 		assert_int_equal(v.overall, CHECK_CRITICAL);
 		free(s);
 	}
