@@ -69,6 +69,29 @@ wait_listeners "10.79.0.1:$port 127.0.0.1:$port "
 ok "interface up: listening on 10.79.0.1:$port too, not on 192.168.249.1 nor the wildcard"
 grep -q "listening on 10.79.0.1:$port" "$tmp/sparkmon.log" || fail "the new listener was not logged"
 
+# With a peer, /metrics has counter families: OpenMetrics names them
+# without "_total" in HELP and TYPE (it is sent as pieces of the text
+# exposition with those headers swapped) and has the same samples.
+inA wg set "$ifA" peer "$(wg genkey | wg pubkey)" allowed-ips 10.79.0.2/32
+sleep 1.5
+inA curl -sf "http://127.0.0.1:$port/metrics" >"$tmp/m.txt" || fail "no /metrics"
+inA curl -sf -H 'Accept: application/openmetrics-text; version=1.0.0' \
+	"http://127.0.0.1:$port/metrics" >"$tmp/m.om" || fail "no OpenMetrics /metrics"
+grep -qx '# TYPE wireguard_peer_receive_bytes_total counter' "$tmp/m.txt" ||
+	fail "text format: no counter TYPE for wireguard_peer_receive_bytes_total"
+grep -qx '# TYPE wireguard_peer_receive_bytes counter' "$tmp/m.om" ||
+	fail "OpenMetrics: no counter TYPE for wireguard_peer_receive_bytes"
+grep -q '^# HELP wireguard_peer_transmit_bytes ' "$tmp/m.om" ||
+	fail "OpenMetrics: no HELP for wireguard_peer_transmit_bytes"
+grep -q '_total counter$' "$tmp/m.om" && fail "OpenMetrics: a counter TYPE with _total"
+[ "$(tail -1 "$tmp/m.om")" = "# EOF" ] || fail "OpenMetrics: no # EOF at the end"
+samples() { grep -v '^#' "$1" | sed 's/ [^ ]*$//'; }
+samples "$tmp/m.txt" >"$tmp/s.txt"
+samples "$tmp/m.om" >"$tmp/s.om"
+grep -q '^wireguard_peer_receive_bytes_total{' "$tmp/s.om" || fail "OpenMetrics: no peer counter sample"
+cmp -s "$tmp/s.txt" "$tmp/s.om" || fail "the two formats have different samples: $(diff "$tmp/s.txt" "$tmp/s.om" | head -5)"
+ok "OpenMetrics: counter families without _total, # EOF, the same samples as the text format"
+
 # Clients: one in the WireGuard subnet; on the veth network, one allowed by
 # the configuration and one not.
 c=$(code "$nsA" 10.79.0.1 "http://10.79.0.1:$port/healthz")

@@ -223,6 +223,93 @@ static void test_structure(void **state)
 	free(om);
 }
 
+/* Without its comment lines. */
+static char *samples_only(const char *text)
+{
+	char *out = malloc(strlen(text) + 1), *o = out;
+
+	assert_non_null(out);
+	for (const char *line = text, *nl; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		assert_non_null(nl);
+		if (line[0] != '#') {
+			memcpy(o, line, (size_t)(nl - line + 1));
+			o += nl - line + 1;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Counter families: OpenMetrics is the text exposition with their headers
+ * swapped (splices) and "# EOF" added, put together from pieces of the
+ * same memory; the samples are the text's, byte for byte. */
+static void test_openmetrics_pieces(void **state)
+{
+	struct snapshot *snap = fixed_snapshot();
+	struct wireguard_device *dev;
+	struct prometheus_exposition x;
+	struct iovec iov[16];
+	struct verdict v;
+	struct config cfg;
+	char *om, *joined, *s_text, *s_om;
+	size_t len, n, at = 0;
+
+	(void)state;
+	config_defaults(&cfg);
+	fixed_verdict(&v);
+	snap->probes[PROBE_WIREGUARD] = (struct probe_outcome){
+	    .status = PROBE_OK, .collected_at = 1700000000, .last_success = 1700000000};
+	snap->wireguard.collected_at = 1700000000;
+	snap->wireguard.n_devices = 1;
+	snap->wireguard.devices = dev = calloc(1, sizeof(*dev));
+	assert_non_null(dev);
+	strcpy(dev->name, "wg0");
+	dev->link_found = true;
+	for (int i = 0; i < 2; i++) {
+		struct wireguard_peer *p = wireguard_device_add_peer(dev);
+
+		assert_non_null(p);
+		snprintf(p->public_key, sizeof(p->public_key), "%043d=", i);
+		p->rx_bytes = 100u + (unsigned)i;
+		p->tx_bytes = 200u + (unsigned)i;
+	}
+	assert_int_equal(prometheus_expose(&cfg, snap, &v, &x), 0);
+	/* Two counter families, so two headers swapped. */
+	assert_int_equal(x.n_splices, 2);
+	assert_non_null(strstr(x.text, "# TYPE wireguard_peer_receive_bytes_total counter\n"));
+	n = prometheus_openmetrics_pieces(&x, iov);
+	assert_true(n <= PROMETHEUS_PIECES_MAX(&x) && n <= 16);
+	len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	joined = malloc(len + 1);
+	assert_non_null(joined);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(joined + at, iov[i].iov_base, iov[i].iov_len);
+		at += iov[i].iov_len;
+	}
+	joined[len] = '\0';
+	/* The one-buffer rendering is the same pieces put together. */
+	assert_int_equal(prometheus_render(&cfg, snap, &v, PROMETHEUS_OPENMETRICS, &om, &len), 0);
+	assert_string_equal(joined, om);
+	check_structure(om, true);
+	assert_non_null(strstr(om, "# TYPE wireguard_peer_receive_bytes counter\n"));
+	assert_non_null(strstr(om, "# HELP wireguard_peer_transmit_bytes "));
+	assert_null(strstr(om, "_total counter"));
+	assert_non_null(strstr(om, "wireguard_peer_receive_bytes_total{"));
+	s_text = samples_only(x.text);
+	s_om = samples_only(om);
+	assert_string_equal(s_text, s_om);
+	free(s_text);
+	free(s_om);
+	free(joined);
+	free(om);
+	prometheus_exposition_free(&x);
+	wireguard_free(&snap->wireguard);
+	free(snap);
+}
+
 static void test_negotiate(void **state)
 {
 	(void)state;
@@ -248,11 +335,9 @@ static void test_negotiate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_text_golden),
-	    cmocka_unit_test(test_openmetrics_golden),
-	    cmocka_unit_test(test_hostile_label_escaped),
-	    cmocka_unit_test(test_structure),
-	    cmocka_unit_test(test_negotiate),
+	    cmocka_unit_test(test_text_golden),           cmocka_unit_test(test_openmetrics_golden),
+	    cmocka_unit_test(test_hostile_label_escaped), cmocka_unit_test(test_structure),
+	    cmocka_unit_test(test_openmetrics_pieces),    cmocka_unit_test(test_negotiate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
