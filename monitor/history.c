@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Bucket numbers stay far below INT64_MAX, so that sums of a bucket and a
+ * ring's capacity never overflow. */
+#define HISTORY_BUCKET_MAX 4e18
+
 struct series {
 	char name[HISTORY_NAME_MAX];
 	char label[HISTORY_NAME_MAX];
@@ -207,6 +211,11 @@ static void flush(struct rings *h, struct series *s)
 	from = s->last_bucket < 0 || s->open_bucket - s->last_bucket > (int64_t)h->cap
 	           ? s->open_bucket - (int64_t)h->cap + 1
 	           : s->last_bucket + 1;
+	/* No bucket comes before Unix time 0: a series first flushed within
+	 * the retention after 1970 (a board without a real-time clock that
+	 * has not synced yet) has fewer buckets behind it than the ring. */
+	if (from < 0)
+		from = 0;
 	for (int64_t b = from; b < s->open_bucket; b++)
 		s->ring[(size_t)(b % (int64_t)h->cap)] = NAN;
 	s->ring[(size_t)(s->open_bucket % (int64_t)h->cap)] = (float)(s->sum / s->count);
@@ -217,11 +226,14 @@ static void flush(struct rings *h, struct series *s)
 
 static int rings_add(struct rings *h, const char *name, const char *label, double t, double value)
 {
-	int64_t bucket = (int64_t)(t / h->step);
+	int64_t bucket;
 	struct series *s;
 
-	if (t < 0)
-		return 0; /* Unix times before 1970 are a broken clock */
+	/* Unix times before 1970 are a broken clock; NaN, or times so far
+	 * ahead that the bucket number would not fit, as well. */
+	if (!(t >= 0 && t / h->step < HISTORY_BUCKET_MAX))
+		return 0;
+	bucket = (int64_t)(t / h->step);
 	s = get_series(h, name, label, bucket);
 
 	if (!s)

@@ -128,6 +128,42 @@ static void test_gaps_and_averaging(void **state)
 	history_free(h);
 }
 
+/* A board without a real-time clock starts near 1970: the first points
+ * fall within the retention after Unix time 0, where fewer buckets lie
+ * behind them than the ring holds. They are stored in the ring, never
+ * before it, and read back as they were. */
+static void test_start_near_1970(void **state)
+{
+	struct history *h = history_new(100000, 10000, 64 * 1024, 2); /* 10 points of 10 s */
+	double v[32], start;
+	size_t n;
+
+	(void)state;
+	assert_non_null(h);
+	assert_int_equal(history_add(h, "a", NULL, 30.0, 1.0), 0);
+	assert_int_equal(history_add(h, "a", NULL, 40.0, 2.0), 0);
+	assert_int_equal(history_add(h, "a", NULL, 60.0, 4.0), 0);
+	n = values_of(h, "a", 0, v, 32, &start, NULL);
+	assert_int_equal(n, 4);
+	assert_true(start == 30.0);
+	assert_true(v[0] == 1.0 && v[1] == 2.0 && isnan(v[2]) && v[3] == 4.0);
+	/* Bucket 0 itself, and a series whose first flush is at bucket 1. */
+	assert_int_equal(history_add(h, "b", NULL, 0.0, 5.0), 0);
+	assert_int_equal(history_add(h, "b", NULL, 10.0, 6.0), 0);
+	assert_int_equal(history_add(h, "b", NULL, 20.0, 7.0), 0);
+	n = values_of(h, "b", 0, v, 32, &start, NULL);
+	assert_int_equal(n, 3);
+	assert_true(start == 0.0 && v[0] == 5.0 && v[1] == 6.0 && v[2] == 7.0);
+	/* Times that are no Unix time are dropped. */
+	assert_int_equal(history_add(h, "b", NULL, NAN, 1.0), 0);
+	assert_int_equal(history_add(h, "b", NULL, 1e300, 1.0), 0);
+	assert_int_equal(history_add(h, "b", NULL, -5.0, 1.0), 0);
+	n = values_of(h, "b", 0, v, 32, &start, NULL);
+	assert_int_equal(n, 3);
+	assert_true(v[2] == 7.0);
+	history_free(h);
+}
+
 /* The first hour comes at the poll interval; once a series is older than
  * that, its reply is the whole retention in wider steps. Either way a
  * reply has at most HISTORY_POINTS points, and the two rings together stay
@@ -352,7 +388,7 @@ int main(void)
 	    cmocka_unit_test(test_sizing),          cmocka_unit_test(test_gaps_and_averaging),
 	    cmocka_unit_test(test_counter_rate),    cmocka_unit_test(test_ring_handover),
 	    cmocka_unit_test(test_select_peers),    cmocka_unit_test(test_thousand_peers),
-	    cmocka_unit_test(test_two_resolutions),
+	    cmocka_unit_test(test_two_resolutions), cmocka_unit_test(test_start_near_1970),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
