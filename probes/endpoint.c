@@ -225,7 +225,7 @@ static int parse_header(const char **p, const char *end, struct endpoint_fetch *
 	int r;
 
 	r = take_line(p, end, ENDPOINT_FETCH_NAME, value, sizeof(value), err, errlen);
-	if (r < 0 || strcmp(value, ENDPOINT_FETCH_MAGIC + sizeof(ENDPOINT_FETCH_NAME)) != 0) {
+	if (r < 0 || strcmp(value, &ENDPOINT_FETCH_MAGIC[sizeof(ENDPOINT_FETCH_NAME)]) != 0) {
 		snprintf(err, errlen, "not the answer of " ENDPOINT_FETCH_MAGIC);
 		return -EBADMSG;
 	}
@@ -311,6 +311,17 @@ int endpoint_parse_fetch(const char *buf, size_t len, struct endpoint_fetch *ret
 
 /* ---- HTTP, through sparkmon-fetch ----------------------------------------------- */
 
+/* Copies a URL into a request's field. The bound is explicit so that the
+ * compiler knows it whatever it inlines: through "%s" it may only see the
+ * whole array of URLs endpoint_split_urls() filled, and warn. */
+static void copy_url(char (*dst)[ENDPOINT_URL_MAX], const char *url)
+{
+	size_t len = strnlen(url, ENDPOINT_URL_MAX - 1);
+
+	memcpy(*dst, url, len);
+	(*dst)[len] = '\0';
+}
+
 /* The first non-empty line of the helper's stderr. */
 static void first_line(const char *text, char *buf, size_t size)
 {
@@ -333,7 +344,7 @@ int endpoint_fetch(const char *helper, const struct config *cfg, const char *url
 	size_t n = 0;
 	int r;
 
-	snprintf(req->url, sizeof(req->url), "%s", url);
+	copy_url(&req->url, url);
 	req->http_code = 0;
 	req->total_seconds = 0;
 	req->error[0] = '\0';
@@ -433,7 +444,7 @@ static void discover_ip(const struct config *cfg, const char *helper, struct end
 		struct endpoint_fetch *answer = calloc(1, sizeof(*answer));
 
 		if (!answer) {
-			snprintf(req->url, sizeof(req->url), "%s", urls[i]);
+			copy_url(&req->url, urls[i]);
 			snprintf(req->error, sizeof(req->error), "out of memory");
 			return;
 		}
@@ -448,7 +459,7 @@ static void discover_ip(const struct config *cfg, const char *helper, struct end
 		}
 		if (req->ok) {
 			ep->have_ip = true;
-			snprintf(ep->source_url, sizeof(ep->source_url), "%s", urls[i]);
+			copy_url(&ep->source_url, urls[i]);
 		}
 		free(answer);
 	}
@@ -553,7 +564,7 @@ static void run_probes(const struct config *cfg, const char *helper, struct endp
 		struct endpoint_request *req = &ep->probes[ep->n_probes++];
 
 		if (!answer) {
-			snprintf(req->url, sizeof(req->url), "%s", urls[i]);
+			copy_url(&req->url, urls[i]);
 			snprintf(req->error, sizeof(req->error), "out of memory");
 			continue;
 		}
