@@ -258,6 +258,70 @@ static void test_sanitized_output(void **state)
 	free(s);
 }
 
+/* The headline names the worst check by severity: CRITICAL before
+ * UNKNOWN, though UNKNOWN's exit code is the larger number; in either
+ * order. */
+static void test_headline_by_severity(void **state)
+{
+	static const enum check_status orders[][3] = {
+	    {CHECK_UNKNOWN, CHECK_CRITICAL, CHECK_WARNING},
+	    {CHECK_CRITICAL, CHECK_UNKNOWN, CHECK_WARNING},
+	    {CHECK_WARNING, CHECK_UNKNOWN, CHECK_CRITICAL},
+	};
+	static const char *const ids[] = {"memory.available", "forwarding.ipv4",
+	                                  "forwarding.persistent"};
+	struct snapshot *s = calloc(1, sizeof(*s));
+	struct config cfg;
+
+	(void)state;
+	assert_non_null(s);
+	config_defaults(&cfg);
+	for (size_t k = 0; k < sizeof(orders) / sizeof(orders[0]); k++) {
+		struct verdict v = {.count = 3, .overall = CHECK_CRITICAL};
+		char want[512];
+		size_t critical = 0;
+		char *text;
+
+		for (size_t i = 0; i < 3; i++) {
+			strcpy(v.checks[i].id, ids[i]);
+			v.checks[i].status = orders[k][i];
+			snprintf(v.checks[i].summary, sizeof(v.checks[i].summary), "%s is %s",
+			         ids[i], verdict_status_lower(orders[k][i]));
+			if (orders[k][i] == CHECK_CRITICAL)
+				critical = i;
+		}
+		text = render(&cfg, s, &v);
+		snprintf(want, sizeof(want),
+		         "SPARKMON CRITICAL - %s: %s is critical (+2 more not OK)\n", ids[critical],
+		         ids[critical]);
+		if (strncmp(text, want, strlen(want)) != 0)
+			fail_msg("order %zu: headline '%.*s', expected '%s'", k,
+			         (int)strcspn(text, "\n"), text, want);
+		free(text);
+	}
+	/* UNKNOWN beats WARNING. */
+	{
+		struct verdict v = {.count = 2, .overall = CHECK_UNKNOWN};
+		char *text;
+
+		strcpy(v.checks[0].id, "memory.available");
+		v.checks[0].status = CHECK_WARNING;
+		strcpy(v.checks[0].summary, "low");
+		strcpy(v.checks[1].id, "forwarding.ipv4");
+		v.checks[1].status = CHECK_UNKNOWN;
+		strcpy(v.checks[1].summary, "cannot tell");
+		text = render(&cfg, s, &v);
+		assert_int_equal(
+		    strncmp(text,
+		            "SPARKMON UNKNOWN - forwarding.ipv4: cannot tell (+1 more not "
+		            "OK)\n",
+		            63),
+		    0);
+		free(text);
+	}
+	free(s);
+}
+
 static void test_sanitize(void **state)
 {
 	char buf[64];
@@ -291,6 +355,7 @@ int main(void)
 	    cmocka_unit_test(test_perfdata_thresholds_match_verdict),
 	    cmocka_unit_test(test_sanitized_output),
 	    cmocka_unit_test(test_sanitize),
+	    cmocka_unit_test(test_headline_by_severity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -172,12 +172,152 @@ static void test_hostile_names_kept_and_escaped(void **state)
 	free_snapshot(snap);
 }
 
+static struct json_object *member(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("no member '%s'", key);
+	return v;
+}
+
+/* The values of each peer are the snapshot's, each in its own field. */
+static void test_peer_values(void **state)
+{
+	struct snapshot *snap = snapshot_with_peers(7);
+	struct verdict v = {.overall = CHECK_OK};
+	const struct wireguard_device *dev = &snap->wireguard.devices[1];
+	struct json_object *doc, *peers;
+	struct config cfg;
+	char *text;
+
+	(void)state;
+	config_defaults(&cfg);
+	dev->peers[1].required = true;
+	text = json_status_string(&cfg, snap, &v, 0);
+	assert_non_null(text);
+	doc = json_tokener_parse(text);
+	assert_non_null(doc);
+	peers = second_device_peers(doc);
+	assert_int_equal(json_object_array_length(peers), 7);
+	for (size_t i = 0; i < 7; i++) {
+		struct json_object *p = json_object_array_get_idx(peers, i), *ips;
+		const struct wireguard_peer *want = &dev->peers[i];
+		char key[64], endpoint[64], ip[32];
+
+		snprintf(key, sizeof(key), "%043zu=", i);
+		assert_string_equal(json_object_get_string(member(p, "public_key")), key);
+		assert_int_equal(json_object_get_uint64(member(p, "rx_bytes")), i * 1000003);
+		assert_int_equal(json_object_get_uint64(member(p, "tx_bytes")), UINT64_MAX - i);
+		assert_int_equal(json_object_get_int(member(p, "persistent_keepalive_seconds")),
+		                 i % 2 ? 25 : 0);
+		assert_int_equal(json_object_get_boolean(member(p, "required")), i == 1);
+		if (i % 2) {
+			snprintf(endpoint, sizeof(endpoint), "198.51.100.%zu:%zu", i, 20000 + i);
+			assert_string_equal(json_object_get_string(member(p, "endpoint")),
+			                    endpoint);
+			assert_int_equal(json_object_get_int(member(p, "protocol_version")), 1);
+		} else {
+			assert_null(member(p, "endpoint"));
+			assert_null(member(p, "protocol_version"));
+		}
+		/* Ages are i * 7 s: up; no handshake at all is "never". */
+		if (i % 3) {
+			assert_int_equal(json_object_get_int64(member(p, "latest_handshake")),
+			                 1700000000 - (int64_t)i * 7);
+			assert_int_equal(
+			    json_object_get_int64(member(p, "latest_handshake_age_seconds")),
+			    (int64_t)i * 7);
+			assert_string_equal(json_object_get_string(member(p, "state")), "up");
+		} else {
+			assert_int_equal(json_object_get_int64(member(p, "latest_handshake")), 0);
+			assert_null(member(p, "latest_handshake_age_seconds"));
+			assert_string_equal(json_object_get_string(member(p, "state")), "never");
+		}
+		ips = member(p, "allowed_ips");
+		assert_int_equal(json_object_array_length(ips), i % 3);
+		snprintf(ip, sizeof(ip), "10.0.0.%zu/32", i);
+		for (size_t k = 0; k < i % 3; k++)
+			assert_string_equal(
+			    json_object_get_string(json_object_array_get_idx(ips, k)), ip);
+		if (want->name[0])
+			assert_string_equal(json_object_get_string(member(p, "name")), want->name);
+		else
+			assert_null(member(p, "name"));
+	}
+	json_object_put(doc);
+	free(text);
+	free_snapshot(snap);
+}
+
+/* "status" and "exit_code" say the overall status, for each status; each
+ * check is carried with its own fields. */
+static void test_status_and_exit_code(void **state)
+{
+	static const struct {
+		enum check_status status;
+		const char *name;
+		int exit_code;
+	} cases[] = {
+	    {CHECK_OK, "ok", 0},
+	    {CHECK_WARNING, "warning", 1},
+	    {CHECK_CRITICAL, "critical", 2},
+	    {CHECK_UNKNOWN, "unknown", 3},
+	};
+	struct snapshot *snap = snapshot_with_peers(1);
+	struct config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct verdict v = {.count = 2, .overall = cases[i].status};
+		struct json_object *doc, *checks, *c;
+		char *text;
+
+		strcpy(v.checks[0].id, "memory.available");
+		v.checks[0].status = CHECK_OK;
+		strcpy(v.checks[0].summary, "1.0 GiB available of 2.0 GiB (50.0%)");
+		strcpy(v.checks[1].id, "wireguard.peers");
+		v.checks[1].status = cases[i].status;
+		strcpy(v.checks[1].summary, "1 peer, 0 up");
+		strcpy(v.checks[1].hint, "wg show");
+		text = json_status_string(&cfg, snap, &v, 0);
+		assert_non_null(text);
+		doc = json_tokener_parse(text);
+		assert_non_null(doc);
+		assert_string_equal(json_object_get_string(member(doc, "status")), cases[i].name);
+		assert_true(json_object_is_type(member(doc, "exit_code"), json_type_int));
+		assert_int_equal(json_object_get_int(member(doc, "exit_code")), cases[i].exit_code);
+		assert_string_equal(json_object_get_string(member(doc, "host")), "spark");
+		assert_string_equal(json_object_get_string(member(doc, "generated_at")),
+		                    "2023-11-14T22:13:20Z");
+		checks = member(doc, "checks");
+		assert_int_equal(json_object_array_length(checks), 2);
+		c = json_object_array_get_idx(checks, 0);
+		assert_string_equal(json_object_get_string(member(c, "id")), "memory.available");
+		assert_string_equal(json_object_get_string(member(c, "status")), "ok");
+		assert_string_equal(json_object_get_string(member(c, "summary")),
+		                    "1.0 GiB available of 2.0 GiB (50.0%)");
+		assert_string_equal(json_object_get_string(member(c, "hint")), "");
+		c = json_object_array_get_idx(checks, 1);
+		assert_string_equal(json_object_get_string(member(c, "id")), "wireguard.peers");
+		assert_string_equal(json_object_get_string(member(c, "status")), cases[i].name);
+		assert_string_equal(json_object_get_string(member(c, "summary")), "1 peer, 0 up");
+		assert_string_equal(json_object_get_string(member(c, "hint")), "wg show");
+		json_object_put(doc);
+		free(text);
+	}
+	free_snapshot(snap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_streamed_equals_tree_few),
 	    cmocka_unit_test(test_streamed_equals_tree_1000),
 	    cmocka_unit_test(test_hostile_names_kept_and_escaped),
+	    cmocka_unit_test(test_peer_values),
+	    cmocka_unit_test(test_status_and_exit_code),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
