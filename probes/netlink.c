@@ -1,6 +1,7 @@
 #include "probes/netlink.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,6 +27,14 @@ static long long monotonic_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A kernel error number as a positive errno: the kernel's are 1..4095
+ * (MAX_ERRNO); anything else (INT_MIN, whose negation overflows, or a
+ * positive value) is no error it sends, and reads as a malformed message. */
+static int kernel_errno(int64_t err)
+{
+	return err < 0 && err >= -NETLINK_ERRNO_MAX ? (int)-err : EBADMSG;
+}
+
 static int on_data(const struct nlmsghdr *nlh, void *arg)
 {
 	struct talk_state *st = arg;
@@ -47,7 +56,7 @@ static int on_done(const struct nlmsghdr *nlh, void *arg)
 	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(err)) {
 		memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
 		if (err < 0)
-			st->done_error = err;
+			st->done_error = -kernel_errno(err);
 	}
 	return MNL_CB_STOP;
 }
@@ -67,8 +76,63 @@ static int on_error(const struct nlmsghdr *nlh, void *arg)
 	}
 	if (e->error == 0)
 		return MNL_CB_STOP;
-	errno = e->error < 0 ? -e->error : e->error;
+	errno = kernel_errno(e->error);
 	return MNL_CB_ERROR;
+}
+
+int netlink_check_datagram(const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t left = len;
+
+	if (len > INT_MAX)
+		return -EBADMSG;
+	while (left > 0) {
+		struct nlmsghdr nlh;
+		size_t step;
+
+		if (left < sizeof(nlh))
+			return -EBADMSG;
+		memcpy(&nlh, p, sizeof(nlh));
+		if (nlh.nlmsg_len < sizeof(nlh) || nlh.nlmsg_len > left)
+			return -EBADMSG;
+		step = MNL_ALIGN(nlh.nlmsg_len);
+		if (step >= left)
+			break; /* the last message, its alignment padding left off */
+		p += step;
+		left -= step;
+	}
+	return 0;
+}
+
+/* Runs the messages of one datagram: 1 when the reply goes on in another
+ * datagram, 0 when it ended, or a negative errno. Lengths are checked
+ * first: libmnl 1.0.4 (Debian 12) compares nlmsg_len as a signed int, so
+ * a length above INT_MAX passes mnl_nlmsg_ok() and its walk leaves the
+ * buffer; and the parsers trust nlmsg_len once a message reaches them. */
+static int receive_datagram(struct talk_state *st, const void *buf, size_t len, uint32_t seq,
+                            uint32_t portid)
+{
+	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {[NLMSG_ERROR] = on_error, [NLMSG_DONE] = on_done};
+	int r = netlink_check_datagram(buf, len);
+
+	if (r < 0)
+		return r;
+	errno = 0;
+	r = mnl_cb_run2(buf, len, seq, portid, on_data, st, ctl, NLMSG_MIN_TYPE);
+	if (r == MNL_CB_ERROR)
+		return errno > 0 && errno <= NETLINK_ERRNO_MAX ? -errno : -EBADMSG;
+	return r == MNL_CB_STOP ? 0 : 1;
+}
+
+/* What netlink_talk() returns once the reply's datagrams are in. */
+static int talk_result(const struct talk_state *st, int r)
+{
+	if (r == 0 && st->done_error)
+		return st->done_error;
+	if (r == 0 && st->interrupted)
+		return -EINTR;
+	return r;
 }
 
 static int set_receive_timeout(struct mnl_socket *nl, long long left_ms)
@@ -81,12 +145,11 @@ static int set_receive_timeout(struct mnl_socket *nl, long long left_ms)
 static int receive_all(struct mnl_socket *nl, uint32_t seq, struct talk_state *st,
                        long long deadline)
 {
-	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {[NLMSG_ERROR] = on_error, [NLMSG_DONE] = on_done};
 	uint32_t portid = mnl_socket_get_portid(nl);
 	char buf[NETLINK_RECV_BUFFER];
 	int r;
 
-	for (;;) {
+	do {
 		long long left = deadline - monotonic_ms();
 		ssize_t n;
 
@@ -94,23 +157,22 @@ static int receive_all(struct mnl_socket *nl, uint32_t seq, struct talk_state *s
 			return -ETIMEDOUT;
 		set_receive_timeout(nl, left);
 		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n < 0) {
-			r = (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : -errno;
-			break;
-		}
-		errno = 0;
-		r = mnl_cb_run2(buf, (size_t)n, seq, portid, on_data, st, ctl, NLMSG_MIN_TYPE);
-		explicit_bzero(buf, (size_t)n);
-		if (r == MNL_CB_ERROR) {
-			r = errno ? -errno : -EBADMSG;
-			break;
-		}
-		if (r == MNL_CB_STOP) {
-			r = 0;
-			break;
-		}
-	}
+		if (n < 0)
+			return (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : -errno;
+		r = receive_datagram(st, buf, (size_t)n, seq, portid);
+		/* n is at most sizeof(buf); the compiler cannot know it. */
+		explicit_bzero(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf));
+	} while (r == 1);
 	return r;
+}
+
+int netlink_replay(const void *buf, size_t len, mnl_cb_t cb, void *data)
+{
+	struct talk_state st = {.cb = cb, .data = data};
+	int r = receive_datagram(&st, buf, len, 0, 0);
+
+	/* A reply that has not ended would leave the socket waiting. */
+	return talk_result(&st, r == 1 ? -ETIMEDOUT : r);
 }
 
 int netlink_talk(int bus, struct nlmsghdr *req, mnl_cb_t cb, void *data, unsigned timeout_ms)
@@ -134,11 +196,7 @@ int netlink_talk(int bus, struct nlmsghdr *req, mnl_cb_t cb, void *data, unsigne
 		r = -errno;
 		goto out;
 	}
-	r = receive_all(nl, req->nlmsg_seq, &st, deadline);
-	if (r == 0 && st.done_error)
-		r = st.done_error;
-	if (r == 0 && st.interrupted)
-		r = -EINTR;
+	r = talk_result(&st, receive_all(nl, req->nlmsg_seq, &st, deadline));
 out:
 	mnl_socket_close(nl);
 	return r;

@@ -288,8 +288,8 @@ bool rtnl_route_is_default(const struct rtnl_route *route)
  * ifinfomsg, ifaddrmsg, rtmsg: each begins with its family byte) is hdrlen
  * bytes, calling reset before each try: a dump the kernel marks interrupted
  * is redone from the start, up to RTNL_DUMP_TRIES times. */
-static int dump(uint16_t type, int family, size_t hdrlen, mnl_cb_t cb, void *data,
-                void (*reset)(void *data), unsigned timeout_ms)
+static int dump(netlink_talk_fn talk, uint16_t type, int family, size_t hdrlen, mnl_cb_t cb,
+                void *data, void (*reset)(void *data), unsigned timeout_ms)
 {
 	union {
 		struct nlmsghdr nlh;
@@ -306,7 +306,7 @@ static int dump(uint16_t type, int family, size_t hdrlen, mnl_cb_t cb, void *dat
 		fam = mnl_nlmsg_put_extra_header(nlh, hdrlen);
 		*fam = (uint8_t)family;
 		reset(data);
-		r = netlink_talk(NETLINK_ROUTE, nlh, cb, data, timeout_ms);
+		r = talk(NETLINK_ROUTE, nlh, cb, data, timeout_ms);
 	}
 	return r;
 }
@@ -340,11 +340,16 @@ static int on_link(const struct nlmsghdr *nlh, void *data)
 
 int rtnl_dump_links(struct rtnl_links *ret, unsigned timeout_ms)
 {
+	return rtnl_dump_links_with(netlink_talk, ret, timeout_ms);
+}
+
+int rtnl_dump_links_with(netlink_talk_fn talk, struct rtnl_links *ret, unsigned timeout_ms)
+{
 	struct rtnl_links links = {.items = NULL};
 	int r;
 
-	r = dump(RTM_GETLINK, AF_UNSPEC, sizeof(struct ifinfomsg), on_link, &links, reset_links,
-	         timeout_ms);
+	r = dump(talk, RTM_GETLINK, AF_UNSPEC, sizeof(struct ifinfomsg), on_link, &links,
+	         reset_links, timeout_ms);
 	if (r < 0) {
 		rtnl_links_free(&links);
 		return r;
@@ -389,10 +394,16 @@ static int on_addr(const struct nlmsghdr *nlh, void *data)
 
 int rtnl_dump_addrs(int family, int ifindex, struct rtnl_addrs *ret, unsigned timeout_ms)
 {
+	return rtnl_dump_addrs_with(netlink_talk, family, ifindex, ret, timeout_ms);
+}
+
+int rtnl_dump_addrs_with(netlink_talk_fn talk, int family, int ifindex, struct rtnl_addrs *ret,
+                         unsigned timeout_ms)
+{
 	struct addr_dump st = {.family = family, .ifindex = ifindex};
 	int r;
 
-	r = dump(RTM_GETADDR, family, sizeof(struct ifaddrmsg), on_addr, &st, reset_addrs,
+	r = dump(talk, RTM_GETADDR, family, sizeof(struct ifaddrmsg), on_addr, &st, reset_addrs,
 	         timeout_ms);
 	if (r < 0) {
 		rtnl_addrs_free(&st.addrs);
@@ -433,12 +444,18 @@ static int on_route(const struct nlmsghdr *nlh, void *data)
 
 int rtnl_dump_default_route(int family, struct rtnl_route *ret, unsigned timeout_ms)
 {
+	return rtnl_dump_default_route_with(netlink_talk, family, ret, timeout_ms);
+}
+
+int rtnl_dump_default_route_with(netlink_talk_fn talk, int family, struct rtnl_route *ret,
+                                 unsigned timeout_ms)
+{
 	struct default_dump st = {.family = family};
 	int r;
 
 	if (!family_address_size(family))
 		return -EAFNOSUPPORT;
-	r = dump(RTM_GETROUTE, family, sizeof(struct rtmsg), on_route, &st, reset_default,
+	r = dump(talk, RTM_GETROUTE, family, sizeof(struct rtmsg), on_route, &st, reset_default,
 	         timeout_ms);
 	if (r < 0)
 		return r;

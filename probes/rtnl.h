@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "probes/netlink.h"
+
 /* More links or addresses than this in one namespace is not a home server. */
 #define RTNL_LINKS_MAX 65536
 #define RTNL_ADDRS_MAX 65536
@@ -87,7 +89,9 @@ struct rtnl_addrs {
  * is malformed: a short header, an attribute running past the message, or
  * a known attribute of the wrong type or length (a name that is not
  * NUL-terminated or is longer than IF_NAMESIZE, an operstate that is not
- * one byte, an address of the wrong size). Unknown attributes are ignored. */
+ * one byte, an address of the wrong size). Unknown attributes are ignored.
+ * They trust nlmsg_len: the message's datagram has passed
+ * netlink_check_datagram(), as netlink_talk() makes sure. */
 int rtnl_parse_link(const struct nlmsghdr *nlh, struct rtnl_link *ret);
 int rtnl_parse_addr(const struct nlmsghdr *nlh, struct rtnl_addr *ret);
 int rtnl_parse_route(const struct nlmsghdr *nlh, struct rtnl_route *ret);
@@ -118,6 +122,14 @@ int rtnl_dump_addrs(int family, int ifindex, struct rtnl_addrs *ret, unsigned ti
  * the first dumped among equals; malformed routes are skipped. Returns 0,
  * -ENOENT when there is none, or the dump's error. */
 int rtnl_dump_default_route(int family, struct rtnl_route *ret, unsigned timeout_ms);
+
+/* The same dumps over another transport with netlink_talk()'s contract
+ * (tests and fuzzing replay recorded replies through it). */
+int rtnl_dump_links_with(netlink_talk_fn talk, struct rtnl_links *ret, unsigned timeout_ms);
+int rtnl_dump_addrs_with(netlink_talk_fn talk, int family, int ifindex, struct rtnl_addrs *ret,
+                         unsigned timeout_ms);
+int rtnl_dump_default_route_with(netlink_talk_fn talk, int family, struct rtnl_route *ret,
+                                 unsigned timeout_ms);
 
 /* Free what the dumps allocated and zero the struct; NULL is fine. */
 void rtnl_links_free(struct rtnl_links *links);

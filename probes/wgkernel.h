@@ -7,6 +7,7 @@
 #include <libmnl/libmnl.h>
 #include <stdint.h>
 
+#include "probes/netlink.h"
 #include "probes/wireguard.h"
 
 /* How often an interrupted dump (NLM_F_DUMP_INTR: the peer list changed
@@ -29,7 +30,9 @@ int wgkernel_parse_family(const struct nlmsghdr *nlh, uint16_t *ret_id);
  * a peer that repeats the last one's public key (its allowed IPs did not
  * fit in the previous message) merged into it. Private and preshared keys
  * are length-checked and skipped. Unknown attributes are ignored.
- * Returns 0, -EBADMSG for a malformed message, -ENOMEM. */
+ * Returns 0, -EBADMSG for a malformed message, -ENOMEM. Like the family
+ * parser, it trusts nlmsg_len: the message's datagram has passed
+ * netlink_check_datagram(), as netlink_talk() makes sure. */
 int wgkernel_parse_device(const struct nlmsghdr *nlh, uint16_t family,
                           struct wireguard_device *dev);
 
@@ -40,8 +43,7 @@ int wgkernel_read_device(uint16_t family, struct wireguard_device *dev, unsigned
 
 /* The same over another transport with netlink_talk()'s contract (the
  * tests replay recorded replies through it). */
-typedef int (*wgkernel_talk_fn)(int bus, struct nlmsghdr *req, mnl_cb_t cb, void *data,
-                                unsigned timeout_ms);
+typedef netlink_talk_fn wgkernel_talk_fn;
 int wgkernel_read_device_with(wgkernel_talk_fn talk, uint16_t family, struct wireguard_device *dev,
                               unsigned timeout_ms);
 

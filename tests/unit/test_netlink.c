@@ -1,7 +1,10 @@
 /* netlink_talk against this machine's real kernel: a dump that succeeds,
  * and requests the kernel refuses, whose NLMSG_ERROR must come back as the
- * kernel's errno at once (not as a timeout). */
+ * kernel's errno at once (not as a timeout). Then replies no kernel sends,
+ * replayed from built buffers: lengths that lie, error numbers out of
+ * range. */
 #include <errno.h>
+#include <limits.h>
 #include <linux/genetlink.h>
 #include <linux/rtnetlink.h>
 #include <setjmp.h>
@@ -106,6 +109,132 @@ static void test_ack_ends_request(void **state)
 	assert_true(now_seconds() - start < TIMEOUT_MS / 2000.0);
 }
 
+/* ---- replayed replies ------------------------------------------------------ */
+
+static char reply[4096] __attribute__((aligned(4)));
+
+/* Appends a message of `type` with `payload` bytes of zeros at *off. */
+static struct nlmsghdr *put_message(size_t *off, uint16_t type, uint16_t flags, size_t payload)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(reply + *off);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	mnl_nlmsg_put_extra_header(nlh, payload);
+	*off += MNL_ALIGN(nlh->nlmsg_len);
+	return nlh;
+}
+
+static struct nlmsghdr *put_link(size_t *off, uint16_t flags)
+{
+	return put_message(off, RTM_NEWLINK, NLM_F_MULTI | flags, sizeof(struct ifinfomsg));
+}
+
+static void put_done(size_t *off, int32_t err)
+{
+	struct nlmsghdr *nlh = put_message(off, NLMSG_DONE, NLM_F_MULTI, sizeof(err));
+
+	memcpy(mnl_nlmsg_get_payload(nlh), &err, sizeof(err));
+}
+
+static void put_error(size_t *off, int error)
+{
+	struct nlmsghdr *nlh = put_message(off, NLMSG_ERROR, 0, sizeof(struct nlmsgerr));
+	struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+	e->error = error;
+}
+
+static void test_replay_dump(void **state)
+{
+	size_t off = 0;
+	int links = 0;
+
+	(void)state;
+	put_link(&off, 0);
+	put_link(&off, 0);
+	put_done(&off, 0);
+	assert_int_equal(netlink_replay(reply, off, count_links, &links), 0);
+	assert_int_equal(links, 2);
+	/* No end: a socket would wait for the rest until the deadline. */
+	links = 0;
+	assert_int_equal(netlink_replay(reply, off - MNL_NLMSG_HDRLEN - 4, count_links, &links),
+	                 -ETIMEDOUT);
+	assert_int_equal(links, 2);
+	/* The kernel's errors, in NLMSG_DONE and NLMSG_ERROR; an ack ends it. */
+	off = 0;
+	put_link(&off, 0);
+	put_done(&off, -ENOBUFS);
+	assert_int_equal(netlink_replay(reply, off, count_links, &links), -ENOBUFS);
+	off = 0;
+	put_error(&off, -EPERM);
+	assert_int_equal(netlink_replay(reply, off, count_links, &links), -EPERM);
+	off = 0;
+	put_error(&off, 0);
+	assert_int_equal(netlink_replay(reply, off, count_links, &links), 0);
+	/* A dump the kernel marked interrupted. */
+	off = 0;
+	put_link(&off, NLM_F_DUMP_INTR);
+	put_done(&off, 0);
+	assert_int_equal(netlink_replay(reply, off, count_links, &links), -EINTR);
+}
+
+/* A length above INT_MAX passes libmnl 1.0.4's signed check; lengths
+ * below a header, past the datagram, or a datagram that ends inside a
+ * header: the whole datagram is refused before any message is used. */
+static void test_replay_lengths_that_lie(void **state)
+{
+	const uint32_t lies[] = {0x80000010u, 0xfffffff0u, 0xffffffffu, 0, 8, 4096};
+	struct nlmsghdr *second;
+	size_t off;
+	int links;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+		off = 0;
+		links = 0;
+		put_link(&off, 0);
+		second = put_link(&off, 0);
+		put_done(&off, 0);
+		second->nlmsg_len = lies[i];
+		assert_int_equal(netlink_check_datagram(reply, off), -EBADMSG);
+		assert_int_equal(netlink_replay(reply, off, count_links, &links), -EBADMSG);
+		assert_int_equal(links, 0);
+	}
+	off = 0;
+	put_link(&off, 0);
+	assert_int_equal(netlink_check_datagram(reply, off + 8), -EBADMSG);
+	/* The last message's alignment padding may be left off. */
+	off = 0;
+	put_message(&off, RTM_NEWLINK, 0, 4)->nlmsg_len = MNL_NLMSG_HDRLEN + 1;
+	assert_int_equal(netlink_check_datagram(reply, MNL_NLMSG_HDRLEN + 1), 0);
+	assert_int_equal(netlink_check_datagram(reply, 0), 0);
+}
+
+/* Error numbers no kernel sends (INT_MIN, whose negation overflows; a
+ * positive one; one past MAX_ERRNO) read as a malformed reply. */
+static void test_replay_error_numbers(void **state)
+{
+	const int bad[] = {INT_MIN, INT_MIN + 1, -NETLINK_ERRNO_MAX - 1, 5, INT_MAX};
+	size_t off;
+	int links = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		off = 0;
+		put_error(&off, bad[i]);
+		assert_int_equal(netlink_replay(reply, off, count_links, &links), -EBADMSG);
+		off = 0;
+		put_link(&off, 0);
+		put_done(&off, bad[i] < 0 ? bad[i] : 0);
+		if (bad[i] < 0)
+			assert_int_equal(netlink_replay(reply, off, count_links, &links), -EBADMSG);
+	}
+	off = 0;
+	put_error(&off, -NETLINK_ERRNO_MAX);
+	assert_int_equal(netlink_replay(reply, off, count_links, &links), -NETLINK_ERRNO_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -113,6 +242,9 @@ int main(void)
 	    cmocka_unit_test(test_refused_request_returns_kernel_errno),
 	    cmocka_unit_test(test_unknown_genl_family_is_enoent),
 	    cmocka_unit_test(test_ack_ends_request),
+	    cmocka_unit_test(test_replay_dump),
+	    cmocka_unit_test(test_replay_lengths_that_lie),
+	    cmocka_unit_test(test_replay_error_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

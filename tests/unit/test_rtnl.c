@@ -16,6 +16,7 @@
 
 #include "probes/netlink.h"
 #include "probes/rtnl.h"
+#include "tests/unit/recorded.h"
 
 /* A message buffer aligned for struct nlmsghdr. */
 union msgbuf {
@@ -638,6 +639,34 @@ static void test_live_routes_parse(void **state)
 	}
 }
 
+/* A link dump replayed from a buffer: with true lengths it gives its link;
+ * with a length above INT_MAX (libmnl 1.0.4's signed check lets it
+ * through) or past the datagram, the dump fails and holds no memory. */
+static void test_dump_length_beyond_datagram(void **state)
+{
+	const uint32_t lies[] = {0x80000000u + 32, 0xfffffff8u, 4000};
+	union msgbuf m;
+	struct nlmsghdr *nlh = link_begin(&m, 3, 0);
+	struct rtnl_links links = {.items = NULL};
+	uint32_t len;
+
+	(void)state;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, "wg0");
+	recorded = m.buf;
+	recorded_len = recorded_end(nlh);
+	assert_int_equal(rtnl_dump_links_with(recorded_talk, &links, 0), 0);
+	assert_int_equal(links.count, 1);
+	assert_string_equal(links.items[0].name, "wg0");
+	rtnl_links_free(&links);
+	len = nlh->nlmsg_len;
+	for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+		nlh->nlmsg_len = lies[i];
+		assert_int_equal(rtnl_dump_links_with(recorded_talk, &links, 0), -EBADMSG);
+		assert_null(links.items);
+	}
+	nlh->nlmsg_len = len;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -661,6 +690,7 @@ int main(void)
 	    cmocka_unit_test(test_route_errors),
 	    cmocka_unit_test(test_live_loopback),
 	    cmocka_unit_test(test_live_routes_parse),
+	    cmocka_unit_test(test_dump_length_beyond_datagram),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

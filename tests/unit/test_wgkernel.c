@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "probes/wgkernel.h"
+#include "tests/unit/recorded.h"
 #include "tests/unit/wgmsg.h"
 
 static char buf[1 << 16];
@@ -462,6 +463,47 @@ static void test_family_reply(void **state)
 	assert_int_equal(id, 7);
 }
 
+/* ---- recorded replies through netlink_replay() --------------------------- */
+
+/* A dump whose device message claims more than the datagram holds (above
+ * INT_MAX, which libmnl 1.0.4's signed check lets through, or a little
+ * more) is refused whole before the parser walks a byte past it; the same
+ * dump with its true length parses. */
+static void test_dump_length_beyond_datagram(void **state)
+{
+	const uint32_t lies[] = {0x80000000u + 64, 0xffffffffu, 0};
+	struct wireguard_device dev = {.name = "wg0"};
+	uint8_t pub[32], ppub[32];
+	struct nlmsghdr *nlh;
+	struct nlattr *peers, *peer;
+	uint32_t len;
+
+	(void)state;
+	wgmsg_key(pub, 2);
+	wgmsg_key(ppub, 3);
+	nlh = wgmsg_begin(buf, 0);
+	wgmsg_device(nlh, "wg0", NULL, pub, 51820);
+	peers = mnl_attr_nest_start(nlh, WGDEVICE_A_PEERS);
+	peer = wgmsg_peer_open(nlh, ppub, NULL);
+	wgmsg_ips(nlh, 1, 1, 2);
+	mnl_attr_nest_end(nlh, peer);
+	mnl_attr_nest_end(nlh, peers);
+	recorded = buf;
+	recorded_len = recorded_end(nlh);
+	len = nlh->nlmsg_len;
+	for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+		nlh->nlmsg_len = lies[i] ? lies[i] : (uint32_t)recorded_len + 4;
+		assert_int_equal(wgkernel_read_device_with(recorded_talk, WGMSG_FAMILY, &dev, 100),
+		                 -EBADMSG);
+		assert_int_equal(dev.n_peers, 0);
+	}
+	nlh->nlmsg_len = len;
+	assert_int_equal(wgkernel_read_device_with(recorded_talk, WGMSG_FAMILY, &dev, 100), 0);
+	assert_int_equal(dev.n_peers, 1);
+	assert_int_equal(dev.peers[0].n_allowed_ips, 2);
+	wireguard_device_free(&dev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +519,7 @@ int main(void)
 	    cmocka_unit_test(test_dump_intr_retried),
 	    cmocka_unit_test(test_dump_intr_bounded),
 	    cmocka_unit_test(test_dump_errors),
+	    cmocka_unit_test(test_dump_length_beyond_datagram),
 	    cmocka_unit_test(test_family_reply),
 	};
 
