@@ -250,14 +250,22 @@ static int parse_line(struct parser *p, char *line)
 	return 0;
 }
 
+static void free_wiped(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 void wgquick_free(struct wgquick_file *file)
 {
 	if (!file)
 		return;
+	/* PostUp lines can carry a preshared key ("wg set ... preshared-key"). */
 	for (size_t i = 0; i < file->n_post_up; i++)
-		free(file->post_up[i]);
+		free_wiped(file->post_up[i]);
 	for (size_t i = 0; i < file->n_post_down; i++)
-		free(file->post_down[i]);
+		free_wiped(file->post_down[i]);
 	free(file->post_up);
 	free(file->post_down);
 	free(file->peers);
