@@ -559,3 +559,25 @@ struct json_object *history_json(const struct history *h, const char *const *nam
 	json_object_object_add(doc, "series", arr);
 	return doc;
 }
+
+char *history_reply(const struct history *h, const char *series, size_t max_points, size_t *ret_len)
+{
+	const char *names[HISTORY_QUERY_MAX];
+	char *copy = series ? strdup(series) : NULL, *save = NULL, *doc = NULL;
+	struct json_object *obj;
+	size_t n = 0;
+
+	if (series && !copy)
+		return NULL;
+	for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && n < HISTORY_QUERY_MAX;
+	     tok = strtok_r(NULL, ",", &save))
+		names[n++] = tok;
+	obj = history_json(h, names, n, max_points);
+	if (obj)
+		doc = strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+	json_object_put(obj);
+	free(copy);
+	if (doc)
+		*ret_len = strlen(doc);
+	return doc;
+}

@@ -91,4 +91,14 @@ void history_record(struct history *h, const struct config *cfg, const struct sn
 struct json_object *history_json(const struct history *h, const char *const *names, size_t n,
                                  size_t max_points);
 
+/* Names a query may ask for at once; more are ignored. */
+#define HISTORY_QUERY_MAX 64
+
+/* The reply to /api/history?series=NAME,NAME,... (series as the query
+ * gives it, decoded; NULL when absent): history_json() of the names in
+ * the comma-separated list (empty ones skipped, at most HISTORY_QUERY_MAX),
+ * as compact JSON text. The caller frees it; NULL when out of memory. */
+char *history_reply(const struct history *h, const char *series, size_t max_points,
+                    size_t *ret_len);
+
 #endif

@@ -266,31 +266,15 @@ static int health(void *arg, char *why, size_t whylen)
 	return 0;
 }
 
-#define SERVE_SERIES_QUERY_MAX 64
-
 static char *history_doc(void *arg, const char *series, size_t *ret_len)
 {
 	struct serve_state *st = arg;
-	const char *names[SERVE_SERIES_QUERY_MAX];
-	char *copy = series ? strdup(series) : NULL, *save = NULL, *doc = NULL;
-	struct json_object *obj;
-	size_t n = 0;
+	char *doc = NULL;
 
-	if (series && !copy)
-		return NULL;
-	for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL;
-	     tok && n < SERVE_SERIES_QUERY_MAX; tok = strtok_r(NULL, ",", &save))
-		names[n++] = tok;
 	pthread_mutex_lock(&st->history_lock);
-	if (st->history) {
-		obj = history_json(st->history, names, n, SERVE_HISTORY_POINTS);
-		doc = strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
-		json_object_put(obj);
-	}
+	if (st->history)
+		doc = history_reply(st->history, series, SERVE_HISTORY_POINTS, ret_len);
 	pthread_mutex_unlock(&st->history_lock);
-	free(copy);
-	if (doc)
-		*ret_len = strlen(doc);
 	return doc;
 }
 

@@ -164,6 +164,45 @@ static void test_start_near_1970(void **state)
 	history_free(h);
 }
 
+/* The query of /api/history: a comma-separated list, empty names and
+ * unknown ones skipped; no list gives every series' name without values. */
+static void test_reply_to_query(void **state)
+{
+	struct history *h = history_new(100000, 10000, 64 * 1024, 4);
+	char *doc, many[HISTORY_QUERY_MAX * 3 + 8] = "";
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(h);
+	assert_int_equal(history_add(h, "a", "A", 10000.0, 1.0), 0);
+	assert_int_equal(history_add(h, "b", "B", 10000.0, 2.0), 0);
+	doc = history_reply(h, ",b,,nope,a,", 0, &len);
+	assert_non_null(doc);
+	assert_int_equal(len, strlen(doc));
+	assert_non_null(strstr(doc, "\"name\":\"a\""));
+	assert_non_null(strstr(doc, "\"name\":\"b\""));
+	assert_non_null(strstr(doc, "\"values\":[2.0]"));
+	free(doc);
+	doc = history_reply(h, NULL, 0, &len);
+	assert_non_null(doc);
+	assert_non_null(strstr(doc, "\"label\":\"A\""));
+	assert_null(strstr(doc, "values"));
+	free(doc);
+	/* Past HISTORY_QUERY_MAX names the rest is ignored. */
+	for (int i = 0; i < HISTORY_QUERY_MAX; i++)
+		strcat(many, "x,");
+	strcat(many, "a");
+	doc = history_reply(h, many, 0, &len);
+	assert_non_null(doc);
+	assert_null(strstr(doc, "\"name\":\"a\""));
+	free(doc);
+	doc = history_reply(h, "", 0, &len);
+	assert_non_null(doc);
+	assert_non_null(strstr(doc, "\"name\":\"a\""));
+	free(doc);
+	history_free(h);
+}
+
 /* The first hour comes at the poll interval; once a series is older than
  * that, its reply is the whole retention in wider steps. Either way a
  * reply has at most HISTORY_POINTS points, and the two rings together stay
@@ -389,6 +428,7 @@ int main(void)
 	    cmocka_unit_test(test_counter_rate),    cmocka_unit_test(test_ring_handover),
 	    cmocka_unit_test(test_select_peers),    cmocka_unit_test(test_thousand_peers),
 	    cmocka_unit_test(test_two_resolutions), cmocka_unit_test(test_start_near_1970),
+	    cmocka_unit_test(test_reply_to_query),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
