@@ -66,8 +66,12 @@ run_check() {
 	name=$1 cfg=$2 want=$3
 	shift 3
 	rc=0
-	"$SPARKMON" -c "$cfg" check "$@" >"$work/$name.out" 2>"$work/$name.err" || rc=$?
-	if [ "$want" != any ] && [ "$rc" != "$want" ]; then
+	# An outside deadline: a probe that fails to stop fails here, at once.
+	timeout -s KILL "${deadline:-20}" "$SPARKMON" -c "$cfg" check "$@" \
+		>"$work/$name.out" 2>"$work/$name.err" || rc=$?
+	if [ "$rc" = 137 ]; then
+		fail "$name: still running after ${deadline:-20} s (outside deadline)"
+	elif [ "$want" != any ] && [ "$rc" != "$want" ]; then
 		fail "$name: exit code $rc, expected $want"
 		cat "$work/$name.out" "$work/$name.err" >&2
 	fi
@@ -169,7 +173,12 @@ expect_text "$work/eight-hot.out" "CRITICAL gpu.temperature: GPU 5 at 88 C"
 
 # ---- a hang is cut at the timeout -----------------------------------------------
 c=$(conf hang "$bin/nvidia-smi-hang" timeout=1s)
-run_check hang "$c" 3 --only gpu --json
+start=$(date +%s%N)
+deadline=5 run_check hang "$c" 3 --only gpu --json
+took_ms=$((($(date +%s%N) - start) / 1000000))
+# Measured from outside, not only as the probe reports itself.
+[ "$took_ms" -ge 990 ] && [ "$took_ms" -lt 3000 ] ||
+	fail "hang: check took $took_ms ms from outside with timeout = 1s"
 j=$work/hang.out
 expect_json "$j" '.probes.gpu.status == "timed_out"'
 expect_json "$j" '.probes.gpu.duration_seconds >= 0.99 and .probes.gpu.duration_seconds < 1.5'
@@ -178,7 +187,7 @@ expect_json "$j" '.gpu == null'
 expect_json "$j" '[.checks[] | select(.id == "gpu.available")][0].status == "unknown"'
 echo "hang: probe cut after $(jq .probes.gpu.duration_seconds "$j") s with timeout = 1s"
 c=$(conf hang-expected "$bin/nvidia-smi-hang" timeout=1s expected=yes)
-run_check hang-expected "$c" 2 --only gpu
+deadline=5 run_check hang-expected "$c" 2 --only gpu
 expect_text "$work/hang-expected.out" "CRITICAL gpu.available: nvidia-smi timed out"
 
 # ---- driver failures -------------------------------------------------------------

@@ -15,7 +15,7 @@ cat >"$tmp/nvidia-smi" <<EOF
 #!/bin/sh
 case "\$1" in
 --query-gpu=*)
-	[ -e "$tmp/answered" ] && exec sleep 3600
+	[ -e "$tmp/answered" ] && { echo \$\$ >"$tmp/hanging.pid"; exec sleep 3600; }
 	touch "$tmp/answered"
 	;;
 esac
@@ -80,25 +80,38 @@ kill "$serve_pid" 2>/dev/null || true
 port2=$(free_port)
 sed -e "s/^timeout = 300ms/timeout = 8s/" -e "s/127.0.0.1:$port/127.0.0.1:$port2/" \
 	"$tmp/sparkmon.conf" >"$tmp/hang.conf"
-rm -f "$tmp/answered"
+rm -f "$tmp/answered" "$tmp/hanging.pid"
 serve "$tmp/hang.conf" "$tmp/hang.log"
 metrics=http://127.0.0.1:$port2/metrics
-mem_success() {
+last_success() {
 	curl -sf --max-time 1 "$metrics" |
-		sed -n 's/^sparkmon_probe_last_success_timestamp_seconds{probe="memory"} //p'
+		sed -n "s/^sparkmon_probe_last_success_timestamp_seconds{probe=\"$1\"} //p"
 }
-# Wait until the GPU probe is inside its hang (its first answer came).
+mem_success() { last_success memory; }
+# The GPU probe is inside its hang: the fake nvidia-smi of its second run
+# is alive (it wrote its pid, then became the sleep), and the probe has not
+# finished a run since.
+hanging() {
+	[ -s "$tmp/hanging.pid" ] && kill -0 "$(cat "$tmp/hanging.pid")" 2>/dev/null
+}
 for _ in $(seq 1 50); do
-	[ -e "$tmp/answered" ] && break
+	hanging && break
 	sleep 0.1
 done
+hanging || fail "the GPU probe never reached the hanging nvidia-smi"
 sleep 1.5
 first=$(mem_success) || fail "/metrics not answered while nvidia-smi hangs"
+gpu_first=$(last_success gpu)
+hanging || fail "nvidia-smi is no longer hanging at the first sample"
 sleep 3
 last=$(mem_success) || fail "/metrics not answered while nvidia-smi hangs"
+gpu_last=$(last_success gpu)
+hanging || fail "nvidia-smi stopped hanging before the last sample"
+[ -n "$gpu_first" ] && [ "$gpu_first" = "$gpu_last" ] ||
+	fail "the GPU probe finished a run during the hang ($gpu_first -> $gpu_last)"
 [ -n "$first" ] && [ -n "$last" ] || fail "no memory probe success timestamp"
 [ "$(printf '%.0f' "$last")" -ge "$(($(printf '%.0f' "$first") + 2))" ] ||
 	fail "the memory probe stalled while nvidia-smi hung ($first -> $last)"
 gpu=$(curl -sf --max-time 1 "http://127.0.0.1:$port2/status.json" | jq -r '.probes.gpu.status')
-ok "memory probe ran on ($first -> $last) while the GPU probe hung (gpu: $gpu)"
+ok "memory probe ran on ($first -> $last) while the GPU probe hung in nvidia-smi pid $(cat "$tmp/hanging.pid") (gpu: $gpu, last success $gpu_last)"
 finish

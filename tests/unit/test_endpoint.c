@@ -15,6 +15,7 @@
 #include "probes/endpoint.h"
 
 #define FIXTURES "tests/fixtures/endpoint/"
+#include "tests/unit/deadline.h"
 #include "tests/unit/fixture.h"
 
 static int parse_ip(const char *text, char *ip)
@@ -341,18 +342,27 @@ static void test_parse_fetch_hostile(void **state)
 
 /* ---- endpoint_fetch with fake helpers ---------------------------------------- */
 
-/* Runs the fake helper name; returns endpoint_fetch's result. */
+/* Seconds the last fetch() took, measured here. */
+static double fetch_took;
+
+/* Runs the fake helper name under an outside deadline; returns
+ * endpoint_fetch's result. */
 static int fetch(const char *name, unsigned flags, struct endpoint_request *req,
                  struct endpoint_fetch *f)
 {
 	struct config cfg;
+	double start;
+	int r;
 
 	config_defaults(&cfg);
 	cfg.endpoint_connect_timeout_ms = 3000;
 	cfg.endpoint_timeout_ms = 200; /* the runner's deadline: 1.2 s */
 	memset(req, 0, sizeof(*req));
 	/* fixture_path: a missing helper is one of the cases. */
-	return endpoint_fetch(fixture_path(name), &cfg, "http://192.0.2.1/ip", flags, req, f);
+	start = deadline_start(10);
+	r = endpoint_fetch(fixture_path(name), &cfg, "http://192.0.2.1/ip", flags, req, f);
+	fetch_took = deadline_stop(start);
+	return r;
 }
 
 static void test_fetch_answers(void **state)
@@ -417,6 +427,7 @@ static void test_fetch_bad_helpers(void **state)
 	assert_int_equal(fetch("fetch-hangs.sh", 0, &req, &f), -ETIMEDOUT);
 	assert_non_null(strstr(req.error, "sparkmon-fetch timed out after 1."));
 	assert_true(req.total_seconds >= 1.1 && req.total_seconds < 3);
+	assert_true(fetch_took >= 1.1 && fetch_took < 3);
 
 	assert_int_equal(fetch("fetch-not-executable.sh", 0, &req, &f), -EACCES);
 	snprintf(expected, sizeof(expected), "cannot run %s: Permission denied",

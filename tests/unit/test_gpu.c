@@ -16,6 +16,7 @@
 #include "probes/gpu.h"
 #include "probes/readfile.h"
 #include "probes/text.h"
+#include "tests/unit/deadline.h"
 #include "tests/unit/find_check.h"
 #include "web/json.h"
 #include "web/prometheus.h"
@@ -501,7 +502,7 @@ static void test_run_hang_cut_at_timeout(void **state)
 {
 	struct config cfg;
 	struct snapshot *snap;
-	double took;
+	double took, start, outside;
 
 	(void)state;
 	config_defaults(&cfg);
@@ -509,11 +510,15 @@ static void test_run_hang_cut_at_timeout(void **state)
 	snap = run_fake(&cfg, "nvidia-smi-h100");
 	assert_int_equal(snap->probes[PROBE_GPU].status, PROBE_OK);
 	use_fake(&cfg, "nvidia-smi-hang");
+	start = deadline_start(10);
 	probetab_run(PROBE_GPU, &cfg, snap);
+	outside = deadline_stop(start);
 	took = snap->probes[PROBE_GPU].duration_seconds;
-	print_message("hang: probe took %.3f s with a 1 s timeout\n", took);
+	print_message("hang: probe took %.3f s (%.3f s from outside) with a 1 s timeout\n", took,
+	              outside);
 	assert_int_equal(snap->probes[PROBE_GPU].status, PROBE_TIMED_OUT);
 	assert_true(took >= 0.99 && took < 1.5);
+	assert_true(outside >= 0.99 && outside < 2.5);
 	assert_non_null(strstr(snap->probes[PROBE_GPU].error, "timed out after 1."));
 	assert_true(snap->gpu.taken_at > 0);
 	assert_int_equal(snap->gpu.count, 1);
@@ -526,15 +531,18 @@ static void test_run_apps_hang(void **state)
 {
 	struct config cfg;
 	struct snapshot *snap;
-	double took;
+	double took, start, outside;
 
 	(void)state;
 	config_defaults(&cfg);
 	cfg.gpu_timeout_ms = 1000;
+	start = deadline_start(10);
 	snap = run_fake(&cfg, "nvidia-smi-apps-hang");
+	outside = deadline_stop(start);
 	took = snap->probes[PROBE_GPU].duration_seconds;
 	assert_int_equal(snap->probes[PROBE_GPU].status, PROBE_OK);
 	assert_true(took >= 0.9 && took < 1.5);
+	assert_true(outside >= 0.9 && outside < 2.5);
 	assert_int_equal(snap->gpu.count, 1);
 	assert_false(snap->gpu.processes_valid);
 	assert_non_null(strstr(snap->gpu.processes_error, "timed out"));
@@ -545,10 +553,13 @@ static void test_run_flood(void **state)
 {
 	struct config cfg;
 	struct snapshot *snap;
+	double start;
 
 	(void)state;
 	config_defaults(&cfg);
+	start = deadline_start(20);
 	snap = run_fake(&cfg, "nvidia-smi-flood");
+	assert_true(deadline_stop(start) < 4);
 	assert_int_equal(snap->probes[PROBE_GPU].status, PROBE_FAILED);
 	assert_non_null(strstr(snap->probes[PROBE_GPU].error, "output over"));
 	assert_true(snap->probes[PROBE_GPU].duration_seconds < 4);
@@ -747,13 +758,16 @@ static void test_stale_reading(void **state)
 	struct json_object *doc, *gpu, *x;
 	char *text;
 	size_t len;
+	double start;
 
 	(void)state;
 	config_defaults(&cfg);
 	cfg.gpu_timeout_ms = 300;
 	snap = run_fake(&cfg, "nvidia-smi-h100");
 	use_fake(&cfg, "nvidia-smi-hang");
+	start = deadline_start(10);
 	probetab_run(PROBE_GPU, &cfg, snap);
+	assert_true(deadline_stop(start) < 2);
 	assert_int_equal(snap->probes[PROBE_GPU].status, PROBE_TIMED_OUT);
 	snap->generated_at = snap->gpu.taken_at + 42;
 	evaluate_gpu(&cfg, snap, &v);

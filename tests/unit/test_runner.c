@@ -19,6 +19,7 @@
 #include "probes/runner.h"
 
 #define FIXTURES "tests/fixtures/runner/"
+#include "tests/unit/deadline.h"
 #include "tests/unit/fixture.h"
 
 /* How late past its deadline a killed child may be reaped on a busy machine. */
@@ -143,10 +144,14 @@ static void test_timeout_kills_process_group(void **state)
 	pid_t grandchild;
 	long long until;
 	char how[64];
+	double start, took;
 
 	(void)state;
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	start = deadline_start(10);
 	assert_int_equal(runner_run(argv, &opts, &res), 0);
+	took = deadline_stop(start);
+	assert_true(took >= 0.4 && took < 0.4 + RUNNER_SLACK_S);
 	assert_true(res.timed_out);
 	assert_false(res.exited);
 	assert_true(res.signaled);
@@ -198,9 +203,13 @@ static void test_closes_output_and_lingers(void **state)
 	const char *argv[] = {fixture("closes-and-lingers.sh"), NULL};
 	struct runner_options opts = {.timeout_ms = 300};
 	struct runner_result res;
+	double start, took;
 
 	(void)state;
+	start = deadline_start(10);
 	assert_int_equal(runner_run(argv, &opts, &res), 0);
+	took = deadline_stop(start);
+	assert_true(took >= 0.3 && took < 0.3 + RUNNER_SLACK_S);
 	assert_true(res.timed_out);
 	assert_true(res.signaled);
 	assert_int_equal(res.signal, SIGKILL);
@@ -216,9 +225,12 @@ static void test_flood_is_cut(void **state)
 	struct runner_options opts = {.timeout_ms = 10000, .max_output = 64 * 1024};
 	struct runner_result res;
 	char how[64];
+	double start;
 
 	(void)state;
+	start = deadline_start(20);
 	assert_int_equal(runner_run(argv, &opts, &res), 0);
+	assert_true(deadline_stop(start) < 2);
 	assert_true(res.truncated);
 	assert_false(res.timed_out);
 	assert_true(res.signaled);
