@@ -45,4 +45,10 @@ if ! (cd "$src" && dpkg-buildpackage -us -uc -b) >"$log" 2>&1; then
 	echo "mkdeb: dpkg-buildpackage failed; full log in $log" >&2
 	exit 1
 fi
+# Warnings do not stop this build (WERROR=): show them.
+warnings=$(grep -c 'warning:' "$log" || true)
+if [ "$warnings" -gt 0 ]; then
+	grep 'warning:' "$log" >&2
+	echo "mkdeb: $warnings compiler warning(s); full log in $log" >&2
+fi
 ls "$out"/sparkmon_"$version"_*.deb
