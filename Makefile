@@ -16,6 +16,7 @@ BUILD     ?= build
 V         ?= 0
 Q         := $(if $(filter 1,$(V)),,@)
 ASAN      := $(BUILD)-asan
+FUZZ      := $(BUILD)-fuzz
 
 CC        ?= cc
 PKGS      := libmnl libmicrohttpd json-c inih hogweed
@@ -122,7 +123,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/libsparkmon.a
 	@echo "  LD $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
--include $(shell find $(BUILD) $(ASAN) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(ASAN) $(FUZZ) -name '*.d' 2>/dev/null)
 
 # The status page's files are assembled into web/page.o (.incbin), which
 # the compiler's dependency files do not track.
@@ -149,7 +150,52 @@ integration: $(BUILD)/sparkmon $(BUILD)/sparkmon-fetch
 test: deps
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory arm64
-	@$(MAKE) --no-print-directory unit unit-asan cli integration
+	@$(MAKE) --no-print-directory unit unit-asan fuzz-replay cli integration
+
+# ---- fuzzing -----------------------------------------------------------------
+# One libFuzzer harness per parser (tests/fuzz/fuzz_*.c), built by clang
+# with AddressSanitizer and UndefinedBehaviorSanitizer in $(BUILD)-fuzz.
+# fuzz-replay runs every committed input (tests/fuzz/corpus/<harness>/)
+# once and fails on a crash, a leak or a timeout; fuzz runs each harness
+# for FUZZ_SECONDS, new inputs kept in $(BUILD)-fuzz/corpus/; fuzz-coverage
+# reports the line coverage of each parser file by its corpus.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer $(FUZZ_EXTRA)
+FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+
+$(FUZZ)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $@"
+	$(Q)$(FUZZ_CC) $(CPPFLAGS) $(CFLAGS) $(FUZZ_FLAGS) -c -o $@ $<
+$(FUZZ)/obj/probes/endpoint.o: CPPFLAGS += -DSPARKMON_FETCH_PATH='"$(FETCH_PATH)"'
+$(FUZZ)/libsparkmon.a: $(call obj,$(FUZZ),$(LIB_SRC))
+	@echo "  AR $@"
+	$(Q)$(AR) rcs $@ $^
+$(FUZZ)/fuzz_%: $(FUZZ)/obj/tests/fuzz/fuzz_%.o $(FUZZ)/libsparkmon.a
+	@echo "  LD $@"
+	$(Q)$(FUZZ_CC) $(CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# The seeds the corpora grew from (tests/fuzz/seeds.sh; needs root for
+# its network namespace).
+$(FUZZ)/seeds_netlink: tests/fuzz/seeds_netlink.c
+	@mkdir -p $(dir $@)
+	@echo "  LD $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-coverage fuzz-seeds
+fuzz-seeds: $(FUZZ)/seeds_netlink
+	@tests/fuzz/seeds.sh $(FUZZ)/seeds $<
+fuzz-build: $(FUZZ_BIN)
+fuzz-replay: $(FUZZ_BIN)
+	@tests/fuzz/replay.sh $^
+fuzz: $(FUZZ_BIN)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)/corpus $^
+fuzz-coverage:
+	@$(MAKE) --no-print-directory FUZZ=$(BUILD)-fuzzcov \
+	  FUZZ_EXTRA='-fprofile-instr-generate -fcoverage-mapping' fuzz-build
+	@tests/fuzz/coverage.sh $(BUILD)-fuzzcov
 
 # ---- arm64 ------------------------------------------------------------------
 # The DGX Spark is an arm64 machine. arm64 cross-builds sparkmon,
@@ -216,4 +262,4 @@ deb:
 	@packaging/mkdeb.sh $(BUILD)-deb
 
 clean:
-	rm -rf $(BUILD) $(ASAN) $(ARM64) $(BUILD)-deb
+	rm -rf $(BUILD) $(ASAN) $(ARM64) $(FUZZ) $(BUILD)-fuzzcov $(BUILD)-deb

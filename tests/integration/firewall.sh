@@ -5,7 +5,7 @@
 # rtnetlink route lookup see what the namespace holds.
 set -eu
 . "$(dirname "$0")/lib/common.sh"
-need_tools ip iptables-nft iptables-nft-save iptables-legacy iptables-legacy-save
+need_tools ip iptables-nft iptables-nft-save iptables-legacy iptables-legacy-save setpriv
 need_root "network namespaces, iptables"
 NFT_SAVE=$(command -v iptables-nft-save)
 LEGACY_SAVE=$(command -v iptables-legacy-save)
@@ -180,12 +180,10 @@ expect_exit "$ns" missing 3
 config failing /bin/false
 expect "$ns" failing firewall.masquerade UNKNOWN "exit code 1"
 expect_exit "$ns" failing 3
-if command -v setpriv >/dev/null; then
-	config noperm "$NFT_SAVE"
-	rc=0
-	out=$(ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-		"$SPARKMON" -c "$tmp/noperm.conf" check --only firewall 2>&1) || rc=$?
-	[ "$rc" = 3 ] && echo "ok: not permitted gives UNKNOWN" || fail "not permitted: exit $rc: $out"
-fi
+config noperm "$NFT_SAVE"
+rc=0
+out=$(ip netns exec "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	"$SPARKMON" -c "$tmp/noperm.conf" check --only firewall 2>&1) || rc=$?
+[ "$rc" = 3 ] && echo "ok: not permitted gives UNKNOWN" || fail "not permitted: exit $rc: $out"
 
 finish

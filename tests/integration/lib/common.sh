@@ -79,6 +79,49 @@ need_root() {
 	}
 }
 
+# ---- secrets ------------------------------------------------------------------------
+
+# key_leaks KEY FILE...: prints where any piece of KEY (a base64 WireGuard
+# key) appears in the FILEs and returns 1; returns 0 when none does. A
+# piece is any 8-byte window of the key's 32 bytes, raw, in hex (either
+# case) or in base64 (any 11 characters at each of the three alignments,
+# also with '/' written as JSON may write it). A FILE that cannot be read
+# is an error (another non-zero status), never a pass.
+key_leaks() {
+	perl -MMIME::Base64 -e '
+		my $key = decode_base64(shift);
+		die "not a 32-byte key\n" unless length($key) == 32;
+		my @pieces;
+		for my $i (0 .. 24) {
+			my $w = substr($key, $i, 8);
+			push @pieces, ["raw bytes $i-" . ($i + 7), $w, 0];
+			push @pieces, ["hex of bytes $i-" . ($i + 7), unpack("H*", $w), 1];
+		}
+		for my $shift (0 .. 2) {
+			(my $enc = encode_base64(substr($key, $shift), "")) =~ s/=+$//;
+			chop $enc; # its last character can hold padding bits
+			for my $i (0 .. length($enc) - 11) {
+				my $run = substr($enc, $i, 11);
+				push @pieces, ["base64 $run", $run, 0];
+				(my $esc = $run) =~ s{/}{\\/}g;
+				push @pieces, ["base64 $esc", $esc, 0] if $esc ne $run;
+			}
+		}
+		my $found = 0;
+		for my $f (@ARGV) {
+			open(my $fh, "<:raw", $f) or die "$f: $!\n";
+			my $data = do { local $/; <$fh> } // "";
+			my $lower = lc $data;
+			for my $p (@pieces) {
+				next if index($p->[2] ? $lower : $data, $p->[1]) < 0;
+				print "$f: $p->[0]\n";
+				$found = 1;
+				last;
+			}
+		}
+		exit $found;' "$@" || return $?
+}
+
 # ---- resources, removed at exit --------------------------------------------------
 
 # tmpdir NAME: makes the scratch folder /tmp/sparkmon-NAME.XXXXXX and sets

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Line coverage of each harness's parser file by its committed corpus:
+# the harnesses built with -fprofile-instr-generate -fcoverage-mapping in
+# DIR (make fuzz-coverage) run every input once; llvm-profdata merges the
+# profile and llvm-cov reports the parser's file. The file's I/O functions
+# (reading, spawning, sockets) are not called by a harness and count as
+# missed lines.
+#   tests/fuzz/coverage.sh DIR
+set -eu
+dir=$1
+corpora=$(dirname "$0")/corpus
+printf '%-10s %-22s %8s %8s\n' harness file lines covered
+for bin in "$dir"/fuzz_*; do
+	name=${bin##*/fuzz_}
+	case $name in
+	config) file=monitor/config.c ;;
+	query) file=monitor/history.c ;;
+	iptables | postup) file=probes/firewall.c ;;
+	sysctl) file=probes/forwarding.c ;;
+	fetch | state) file=probes/endpoint.c ;;
+	*) file=probes/$name.c ;;
+	esac
+	rm -f "$dir/$name.profraw"
+	find "$corpora/$name" -type f -print0 | sort -z |
+		LLVM_PROFILE_FILE="$dir/$name.profraw" xargs -0 "$bin" >/dev/null 2>&1
+	llvm-profdata merge -sparse -o "$dir/$name.profdata" "$dir/$name.profraw"
+	# The TOTAL row: lines, missed lines, cover (the 8th to 10th columns).
+	llvm-cov report "$bin" -instr-profile="$dir/$name.profdata" "$file" |
+		awk -v h="$name" -v f="$file" '$1 == "TOTAL" { printf "%-10s %-22s %8s %8s\n", h, f, $8, $10 }'
+done
