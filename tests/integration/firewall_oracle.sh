@@ -31,6 +31,11 @@ need_root "network namespaces, TUN devices, iptables and nft"
 
 cases_dir=$here/firewall_oracle_cases
 tmpdir oracle
+# Every command below has its own deadline; this bounds the whole run.
+# (A second at a time, so that stopping it at exit leaves no sleep behind.)
+(for _ in $(seq 600); do sleep 1; done
+	echo "FAIL: firewall_oracle: still running after 600 s" >&2 && kill -TERM $$) &
+kill_at_exit $!
 t_logs="$tmp/vp-wg-server.log $tmp/vp-wg-client.log"
 
 # ---- the path ---------------------------------------------------------------------
