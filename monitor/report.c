@@ -62,6 +62,19 @@ static void print_memory(const struct snapshot *snap, FILE *out)
 	fprintf(out, "  %-6s %11s %11s %11s\n", "Swap:", stotal, sused, sfree);
 }
 
+/* The sysctl files in systemd-sysctl's order, then the services after it. */
+static void print_boot(FILE *out, const char *label, const struct forwarding_boot *b,
+                       unsigned files_read)
+{
+	if (b->value < 0)
+		fprintf(out, "  %s not set by any of %u sysctl files (off)\n", label, files_read);
+	else
+		fprintf(out, "  %s %d, from %s:%d\n", label, b->value, b->file, b->line);
+	if (b->service != FORWARDING_BY_NONE)
+		fprintf(out, "  %*s then turned on by %s (%s)\n", (int)strlen(label), "",
+		        forwarding_service_name(b->service), b->service_unit);
+}
+
 static void print_forwarding(const struct snapshot *snap, FILE *out)
 {
 	const struct forwarding *f = &snap->forwarding;
@@ -70,13 +83,15 @@ static void print_forwarding(const struct snapshot *snap, FILE *out)
 	if (!area_ok(snap, PROBE_FORWARDING, out))
 		return;
 	fprintf(out, "  net.ipv4.ip_forward now:      %s\n", f->ipv4 ? "1 (on)" : "0 (off)");
-	if (f->boot_value < 0)
-		fprintf(out,
-		        "  net.ipv4.ip_forward at boot:  not set by any of %u sysctl files (off)\n",
-		        f->files_read);
+	print_boot(out, "net.ipv4.ip_forward at boot: ", &f->boot4, f->files_read);
+	if (!f->ipv6_carried)
+		return;
+	if (f->ipv6_error[0])
+		fprintf(out, "  IPv6 forwarding now:          %s\n", f->ipv6_error);
 	else
-		fprintf(out, "  net.ipv4.ip_forward at boot:  %d, from %s:%d\n", f->boot_value,
-		        f->boot_file, f->boot_line);
+		fprintf(out, "  IPv6 forwarding now:          %s\n",
+		        f->ipv6 ? "1 (on)" : "0 (off)");
+	print_boot(out, "IPv6 forwarding at boot:     ", &f->boot6, f->files_read);
 }
 
 /* A cell of the GPU table: the value with its unit, or N/A as nvidia-smi

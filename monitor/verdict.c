@@ -75,45 +75,169 @@ static bool check_forwarding_ipv4(const struct config *cfg, const struct snapsho
 	return true;
 }
 
-#define FORWARDING_DROPIN "/etc/sysctl.d/99-sparkmon-ip-forward.conf"
-/* Lower-case letters sort after the usual numbered names ("50-default.conf"). */
-#define FORWARDING_OVERRIDE "/etc/sysctl.d/zz-sparkmon-ip-forward.conf"
+/* What the words of a forwarding check change between the families. */
+struct forwarding_family {
+	const char *key;
+	const char *dropin;        /* a file no other one replaces */
+	const char *override_stem; /* sorts after the usual numbered names */
+};
+
+static const struct forwarding_family forwarding_ipv4_family = {
+    "net.ipv4.ip_forward", "/etc/sysctl.d/99-sparkmon-ip-forward.conf", "z-sparkmon-ip-forward"};
+static const struct forwarding_family forwarding_ipv6_family = {
+    "net.ipv6.conf.all.forwarding", "/etc/sysctl.d/99-sparkmon-ipv6-forward.conf",
+    "z-sparkmon-ipv6-forward"};
+
+#define SYSCTL_APPLY "systemctl restart systemd-sysctl"
+
+/* `sysctl --system` reads /etc/sysctl.conf once more at the end and keeps
+ * a value through a refused one: named only where it ends elsewhere. */
+static size_t procps_note(const struct forwarding_family *fam, const struct forwarding_boot *b,
+                          char *buf, size_t size)
+{
+	bool systemd_on = b->value == 1, procps_on = b->procps_value == 1;
+
+	if (systemd_on == procps_on)
+		return 0;
+	if (b->procps_value < 0)
+		return (size_t)snprintf(buf, size, " (`sysctl --system` differs: it sets no %s)",
+		                        fam->key);
+	return (size_t)snprintf(buf, size,
+	                        " (`sysctl --system` differs: it ends with %s:%d, %s = %d)",
+	                        b->procps_file, b->procps_line, fam->key, b->procps_value);
+}
+
+/* A file under /etc is the admin's to edit; one shipped in /usr/lib or
+ * /run is overridden by a file under /etc that sorts after it. */
+static void boot_fix_hint(const struct forwarding_family *fam, const char *file, int line,
+                          char *hint, size_t size)
+{
+	const char *base = strrchr(file, '/');
+	char name[96];
+	size_t z = 1;
+
+	if (strncmp(file, "/etc/", 5) == 0) {
+		snprintf(hint, size, "change line %d of %s to '%s = 1', then " SYSCTL_APPLY, line,
+		         file, fam->key);
+		return;
+	}
+	base = base ? base + 1 : file;
+	/* As many z's as it takes to sort after the deciding file's name. */
+	do
+		snprintf(name, sizeof(name), "%.*s%s.conf", (int)z, "zzzzzzzzzzzzzzzz",
+		         fam->override_stem);
+	while (strcmp(name, base) <= 0 && ++z < 16);
+	snprintf(hint, size,
+	         "echo '%s = 1' > /etc/sysctl.d/%s (it sorts after %s) && " SYSCTL_APPLY, fam->key,
+	         name, file);
+}
+
+/* The boot value of one family, as the next boot leaves it: the sysctl
+ * files in systemd-sysctl's order, then the services that start after it. */
+static void forwarding_boot_check(const struct forwarding_family *fam,
+                                  const struct forwarding_boot *b, bool now, struct check *out)
+{
+	const char *lost = now ? ": forwarding is on now but a reboot turns it off" : "";
+	char hint[CHECK_TEXT_MAX], note[CHECK_TEXT_MAX] = "";
+
+	procps_note(fam, b, note, sizeof(note));
+	if (b->value == 1) {
+		set_check(out, CHECK_OK, "", "%s = 1 is set at boot by %s:%d%s", fam->key, b->file,
+		          b->line, note);
+		return;
+	}
+	if (b->service == FORWARDING_BY_DOCKER && b->service_file[0])
+		set_check(out, CHECK_OK, "",
+		          "%s is turned on at boot by Docker (%s is enabled and %s does not set "
+		          "\"ip-forward\": false)",
+		          fam->key, b->service_unit, b->service_file);
+	else if (b->service == FORWARDING_BY_DOCKER)
+		set_check(out, CHECK_OK, "",
+		          "%s is turned on at boot by Docker (%s is enabled, with no "
+		          "/etc/docker/daemon.json)",
+		          fam->key, b->service_unit);
+	else if (b->service == FORWARDING_BY_WG_QUICK)
+		set_check(out, CHECK_OK, "",
+		          "%s is turned on at boot by a PostUp of %s (%s is enabled)", fam->key,
+		          b->service_file, b->service_unit);
+	else if (b->service == FORWARDING_BY_NETWORKD)
+		set_check(out, CHECK_OK, "",
+		          "%s is turned on at boot by systemd-networkd: %s:%d (%s is enabled)",
+		          fam->key, b->service_file, b->service_line, b->service_unit);
+	if (b->service != FORWARDING_BY_NONE)
+		return;
+	if (b->refused_file[0]) {
+		boot_fix_hint(fam, b->refused_file, b->refused_line, hint, sizeof(hint));
+		set_check(
+		    out, CHECK_WARNING, hint,
+		    "%s:%d sets %s = '%s', which the kernel refuses; systemd-sysctl keeps only "
+		    "the last assignment, so it stays off at boot%s%s",
+		    b->refused_file, b->refused_line, fam->key, b->refused_value, lost, note);
+		return;
+	}
+	if (b->value == 0) {
+		boot_fix_hint(fam, b->file, b->line, hint, sizeof(hint));
+		set_check(out, CHECK_WARNING, hint, "%s:%d sets %s = 0 at boot%s%s", b->file,
+		          b->line, fam->key, lost, note);
+		return;
+	}
+	snprintf(hint, sizeof(hint), "echo '%s = 1' > %s && " SYSCTL_APPLY, fam->key, fam->dropin);
+	set_check(out, CHECK_WARNING, hint, "no sysctl file sets %s%s%s", fam->key, lost, note);
+}
 
 static bool check_forwarding_persistent(const struct config *cfg, const struct snapshot *snap,
                                         struct check *out)
 {
-	const struct forwarding *f = &snap->forwarding;
-	char hint[CHECK_TEXT_MAX];
-
 	if (!cfg->forwarding_check_persistent)
 		return false;
-	if (f->boot_value == 1) {
-		set_check(out, CHECK_OK, "", "net.ipv4.ip_forward = 1 is set at boot by %s:%d",
-		          f->boot_file, f->boot_line);
+	forwarding_boot_check(&forwarding_ipv4_family, &snap->forwarding.boot4,
+	                      snap->forwarding.ipv4, out);
+	return true;
+}
+
+/* Whether the VPN carries IPv6 is the probe's finding: without it the
+ * check is absent, and forwarding.ipv4 already says UNKNOWN. */
+static bool check_forwarding_ipv6_no_data(const struct config *cfg, const struct snapshot *snap,
+                                          struct check *out)
+{
+	(void)cfg;
+	(void)snap;
+	(void)out;
+	return false;
+}
+
+/* IPv6 now and at boot in one check; absent when the VPN carries no IPv6. */
+static bool check_forwarding_ipv6(const struct config *cfg, const struct snapshot *snap,
+                                  struct check *out)
+{
+	const struct forwarding *f = &snap->forwarding;
+	char summary[CHECK_TEXT_MAX];
+
+	if (!f->ipv6_carried)
+		return false;
+	if (f->ipv6_error[0]) {
+		set_check(out, CHECK_UNKNOWN,
+		          "check that IPv6 is enabled: sysctl net.ipv6.conf.all.forwarding",
+		          "%s carries IPv6 but IPv6 forwarding cannot be read: %s",
+		          f->ipv6_carried_by, f->ipv6_error);
 		return true;
 	}
-	if (f->boot_value == 0) {
-		/* A file under /etc is the admin's to edit; one shipped in
-		 * /usr/lib or /run is overridden by a file that sorts after it. */
-		if (strncmp(f->boot_file, "/etc/", 5) == 0)
-			snprintf(hint, sizeof(hint),
-			         "change line %d of %s to 'net.ipv4.ip_forward = 1', then sysctl "
-			         "--system",
-			         f->boot_line, f->boot_file);
-		else
-			snprintf(hint, sizeof(hint),
-			         "echo 'net.ipv4.ip_forward = 1' > " FORWARDING_OVERRIDE
-			         " (it sorts after %s) && sysctl --system",
-			         f->boot_file);
-		set_check(out, CHECK_WARNING, hint, "%s:%d sets net.ipv4.ip_forward = 0 at boot%s",
-		          f->boot_file, f->boot_line,
-		          f->ipv4 ? ": forwarding is on now but a reboot turns it off" : "");
+	if (!f->ipv6) {
+		set_check(
+		    out, CHECK_CRITICAL, "sysctl -w net.ipv6.conf.all.forwarding=1",
+		    "IPv6 forwarding is off: %s carries IPv6, but VPN clients reach this host "
+		    "only, nothing behind it",
+		    f->ipv6_carried_by);
 		return true;
 	}
-	set_check(out, CHECK_WARNING,
-	          "echo 'net.ipv4.ip_forward = 1' > " FORWARDING_DROPIN " && sysctl --system",
-	          "no sysctl file sets net.ipv4.ip_forward%s",
-	          f->ipv4 ? ": forwarding is on now but a reboot turns it off" : "");
+	if (!cfg->forwarding_check_persistent) {
+		set_check(out, CHECK_OK, "", "IPv6 forwarding is on");
+		return true;
+	}
+	forwarding_boot_check(&forwarding_ipv6_family, &f->boot6, true, out);
+	snprintf(summary, sizeof(summary), "IPv6 forwarding is on now; %.*s",
+	         (int)sizeof(summary) - 32, out->summary);
+	snprintf(out->summary, sizeof(out->summary), "%s", summary);
 	return true;
 }
 
@@ -912,6 +1036,8 @@ static const struct check_def check_defs[] = {
      "check that /proc/sys/net/ipv4/ip_forward is readable"},
     {"forwarding.persistent", PROBE_FORWARDING, check_forwarding_persistent,
      "check that /proc/sys/net/ipv4/ip_forward is readable"},
+    {"forwarding.ipv6", PROBE_FORWARDING, check_forwarding_ipv6,
+     "check that /proc/sys/net/ipv4/ip_forward is readable"},
     {"gpu.available", PROBE_GPU, check_gpu_available, "run nvidia-smi by hand"},
     {"gpu.temperature", PROBE_GPU, check_gpu_temperature, "run nvidia-smi by hand"},
     {"wireguard.interface", PROBE_WIREGUARD, check_wireguard_interface,
@@ -1023,6 +1149,7 @@ static const struct {
 	check_fn evaluate;
 } no_data_defs[] = {
     {"gpu.available", check_gpu_available_no_data},
+    {"forwarding.ipv6", check_forwarding_ipv6_no_data},
 };
 
 static check_fn no_data_judge(const char *id)

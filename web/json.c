@@ -99,17 +99,40 @@ static struct json_object *memory_object(const struct meminfo *m)
 	return o;
 }
 
+static struct json_object *boot_object(const struct forwarding_boot *b)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "enabled",
+	                       b->value < 0 ? NULL : json_object_new_boolean(b->value));
+	json_object_object_add(o, "source_file", b->file[0] ? json_text(b->file) : NULL);
+	json_object_object_add(o, "source_line", b->file[0] ? json_object_new_int(b->line) : NULL);
+	json_object_object_add(o, "turned_on_by",
+	                       b->service == FORWARDING_BY_NONE
+	                           ? NULL
+	                           : json_object_new_string(forwarding_service_name(b->service)));
+	json_object_object_add(o, "turned_on_by_unit",
+	                       b->service_unit[0] ? json_text(b->service_unit) : NULL);
+	return o;
+}
+
 static struct json_object *forwarding_object(const struct forwarding *f)
 {
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "ipv4", json_object_new_boolean(f->ipv4));
 	json_object_object_add(o, "ipv4_at_boot",
-	                       f->boot_value < 0 ? NULL : json_object_new_boolean(f->boot_value));
+	                       f->boot4.value < 0 ? NULL : json_object_new_boolean(f->boot4.value));
 	json_object_object_add(o, "boot_source_file",
-	                       f->boot_file[0] ? json_text(f->boot_file) : NULL);
+	                       f->boot4.file[0] ? json_text(f->boot4.file) : NULL);
 	json_object_object_add(o, "boot_source_line",
-	                       f->boot_file[0] ? json_object_new_int(f->boot_line) : NULL);
+	                       f->boot4.file[0] ? json_object_new_int(f->boot4.line) : NULL);
+	json_object_object_add(o, "ipv4_boot", boot_object(&f->boot4));
+	json_object_object_add(o, "ipv6_carried", json_object_new_boolean(f->ipv6_carried));
+	json_object_object_add(
+	    o, "ipv6",
+	    f->ipv6_carried && !f->ipv6_error[0] ? json_object_new_boolean(f->ipv6) : NULL);
+	json_object_object_add(o, "ipv6_boot", f->ipv6_carried ? boot_object(&f->boot6) : NULL);
 	return o;
 }
 

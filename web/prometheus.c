@@ -354,8 +354,8 @@ static void area_forwarding(struct expo *e, const struct config *cfg, const stru
 	sample(e, f->ipv4 ? 1 : 0, NULL);
 	family(e, "sparkmon_ip_forward_boot_enabled", TYPE_GAUGE,
 	       "Whether the sysctl configuration turns IPv4 forwarding on at boot.");
-	if (f->boot_value >= 0)
-		sample(e, f->boot_value ? 1 : 0, NULL);
+	if (f->boot4.value >= 0)
+		sample(e, f->boot4.value ? 1 : 0, NULL);
 }
 
 /* Named as nvidia_smi_exporter names them, so that dashboards made for it

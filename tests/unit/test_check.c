@@ -41,9 +41,10 @@ static struct snapshot *healthy(void)
 	s->memory.swap_free = 1ull << 30;
 	s->probes[PROBE_FORWARDING].status = PROBE_OK;
 	s->forwarding.ipv4 = true;
-	s->forwarding.boot_value = 1;
-	strcpy(s->forwarding.boot_file, "/etc/sysctl.d/99-wireguard.conf");
-	s->forwarding.boot_line = 1;
+	s->forwarding.boot4.value = 1;
+	strcpy(s->forwarding.boot4.file, "/etc/sysctl.d/99-wireguard.conf");
+	s->forwarding.boot4.line = 1;
+	s->forwarding.boot4.procps_value = 1;
 	return s;
 }
 
@@ -123,8 +124,9 @@ static void test_problems_listed(void **state)
 	(void)state;
 	config_defaults(&cfg);
 	s->forwarding.ipv4 = false;
-	s->forwarding.boot_value = -1;
-	s->forwarding.boot_file[0] = '\0';
+	s->forwarding.boot4.value = -1;
+	s->forwarding.boot4.file[0] = '\0';
+	s->forwarding.boot4.procps_value = -1;
 	evaluate(&cfg, s, &v);
 	text = render(&cfg, s, &v);
 	/* The worst check leads; the rest are counted. */
@@ -143,7 +145,8 @@ static void test_problems_listed(void **state)
 	                    "net.ipv4.ip_forward=1)\n"
 	                    "WARNING forwarding.persistent: no sysctl file sets "
 	                    "net.ipv4.ip_forward (fix: echo 'net.ipv4.ip_forward = 1' > "
-	                    "/etc/sysctl.d/99-sparkmon-ip-forward.conf && sysctl --system)\n");
+	                    "/etc/sysctl.d/99-sparkmon-ip-forward.conf && systemctl restart "
+	                    "systemd-sysctl)\n");
 	free(text);
 	free(s);
 }

@@ -59,89 +59,6 @@ static void test_parse_runtime(void **state)
 	}
 }
 
-/* ---- one sysctl file ----------------------------------------------------- */
-
-struct scan_case {
-	const char *text;
-	int found;
-	int value, line;
-};
-
-static const struct scan_case scan_cases[] = {
-    {"net.ipv4.ip_forward=1\n", 1, 1, 1},
-    {"net.ipv4.ip_forward = 0\n", 1, 0, 1},
-    {"   net.ipv4.ip_forward\t=\t1   \n", 1, 1, 1},
-    {"net.ipv4.ip_forward = 1\r\n", 1, 1, 1},
-    {"net.ipv4.ip_forward = 1", 1, 1, 1}, /* no newline at the end is fine */
-    {"\n\n# comment\nnet.ipv4.ip_forward = 1\n", 1, 1, 4},
-    {"net/ipv4/ip_forward = 1\n", 1, 1, 1},
-    {"net.ipv4.conf.all.forwarding = 1\n", 1, 1, 1},
-    {"net/ipv4/conf/all/forwarding = 0\n", 1, 0, 1},
-    /* An interface name may contain dots: with '/' first, dots are literal. */
-    {"net/ipv4/conf/eth0.100/forwarding = 1\n", 0, 0, 0},
-    {"net.ipv4.conf.*.forwarding = 1\n", 1, 1, 1},
-    {"-net.ipv4.ip_forward = 1\n", 1, 1, 1},
-    {"  - net.ipv4.ip_forward = 1\n", 1, 1, 1},
-    {"net.ipv4.ip_forward = 1\nnet.ipv4.ip_forward = 0\n", 1, 0, 2},
-    {"net.ipv4.ip_forward = 0\nnet.ipv4.conf.all.forwarding = 1\n", 1, 1, 2},
-    /* Not IPv4 forwarding. */
-    {"net.ipv4.conf.default.forwarding = 1\n", 0, 0, 0},
-    {"net.ipv4.conf.wg0.forwarding = 1\n", 0, 0, 0},
-    {"net.ipv6.conf.all.forwarding = 1\n", 0, 0, 0},
-    {"net.ipv4.ip_forward_use_pmtu = 1\n", 0, 0, 0},
-    {"xnet.ipv4.ip_forward = 1\n", 0, 0, 0},
-    {"net.ipv4.ip_forwar = 1\n", 0, 0, 0},
-    /* Comments. */
-    {"# net.ipv4.ip_forward = 1\n", 0, 0, 0},
-    {"; net.ipv4.ip_forward = 1\n", 0, 0, 0},
-    {"   #net.ipv4.ip_forward=1\n", 0, 0, 0},
-    /* Values the kernel would refuse: ignored, the earlier value stands. */
-    {"net.ipv4.ip_forward = 1\nnet.ipv4.ip_forward = yes\n", 1, 1, 1},
-    {"net.ipv4.ip_forward = 1\nnet.ipv4.ip_forward =\n", 1, 1, 1},
-    {"net.ipv4.ip_forward = 1\nnet.ipv4.ip_forward = 0x\n", 1, 1, 1},
-    {"net.ipv4.ip_forward = 1\nnet.ipv4.ip_forward = 0 1\n", 1, 1, 1},
-    {"net.ipv4.ip_forward = 1\nnet.ipv4.ip_forward = 99999999999999999999999\n", 1, 1, 1},
-    {"net.ipv4.ip_forward 1\n", 0, 0, 0},
-    {"= 1\n", 0, 0, 0},
-    {"", 0, 0, 0},
-};
-
-static void test_scan_sysctl(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < sizeof(scan_cases) / sizeof(scan_cases[0]); i++) {
-		const struct scan_case *c = &scan_cases[i];
-		int value = -7, line = -7;
-		int found = forwarding_scan_sysctl(c->text, strlen(c->text), &value, &line);
-
-		if (found != c->found)
-			fail_msg("case %zu '%s': found %d, expected %d", i, c->text, found,
-			         c->found);
-		if (found && (value != c->value || line != c->line))
-			fail_msg("case %zu '%s': value %d line %d, expected %d line %d", i, c->text,
-			         value, line, c->value, c->line);
-		if (!found && (value != -7 || line != -7))
-			fail_msg("case %zu '%s': outputs written without an assignment", i,
-			         c->text);
-	}
-}
-
-/* A line too long for the scanner is skipped, and lines still count. */
-static void test_scan_long_line(void **state)
-{
-	char text[4096];
-	int value = -1, line = -1;
-	size_t n;
-
-	(void)state;
-	memset(text, 'x', 2000);
-	n = 2000;
-	n += (size_t)snprintf(text + n, sizeof(text) - n, "=1\nnet.ipv4.ip_forward = 1\n");
-	assert_int_equal(forwarding_scan_sysctl(text, n, &value, &line), 1);
-	assert_int_equal(value, 1);
-	assert_int_equal(line, 2);
-}
-
 /* ---- the directories, on fixture roots ----------------------------------- */
 
 struct root_case {
@@ -151,49 +68,142 @@ struct root_case {
 	const char *boot_file;
 	int boot_line;
 	unsigned files_read;
+	int procps_value; /* `sysctl --system` */
+	const char *procps_file;
 };
 
 static const struct root_case root_cases[] = {
-    {"persisted-etc", true, 1, "/etc/sysctl.d/99-wireguard.conf", 2, 2},
+    {"persisted-etc", true, 1, "/etc/sysctl.d/99-wireguard.conf", 2, 2, 1,
+     "/etc/sysctl.d/99-wireguard.conf"},
     /* README, *.conf.disabled and hidden files are not configuration. */
-    {"not-persisted", true, -1, "", 0, 2},
+    {"not-persisted", true, -1, "", 0, 2, -1, ""},
     /* /etc/sysctl.d/60-forward.conf replaces the /run and /usr/lib ones. */
-    {"etc-masks", true, -1, "", 0, 1},
-    {"run-overrides", false, 1, "/run/sysctl.d/70-forward.conf", 3, 1},
+    {"etc-masks", true, -1, "", 0, 1, -1, ""},
+    {"run-overrides", false, 1, "/run/sysctl.d/70-forward.conf", 3, 1, 1,
+     "/run/sysctl.d/70-forward.conf"},
     /* 10-wireguard.conf, 100-late.conf, 99-hardening.conf: the last sets 0. */
-    {"lexical-order", true, 0, "/usr/lib/sysctl.d/99-hardening.conf", 3, 3},
-    {"later-line", true, 1, "/etc/sysctl.d/50-flip.conf", 4, 1},
-    {"sysctl-conf-last", true, 0, "/etc/sysctl.conf", 6, 2},
-    {"slash-form", true, 1, "/etc/sysctl.d/30-slash.conf", 1, 1},
-    {"conf-all", true, 1, "/etc/sysctl.d/30-all.conf", 1, 1},
-    {"dash-prefix", true, 1, "/usr/lib/sysctl.d/30-dash.conf", 1, 1},
-    {"comments-garbage", true, 1, "/etc/sysctl.d/10-on.conf", 1, 2},
+    {"lexical-order", true, 0, "/usr/lib/sysctl.d/99-hardening.conf", 3, 3, 0,
+     "/usr/lib/sysctl.d/99-hardening.conf"},
+    {"later-line", true, 1, "/etc/sysctl.d/50-flip.conf", 4, 1, 1, "/etc/sysctl.d/50-flip.conf"},
+    /* Without the 99-sysctl.conf link systemd-sysctl does not read
+     * /etc/sysctl.conf; `sysctl --system` reads it last. */
+    {"sysctl-conf-last", true, 1, "/etc/sysctl.d/zz-forward.conf", 1, 2, 0, "/etc/sysctl.conf"},
+    {"slash-form", true, 1, "/etc/sysctl.d/30-slash.conf", 1, 1, 1, "/etc/sysctl.d/30-slash.conf"},
+    {"conf-all", true, 1, "/etc/sysctl.d/30-all.conf", 1, 1, 1, "/etc/sysctl.d/30-all.conf"},
+    {"dash-prefix", true, 1, "/usr/lib/sysctl.d/30-dash.conf", 1, 1, 1,
+     "/usr/lib/sysctl.d/30-dash.conf"},
+    /* "= 0 1" is 0 to the kernel; "off" and "" are refused. */
+    {"comments-garbage", true, 0, "/etc/sysctl.d/20-noise.conf", 7, 2, 0,
+     "/etc/sysctl.d/20-noise.conf"},
+    /* Debian's link is named by what it points to. */
+    {"fwd-debian-link", true, 1, "/etc/sysctl.conf", 2, 2, 1, "/etc/sysctl.conf"},
+    /* A file sorting after 99-sysctl.conf wins at boot, not for
+     * `sysctl --system`, which reads /etc/sysctl.conf once more at the end. */
+    {"fwd-after-link", true, 0, "/etc/sysctl.d/zz-hardening.conf", 1, 3, 1, "/etc/sysctl.conf"},
 };
+
+static void read_root(const char *root, struct forwarding *f)
+{
+	struct config cfg;
+	char err[512] = "";
+	int r;
+
+	root_config(root, &cfg);
+	memset(f, 0x33, sizeof(*f));
+	r = forwarding_read(&cfg, f, err, sizeof(err));
+	if (r != 0)
+		fail_msg("%s: %d (%s)", root, r, err);
+}
 
 static void test_roots(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(root_cases) / sizeof(root_cases[0]); i++) {
 		const struct root_case *c = &root_cases[i];
+		const struct forwarding_boot *b;
 		struct forwarding f;
-		struct config cfg;
-		char err[512] = "";
-		int r;
 
-		root_config(c->root, &cfg);
-		memset(&f, 0x33, sizeof(f));
-		r = forwarding_read(&cfg, &f, err, sizeof(err));
-		if (r != 0)
-			fail_msg("%s: %d (%s)", c->root, r, err);
-		if (f.ipv4 != c->ipv4 || f.boot_value != c->boot_value ||
-		    strcmp(f.boot_file, c->boot_file) != 0 || f.boot_line != c->boot_line ||
+		read_root(c->root, &f);
+		b = &f.boot4;
+		if (f.ipv4 != c->ipv4 || b->value != c->boot_value ||
+		    strcmp(b->file, c->boot_file) != 0 || b->line != c->boot_line ||
 		    f.files_read != c->files_read)
 			fail_msg("%s: ipv4 %d boot %d from '%s':%d (%u files); expected %d boot %d "
 			         "from '%s':%d (%u files)",
-			         c->root, f.ipv4, f.boot_value, f.boot_file, f.boot_line,
-			         f.files_read, c->ipv4, c->boot_value, c->boot_file, c->boot_line,
-			         c->files_read);
+			         c->root, f.ipv4, b->value, b->file, b->line, f.files_read, c->ipv4,
+			         c->boot_value, c->boot_file, c->boot_line, c->files_read);
+		if (b->procps_value != c->procps_value ||
+		    strcmp(b->procps_file, c->procps_file) != 0)
+			fail_msg("%s: sysctl --system %d from '%s'; expected %d from '%s'", c->root,
+			         b->procps_value, b->procps_file, c->procps_value, c->procps_file);
+		/* No service here, and no IPv6 in any VPN. */
+		assert_int_equal(b->service, FORWARDING_BY_NONE);
+		assert_false(f.ipv6_carried);
+		assert_false(f.too_many_keys);
 	}
+}
+
+/* Services that turn forwarding on after systemd-sysctl. */
+static void test_services(void **state)
+{
+	static const struct {
+		const char *root;
+		enum forwarding_service service;
+		const char *unit, *file;
+		int line;
+		enum forwarding_service service6;
+	} cases[] = {
+	    {"fwd-docker", FORWARDING_BY_DOCKER, "docker.service", "/etc/docker/daemon.json", 0,
+	     FORWARDING_BY_NONE},
+	    {"fwd-docker-off", FORWARDING_BY_NONE, "", "", 0, FORWARDING_BY_NONE},
+	    {"fwd-postup", FORWARDING_BY_WG_QUICK, "wg-quick@wg0.service",
+	     "/etc/wireguard/wg0.conf", 0, FORWARDING_BY_NONE},
+	    /* wg-quick@wg0 is not enabled: its PostUp does not run at boot. */
+	    {"fwd-postup-disabled", FORWARDING_BY_NONE, "", "", 0, FORWARDING_BY_NONE},
+	    {"fwd-networkd", FORWARDING_BY_NETWORKD, "systemd-networkd.service",
+	     "/etc/systemd/network/10-uplink.network", 6, FORWARDING_BY_NETWORKD},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct forwarding f;
+
+		read_root(cases[i].root, &f);
+		if (f.boot4.service != cases[i].service ||
+		    strcmp(f.boot4.service_unit, cases[i].unit) != 0 ||
+		    strcmp(f.boot4.service_file, cases[i].file) != 0 ||
+		    f.boot4.service_line != cases[i].line || f.boot6.service != cases[i].service6)
+			fail_msg("%s: %s '%s' '%s':%d (ipv6 %d)", cases[i].root,
+			         forwarding_service_name(f.boot4.service), f.boot4.service_unit,
+			         f.boot4.service_file, f.boot4.service_line, f.boot6.service);
+	}
+}
+
+static void test_ipv6(void **state)
+{
+	struct forwarding f;
+
+	(void)state;
+	/* Address carries an IPv6 prefix. */
+	read_root("fwd-ipv6", &f);
+	assert_true(f.ipv6_carried);
+	assert_string_equal(f.ipv6_carried_by, "/etc/wireguard/wg0.conf");
+	assert_true(f.ipv6);
+	assert_string_equal(f.ipv6_error, "");
+	assert_int_equal(f.boot6.value, 1);
+	assert_string_equal(f.boot6.file, "/etc/sysctl.d/60-forward.conf");
+	assert_int_equal(f.boot6.line, 2);
+	/* A peer's AllowedIPs does; the kernel has no IPv6 here. */
+	read_root("fwd-ipv6-peer", &f);
+	assert_true(f.ipv6_carried);
+	assert_false(f.ipv6);
+	assert_non_null(
+	    strstr(f.ipv6_error, "/proc/sys/net/ipv6/conf/all/forwarding: No such file"));
+	assert_int_equal(f.boot6.value, -1);
+	/* IPv4 only. */
+	read_root("fwd-postup", &f);
+	assert_false(f.ipv6_carried);
+	assert_string_equal(f.ipv6_carried_by, "");
 }
 
 static void test_runtime_errors(void **state)
@@ -232,8 +242,8 @@ static void test_runtime_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_runtime),  cmocka_unit_test(test_scan_sysctl),
-	    cmocka_unit_test(test_scan_long_line), cmocka_unit_test(test_roots),
+	    cmocka_unit_test(test_parse_runtime),  cmocka_unit_test(test_roots),
+	    cmocka_unit_test(test_services),       cmocka_unit_test(test_ipv6),
 	    cmocka_unit_test(test_runtime_errors),
 	};
 

@@ -39,9 +39,12 @@ static struct snapshot *new_snapshot(void)
 	s->memory.used = 500 * 1024;
 	s->probes[PROBE_FORWARDING].status = PROBE_OK;
 	s->forwarding.ipv4 = true;
-	s->forwarding.boot_value = 1;
-	strcpy(s->forwarding.boot_file, "/etc/sysctl.d/99-wireguard.conf");
-	s->forwarding.boot_line = 2;
+	s->forwarding.boot4.value = 1;
+	strcpy(s->forwarding.boot4.file, "/etc/sysctl.d/99-wireguard.conf");
+	s->forwarding.boot4.line = 2;
+	s->forwarding.boot4.procps_value = 1;
+	strcpy(s->forwarding.boot4.procps_file, "/etc/sysctl.d/99-wireguard.conf");
+	s->forwarding.boot4.procps_line = 2;
 	return s;
 }
 
@@ -129,9 +132,25 @@ static void test_memory_summary(void **state)
 	free(s);
 }
 
+static void expect_persistent(const struct config *cfg, const struct snapshot *s,
+                              enum check_status status, const char *summary, const char *hint)
+{
+	struct check_filter f = foundation_filter();
+	const struct check *c;
+	struct verdict v;
+
+	verdict_evaluate(cfg, s, &f, &v);
+	c = find_check(&v, "forwarding.persistent");
+	assert_non_null(c);
+	assert_string_equal(c->summary, summary);
+	assert_string_equal(c->hint, hint);
+	assert_int_equal(c->status, status);
+}
+
 static void test_forwarding_checks(void **state)
 {
 	struct snapshot *s = new_snapshot();
+	struct forwarding_boot *boot = &s->forwarding.boot4;
 	struct check_filter f = foundation_filter();
 	struct config cfg;
 	struct verdict v;
@@ -162,41 +181,140 @@ static void test_forwarding_checks(void **state)
 
 	/* On now, nothing sets it at boot: WARNING naming the file to write. */
 	s->forwarding.ipv4 = true;
-	s->forwarding.boot_value = -1;
-	s->forwarding.boot_file[0] = '\0';
-	s->forwarding.boot_line = 0;
+	boot->value = -1;
+	boot->file[0] = '\0';
+	boot->line = 0;
+	boot->procps_value = -1;
+	expect_persistent(
+	    &cfg, s, CHECK_WARNING,
+	    "no sysctl file sets net.ipv4.ip_forward: forwarding is on now but a "
+	    "reboot turns it off",
+	    "echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/99-sparkmon-ip-forward.conf "
+	    "&& systemctl restart systemd-sysctl");
 	verdict_evaluate(&cfg, s, &f, &v);
-	persistent = find_check(&v, "forwarding.persistent");
-	assert_int_equal(persistent->status, CHECK_WARNING);
-	assert_string_equal(persistent->summary, "no sysctl file sets net.ipv4.ip_forward: "
-	                                         "forwarding is on now but a reboot turns it off");
-	assert_string_equal(persistent->hint, "echo 'net.ipv4.ip_forward = 1' > "
-	                                      "/etc/sysctl.d/99-sparkmon-ip-forward.conf && "
-	                                      "sysctl --system");
 	assert_int_equal(find_check(&v, "forwarding.ipv4")->status, CHECK_OK);
 	assert_int_equal(v.overall, CHECK_WARNING);
 
-	/* A file sets 0 at boot: WARNING naming that file and line. */
-	s->forwarding.boot_value = 0;
-	strcpy(s->forwarding.boot_file, "/usr/lib/sysctl.d/99-hardening.conf");
-	s->forwarding.boot_line = 3;
-	verdict_evaluate(&cfg, s, &f, &v);
-	persistent = find_check(&v, "forwarding.persistent");
-	assert_int_equal(persistent->status, CHECK_WARNING);
-	assert_string_equal(persistent->summary,
-	                    "/usr/lib/sysctl.d/99-hardening.conf:3 sets net.ipv4.ip_forward = 0 "
-	                    "at boot: forwarding is on now but a reboot turns it off");
-	/* A shipped file is overridden by a later one, not edited. */
-	assert_string_equal(persistent->hint,
-	                    "echo 'net.ipv4.ip_forward = 1' > "
-	                    "/etc/sysctl.d/zz-sparkmon-ip-forward.conf (it sorts after "
-	                    "/usr/lib/sysctl.d/99-hardening.conf) && sysctl --system");
+	/* Only `sysctl --system` reads /etc/sysctl.conf without the link. */
+	boot->procps_value = 1;
+	strcpy(boot->procps_file, "/etc/sysctl.conf");
+	boot->procps_line = 28;
+	expect_persistent(
+	    &cfg, s, CHECK_WARNING,
+	    "no sysctl file sets net.ipv4.ip_forward: forwarding is on now but a "
+	    "reboot turns it off (`sysctl --system` differs: it ends with "
+	    "/etc/sysctl.conf:28, net.ipv4.ip_forward = 1)",
+	    "echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/99-sparkmon-ip-forward.conf "
+	    "&& systemctl restart systemd-sysctl");
 
-	/* The admin's own file under /etc: edit that line. */
-	strcpy(s->forwarding.boot_file, "/etc/sysctl.d/10-local.conf");
-	verdict_evaluate(&cfg, s, &f, &v);
-	persistent = find_check(&v, "forwarding.persistent");
-	assert_non_null(strstr(persistent->hint, "line 3 of /etc/sysctl.d/10-local.conf"));
+	/* A file sorting after Debian's 99-sysctl.conf turns it off at boot. */
+	boot->value = 0;
+	strcpy(boot->file, "/etc/sysctl.d/zz-hardening.conf");
+	boot->line = 1;
+	expect_persistent(&cfg, s, CHECK_WARNING,
+	                  "/etc/sysctl.d/zz-hardening.conf:1 sets net.ipv4.ip_forward = 0 at boot: "
+	                  "forwarding is on now but a reboot turns it off (`sysctl --system` "
+	                  "differs: it ends with /etc/sysctl.conf:28, net.ipv4.ip_forward = 1)",
+	                  "change line 1 of /etc/sysctl.d/zz-hardening.conf to "
+	                  "'net.ipv4.ip_forward = 1', then systemctl restart systemd-sysctl");
+
+	/* A file sets 0 at boot: WARNING naming that file and line. */
+	boot->procps_value = 0;
+	strcpy(boot->file, "/usr/lib/sysctl.d/99-hardening.conf");
+	boot->line = 3;
+	/* A shipped file is overridden by a later one, not edited. */
+	expect_persistent(
+	    &cfg, s, CHECK_WARNING,
+	    "/usr/lib/sysctl.d/99-hardening.conf:3 sets net.ipv4.ip_forward = 0 at "
+	    "boot: forwarding is on now but a reboot turns it off",
+	    "echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/zz-sparkmon-ip-forward.conf "
+	    "(it sorts after /usr/lib/sysctl.d/99-hardening.conf) && systemctl "
+	    "restart systemd-sysctl");
+	/* ... one whose name sorts after zz-... too. */
+	strcpy(boot->file, "/usr/lib/sysctl.d/zzz-vendor.conf");
+	expect_persistent(
+	    &cfg, s, CHECK_WARNING,
+	    "/usr/lib/sysctl.d/zzz-vendor.conf:3 sets net.ipv4.ip_forward = 0 at "
+	    "boot: forwarding is on now but a reboot turns it off",
+	    "echo 'net.ipv4.ip_forward = 1' > /etc/sysctl.d/zzzz-sparkmon-ip-forward.conf "
+	    "(it sorts after /usr/lib/sysctl.d/zzz-vendor.conf) && systemctl "
+	    "restart systemd-sysctl");
+
+	/* The admin's own file under /etc: edit that line. Off now too. */
+	strcpy(boot->file, "/etc/sysctl.d/10-local.conf");
+	s->forwarding.ipv4 = false;
+	expect_persistent(&cfg, s, CHECK_WARNING,
+	                  "/etc/sysctl.d/10-local.conf:3 sets net.ipv4.ip_forward = 0 at boot",
+	                  "change line 3 of /etc/sysctl.d/10-local.conf to 'net.ipv4.ip_forward = "
+	                  "1', then systemctl restart systemd-sysctl");
+	s->forwarding.ipv4 = true;
+
+	/* A refused value replaced the earlier assignments. */
+	boot->value = -1;
+	boot->file[0] = '\0';
+	strcpy(boot->refused_file, "/etc/sysctl.d/20-typo.conf");
+	boot->refused_line = 4;
+	strcpy(boot->refused_value, "yes");
+	boot->procps_value = 1;
+	strcpy(boot->procps_file, "/etc/sysctl.d/10-on.conf");
+	boot->procps_line = 1;
+	expect_persistent(
+	    &cfg, s, CHECK_WARNING,
+	    "/etc/sysctl.d/20-typo.conf:4 sets net.ipv4.ip_forward = 'yes', which the "
+	    "kernel refuses; systemd-sysctl keeps only the last assignment, so it "
+	    "stays off at boot: forwarding is on now but a reboot turns it off "
+	    "(`sysctl --system` differs: it ends with /etc/sysctl.d/10-on.conf:1, "
+	    "net.ipv4.ip_forward = 1)",
+	    "change line 4 of /etc/sysctl.d/20-typo.conf to 'net.ipv4.ip_forward = "
+	    "1', then systemctl restart systemd-sysctl");
+	boot->refused_file[0] = '\0';
+
+	/* Services that start after systemd-sysctl turn it on: OK, named. */
+	boot->value = 0;
+	strcpy(boot->file, "/etc/sysctl.d/10-local.conf");
+	boot->procps_value = 0;
+	boot->service = FORWARDING_BY_DOCKER;
+	strcpy(boot->service_unit, "docker.service");
+	strcpy(boot->service_file, "/etc/docker/daemon.json");
+	expect_persistent(&cfg, s, CHECK_OK,
+	                  "net.ipv4.ip_forward is turned on at boot by Docker (docker.service is "
+	                  "enabled and /etc/docker/daemon.json does not set \"ip-forward\": false)",
+	                  "");
+	boot->service_file[0] = '\0';
+	expect_persistent(&cfg, s, CHECK_OK,
+	                  "net.ipv4.ip_forward is turned on at boot by Docker (docker.service is "
+	                  "enabled, with no /etc/docker/daemon.json)",
+	                  "");
+	boot->service = FORWARDING_BY_WG_QUICK;
+	strcpy(boot->service_unit, "wg-quick@wg0.service");
+	strcpy(boot->service_file, "/etc/wireguard/wg0.conf");
+	expect_persistent(&cfg, s, CHECK_OK,
+	                  "net.ipv4.ip_forward is turned on at boot by a PostUp of "
+	                  "/etc/wireguard/wg0.conf (wg-quick@wg0.service is enabled)",
+	                  "");
+	boot->service = FORWARDING_BY_NETWORKD;
+	strcpy(boot->service_unit, "systemd-networkd.service");
+	strcpy(boot->service_file, "/etc/systemd/network/10-uplink.network");
+	boot->service_line = 6;
+	expect_persistent(&cfg, s, CHECK_OK,
+	                  "net.ipv4.ip_forward is turned on at boot by systemd-networkd: "
+	                  "/etc/systemd/network/10-uplink.network:6 (systemd-networkd.service is "
+	                  "enabled)",
+	                  "");
+	boot->service = FORWARDING_BY_NONE;
+
+	/* On at boot by systemd-sysctl, off for `sysctl --system`: OK, said. */
+	boot->value = 1;
+	strcpy(boot->file, "/etc/sysctl.d/zz-forward.conf");
+	boot->line = 1;
+	strcpy(boot->procps_file, "/etc/sysctl.conf");
+	boot->procps_line = 6;
+	expect_persistent(
+	    &cfg, s, CHECK_OK,
+	    "net.ipv4.ip_forward = 1 is set at boot by /etc/sysctl.d/zz-forward.conf:1 "
+	    "(`sysctl --system` differs: it ends with /etc/sysctl.conf:6, "
+	    "net.ipv4.ip_forward = 0)",
+	    "");
 
 	/* Turned off in the configuration: the check is absent, not OK. */
 	cfg.forwarding_check_persistent = false;
@@ -204,6 +322,104 @@ static void test_forwarding_checks(void **state)
 	assert_null(find_check(&v, "forwarding.persistent"));
 	assert_non_null(find_check(&v, "forwarding.ipv4"));
 	assert_int_equal(v.overall, CHECK_OK);
+	free(s);
+}
+
+static const struct check *ipv6_check(const struct config *cfg, const struct snapshot *s,
+                                      struct verdict *v)
+{
+	struct check_filter f = foundation_filter();
+
+	verdict_evaluate(cfg, s, &f, v);
+	return find_check(v, "forwarding.ipv6");
+}
+
+static void test_forwarding_ipv6(void **state)
+{
+	struct snapshot *s = new_snapshot();
+	struct forwarding *fw = &s->forwarding;
+	const struct check *c;
+	struct config cfg;
+	struct verdict v;
+
+	(void)state;
+	config_defaults(&cfg);
+	/* No IPv6 in the VPN: no check at all. */
+	assert_null(ipv6_check(&cfg, s, &v));
+
+	fw->ipv6_carried = true;
+	strcpy(fw->ipv6_carried_by, "/etc/wireguard/wg0.conf");
+	fw->ipv6 = false;
+	c = ipv6_check(&cfg, s, &v);
+	assert_non_null(c);
+	assert_int_equal(c->status, CHECK_CRITICAL);
+	assert_string_equal(c->summary,
+	                    "IPv6 forwarding is off: /etc/wireguard/wg0.conf carries "
+	                    "IPv6, but VPN clients reach this host only, nothing behind "
+	                    "it");
+	assert_string_equal(c->hint, "sysctl -w net.ipv6.conf.all.forwarding=1");
+
+	/* On now, and at boot. */
+	fw->ipv6 = true;
+	fw->boot6.value = 1;
+	fw->boot6.procps_value = 1;
+	strcpy(fw->boot6.file, "/etc/sysctl.d/60-forward.conf");
+	fw->boot6.line = 2;
+	c = ipv6_check(&cfg, s, &v);
+	assert_int_equal(c->status, CHECK_OK);
+	assert_string_equal(c->summary,
+	                    "IPv6 forwarding is on now; net.ipv6.conf.all.forwarding = 1 "
+	                    "is set at boot by /etc/sysctl.d/60-forward.conf:2");
+
+	/* On now, off after a reboot. */
+	fw->boot6.value = -1;
+	fw->boot6.procps_value = -1;
+	fw->boot6.file[0] = '\0';
+	c = ipv6_check(&cfg, s, &v);
+	assert_int_equal(c->status, CHECK_WARNING);
+	assert_string_equal(c->summary, "IPv6 forwarding is on now; no sysctl file sets "
+	                                "net.ipv6.conf.all.forwarding: forwarding is on now but a "
+	                                "reboot turns it off");
+	assert_string_equal(c->hint, "echo 'net.ipv6.conf.all.forwarding = 1' > "
+	                             "/etc/sysctl.d/99-sparkmon-ipv6-forward.conf && systemctl "
+	                             "restart systemd-sysctl");
+	fw->boot6.value = 0;
+	strcpy(fw->boot6.file, "/usr/lib/sysctl.d/50-v6.conf");
+	fw->boot6.line = 1;
+	fw->boot6.procps_value = 0;
+	c = ipv6_check(&cfg, s, &v);
+	assert_string_equal(c->hint, "echo 'net.ipv6.conf.all.forwarding = 1' > "
+	                             "/etc/sysctl.d/zz-sparkmon-ipv6-forward.conf (it sorts after "
+	                             "/usr/lib/sysctl.d/50-v6.conf) && systemctl restart "
+	                             "systemd-sysctl");
+	/* Docker with "ipv6": true turns it on. */
+	fw->boot6.service = FORWARDING_BY_DOCKER;
+	strcpy(fw->boot6.service_unit, "docker.service");
+	strcpy(fw->boot6.service_file, "/etc/docker/daemon.json");
+	assert_int_equal(ipv6_check(&cfg, s, &v)->status, CHECK_OK);
+	fw->boot6.service = FORWARDING_BY_NONE;
+
+	/* Boot persistence not checked: now is enough. */
+	cfg.forwarding_check_persistent = false;
+	c = ipv6_check(&cfg, s, &v);
+	assert_int_equal(c->status, CHECK_OK);
+	assert_string_equal(c->summary, "IPv6 forwarding is on");
+	cfg.forwarding_check_persistent = true;
+
+	/* The kernel has no IPv6: UNKNOWN with the reason. */
+	strcpy(fw->ipv6_error, "/proc/sys/net/ipv6/conf/all/forwarding: No such file or directory");
+	c = ipv6_check(&cfg, s, &v);
+	assert_int_equal(c->status, CHECK_UNKNOWN);
+	assert_string_equal(c->summary,
+	                    "/etc/wireguard/wg0.conf carries IPv6 but IPv6 forwarding "
+	                    "cannot be read: /proc/sys/net/ipv6/conf/all/forwarding: No "
+	                    "such file or directory");
+
+	/* The probe failed: whether IPv6 is carried is unknown; the other
+	 * forwarding checks say UNKNOWN, this one is absent. */
+	s->probes[PROBE_FORWARDING].status = PROBE_FAILED;
+	assert_null(ipv6_check(&cfg, s, &v));
+	assert_int_equal(find_check(&v, "forwarding.ipv4")->status, CHECK_UNKNOWN);
 	free(s);
 }
 
@@ -332,7 +548,8 @@ static void test_overall_is_worst(void **state)
 		struct verdict v;
 
 		s->memory.available = 10 * 1024;
-		s->forwarding.boot_value = -1;
+		s->forwarding.boot4.value = -1;
+		s->forwarding.boot4.procps_value = -1;
 		verdict_evaluate(&cfg, s, &f, &v);
 		assert_int_equal(v.overall, CHECK_CRITICAL);
 		assert_int_equal(v.count, 3);
@@ -518,6 +735,7 @@ int main(void)
 	    cmocka_unit_test(test_memory_huge_values),
 	    cmocka_unit_test(test_memory_summary),
 	    cmocka_unit_test(test_forwarding_checks),
+	    cmocka_unit_test(test_forwarding_ipv6),
 	    cmocka_unit_test(test_probe_failures_are_unknown),
 	    cmocka_unit_test(test_skipped_probe),
 	    cmocka_unit_test(test_severity_order),
