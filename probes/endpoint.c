@@ -89,7 +89,8 @@ int endpoint_parse_state(const char *buf, size_t len, char ret_ip[INET_ADDRSTRLE
 	inet_ntop(AF_INET, &a, ip, sizeof(ip));
 	errno = 0;
 	since = strtoll(nl + 1, &end, 10);
-	if (errno || end == nl + 1 || (*end && strcmp(end, "\n") != 0) || since < 0)
+	/* Both lines whole: a file cut after a digit of the time is no time. */
+	if (errno || end == nl + 1 || strcmp(end, "\n") != 0 || since < 0)
 		return -EINVAL;
 	memcpy(ret_ip, ip, sizeof(ip));
 	*ret_since = (time_t)since;
@@ -465,53 +466,107 @@ static void discover_ip(const struct config *cfg, const char *helper, struct end
 	}
 }
 
-/* Reads the remembered address, or remembers this one when there is none.
- * A remembered address is kept until someone removes the file: a change
- * stays visible until it is dealt with. */
-static void remember_ip(const struct config *cfg, struct endpoint *ep)
+static int write_all(int fd, const char *buf, size_t len)
 {
-	char tmp[300], text[64];
-	char *buf = NULL;
-	size_t len;
-	int r, fd, n;
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
 
-	if (snprintf(ep->state_path, sizeof(ep->state_path), "%s/%s", cfg->state_dir,
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The state file, whole or not at all: a temporary file beside it, synced,
+ * renamed over it, and the directory synced so that the rename outlives a
+ * power cut. On failure nothing is left behind and the old file stays. */
+static int write_state(const char *path, const char *ip, time_t now)
+{
+	char tmp[ENDPOINT_STATE_PATH_MAX + 8], text[64], dir[ENDPOINT_STATE_PATH_MAX], *slash;
+	int fd, n, r = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	n = snprintf(text, sizeof(text), "%s\n%lld\n", ip, (long long)now);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, text, (size_t)n);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+	}
+	return 0;
+}
+
+void endpoint_remember(const char *state_dir, struct endpoint *ep, time_t now)
+{
+	static const char format[] = "not '<IPv4 address>\\n<time>\\n'";
+	char *buf = NULL;
+	bool corrupt = false;
+	size_t len;
+	int r;
+
+	if (snprintf(ep->state_path, sizeof(ep->state_path), "%s/%s", state_dir,
 	             ENDPOINT_STATE_FILE) >= (int)sizeof(ep->state_path)) {
 		snprintf(ep->state_error, sizeof(ep->state_error), "state_dir path too long");
 		return;
 	}
 	r = readfile_read(ep->state_path, ENDPOINT_STATE_MAX, &buf, &len);
 	if (r == 0) {
-		if (endpoint_parse_state(buf, len, ep->remembered_ip, &ep->remembered_since) == 0)
-			ep->have_remembered = true;
-		else
-			snprintf(ep->state_error, sizeof(ep->state_error),
-			         "%.150s: not '<IPv4 address>\\n<time>\\n'", ep->state_path);
+		r = endpoint_parse_state(buf, len, ep->remembered_ip, &ep->remembered_since);
 		free(buf);
-		return;
+		if (r == 0) {
+			ep->have_remembered = true;
+			return;
+		}
 	}
-	if (r != -ENOENT) {
+	/* Truncated, corrupt or too large: reported, never trusted, replaced. */
+	corrupt = r == -EINVAL || r == -EFBIG;
+	if (r < 0 && r != -ENOENT && !corrupt) {
 		snprintf(ep->state_error, sizeof(ep->state_error), "%.150s: %s", ep->state_path,
 		         strerror(-r));
 		return;
 	}
+	if (corrupt)
+		snprintf(ep->state_error, sizeof(ep->state_error), "%.140s: %s, ignored",
+		         ep->state_path, format);
 	if (!ep->have_ip)
 		return;
-	/* Written to a temporary file and renamed: never half a file. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", ep->state_path);
-	n = snprintf(text, sizeof(text), "%s\n%lld\n", ep->public_ip, (long long)time(NULL));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) < 0 || close(fd) < 0 ||
-	    rename(tmp, ep->state_path) < 0) {
-		snprintf(ep->state_error, sizeof(ep->state_error), "cannot write %.150s: %s",
-		         ep->state_path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
+	r = write_state(ep->state_path, ep->public_ip, now);
+	if (r < 0) {
+		snprintf(ep->state_error, sizeof(ep->state_error), "%s %.150s: %s",
+		         corrupt ? "cannot replace corrupt" : "cannot write", ep->state_path,
+		         strerror(-r));
+		return;
+	}
+	if (corrupt) {
+		/* Reported in this run; the next one reads the new file. */
+		snprintf(ep->state_error, sizeof(ep->state_error), "%.140s: was %s, replaced",
+		         ep->state_path, format);
 		return;
 	}
 	snprintf(ep->remembered_ip, sizeof(ep->remembered_ip), "%s", ep->public_ip);
-	ep->remembered_since = time(NULL);
+	ep->remembered_since = now;
 	ep->have_remembered = true;
 	ep->remembered_now = true;
 }
@@ -621,7 +676,7 @@ int endpoint_read(const struct config *cfg, struct endpoint *ret, char *err, siz
 	}
 	discover_ip(cfg, helper, ep);
 	if (!cfg->endpoint_expected_ip[0])
-		remember_ip(cfg, ep);
+		endpoint_remember(cfg->state_dir, ep, time(NULL));
 	resolve_hostname(cfg, ep);
 	run_probes(cfg, helper, ep);
 	sanitize_facts(ep);

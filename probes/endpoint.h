@@ -19,8 +19,9 @@ struct config;
 #define ENDPOINT_ERROR_MAX 192
 #define ENDPOINT_IPS_MAX   4
 /* A plain-text address is 15 bytes; anything much larger is not one. */
-#define ENDPOINT_BODY_MAX   1024
-#define ENDPOINT_STATE_FILE "public-ip"
+#define ENDPOINT_BODY_MAX       1024
+#define ENDPOINT_STATE_FILE     "public-ip"
+#define ENDPOINT_STATE_PATH_MAX 256
 
 /* sparkmon-fetch's answer on stdout: these lines, in this order, each
  * ended by '\n', with no control characters,
@@ -78,7 +79,7 @@ struct endpoint {
 	struct endpoint_request attempts[ENDPOINT_URLS_MAX];
 
 	/* The address remembered in <state_dir>/public-ip. */
-	char state_path[256];
+	char state_path[ENDPOINT_STATE_PATH_MAX];
 	bool have_remembered;
 	char remembered_ip[INET_ADDRSTRLEN];
 	time_t remembered_since;
@@ -107,6 +108,16 @@ int endpoint_parse_ip(const char *body, size_t len, char ret[INET_ADDRSTRLEN], c
 /* Parses the state file: "<address>\n<unix time first seen>\n". */
 int endpoint_parse_state(const char *buf, size_t len, char ret_ip[INET_ADDRSTRLEN],
                          time_t *ret_since);
+
+/* Reads the address remembered in <state_dir>/public-ip into ep, or, when
+ * there is none, remembers ep->public_ip there (if ep->have_ip) as first
+ * seen at `now`. The file is written whole or not at all (a temporary
+ * file, fsync, rename, fsync of the directory). A file that does not
+ * parse (truncated, corrupt, too large) is never trusted: it is reported
+ * in ep->state_error (nothing is remembered in this run) and replaced by
+ * the current address when there is one. A directory that cannot be written (read-only, full) is
+ * reported in ep->state_error and leaves the old file as it was. */
+void endpoint_remember(const char *state_dir, struct endpoint *ep, time_t now);
 
 /* Splits a blank-separated list into at most max URLs; returns the count. */
 size_t endpoint_split_urls(const char *list, char (*ret)[ENDPOINT_URL_MAX], size_t max);
