@@ -17,6 +17,8 @@
 #define CONFIG_FILE_MAX (256 * 1024)
 /* libinih's line buffer (INI_MAX_LINE in Debian's build). */
 #define CONFIG_LINE_MAX 200
+/* libinih's section buffer (MAX_SECTION): it cuts longer names silently. */
+#define CONFIG_SECTION_MAX 50
 
 enum key_type {
 	KEY_DURATION,
@@ -507,6 +509,9 @@ struct parse_state {
 	bool refused[CONFIG_KEY_COUNT];  /* its value was an error (and not stored) */
 	/* Per [peer] section: lines of its first key, public_key, required. */
 	int peer_line[CONFIG_PEERS_MAX][3];
+	/* The current section's name was too long for libinih: it would pass
+	 * its keys under a cut name, so they are refused at the header. */
+	bool section_cut;
 };
 
 static const struct key_def *find_key(const char *section, const char *name, size_t *index)
@@ -777,6 +782,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	const struct key_def *key;
 	size_t index, before;
 
+	if (st->section_cut)
+		return 1; /* reported at the header */
 	if (strncmp(section, "peer ", 5) == 0)
 		return on_peer_key(st, section + 5, name, value);
 
@@ -812,6 +819,7 @@ static void check_section_line(struct parse_state *st, const char *line)
 {
 	const char *close;
 	char name[64];
+	size_t len;
 
 	while (isspace((unsigned char)*line))
 		line++;
@@ -820,7 +828,21 @@ static void check_section_line(struct parse_state *st, const char *line)
 	close = strchr(line, ']');
 	if (!close)
 		return; /* libinih reports the syntax error */
-	snprintf(name, sizeof(name), "%.*s", (int)(close - line - 1), line + 1);
+	len = (size_t)(close - line - 1);
+	st->section_cut = len >= CONFIG_SECTION_MAX;
+	if (st->section_cut && strncmp(line + 1, "peer ", 5) == 0) {
+		errors_add(st->errors, st->name, st->line,
+		           "[peer %.*s...]: a peer name is at most %d characters, this one has %zu",
+		           CONFIG_PEERNAME_MAX - 1, line + 6, CONFIG_PEERNAME_MAX - 1, len - 5);
+		return;
+	}
+	if (st->section_cut) {
+		errors_add(st->errors, st->name, st->line,
+		           "[%.*s...]: a section name is at most %d characters, this one has %zu",
+		           CONFIG_SECTION_MAX - 1, line + 1, CONFIG_SECTION_MAX - 1, len);
+		return;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)len, line + 1);
 	if (!section_known(name))
 		errors_add(st->errors, st->name, st->line, "unknown section [%s]", name);
 }

@@ -909,11 +909,10 @@ static bool check_endpoint_public_ip(const struct config *cfg, const struct snap
 		const struct endpoint_request *last =
 		    ep->n_attempts ? &ep->attempts[ep->n_attempts - 1] : NULL;
 
-		if (!last) {
-			set_check(out, CHECK_UNKNOWN, "set [endpoint] ip_urls",
-			          "public IP unknown: no URL to ask ([endpoint] ip_urls is empty)");
-			return true;
-		}
+		/* No attempt means no URL: an empty [endpoint] ip_urls switches
+		 * the check off. */
+		if (!last)
+			return false;
 		snprintf(hint, sizeof(hint), "check that this host reaches it: curl -4 -sS %s",
 		         last->url);
 		set_check(out, CHECK_UNKNOWN, hint,
@@ -1188,6 +1187,29 @@ static bool evaluate_one(const struct check_def *def, const struct config *cfg,
 	return true;
 }
 
+/* A selection (check --only) of which no check applies here says so, as
+ * UNKNOWN: "0 of 0 checks OK" would pass for a working VPN in cron. */
+static void none_selected_applies(const struct check_filter *filter, struct verdict *ret)
+{
+	struct check *c = &ret->checks[0];
+	char ids[CHECK_TEXT_MAX / 2] = "";
+	size_t n = 0;
+
+	for (size_t i = 0; i < CHECK_DEF_COUNT && n < sizeof(ids); i++)
+		if (selected(filter, check_defs[i].id))
+			n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%s", n ? ", " : "",
+			                      check_defs[i].id);
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "selection");
+	set_check(c, CHECK_UNKNOWN,
+	          "run sparkmon check without --only to see the checks that apply here",
+	          "none of the selected checks applies here: %s (each is absent: what it watches "
+	          "is not set up or not configured)",
+	          ids);
+	ret->count = 1;
+	ret->overall = CHECK_UNKNOWN;
+}
+
 void verdict_evaluate(const struct config *cfg, const struct snapshot *snap,
                       const struct check_filter *filter, struct verdict *ret)
 {
@@ -1205,4 +1227,6 @@ void verdict_evaluate(const struct config *cfg, const struct snapshot *snap,
 			ret->overall = c->status;
 		ret->count++;
 	}
+	if (filter && filter->count && ret->count == 0)
+		none_selected_applies(filter, ret);
 }

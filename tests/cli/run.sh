@@ -95,6 +95,23 @@ expect_rc 0 "--only one check id"
 run -c "$tmp/critical.conf" check --only memory.available,forwarding.ipv4
 expect_rc 2 "--only two ids"
 
+# Selected checks that all turn out absent: UNKNOWN with the reason, in
+# text and JSON, never "0 of 0 checks OK".
+printf '[general]\nroot = %s/cli-ok\n[gpu]\nnvidia_smi = /nonexistent/nvidia-smi\n' "$roots" \
+	>"$tmp/nogpu.conf"
+run -c "$tmp/nogpu.conf" check --only gpu
+expect_rc 3 "--only gpu without nvidia-smi"
+expect_out "^SPARKMON UNKNOWN - selection: none of the selected checks applies here: gpu.available, gpu.temperature \(each is absent" "--only gpu line"
+expect_out "^UNKNOWN selection: .* \(fix: run sparkmon check without --only to see the checks that apply here\)$" "--only gpu detail"
+grep -q "0 of 0" "$tmp/out" && fail "--only gpu: '0 of 0' in the output"
+run -c "$tmp/nogpu.conf" check --only gpu --json
+expect_rc 3 "--only gpu --json"
+jq -e '.status == "unknown" and .exit_code == 3 and (.checks | length) == 1 and
+       .checks[0].id == "selection" and .checks[0].status == "unknown"' "$tmp/out" >/dev/null ||
+	fail "--only gpu --json: $(head -c 300 "$tmp/out")"
+run -c "$tmp/nogpu.conf" check -q --only gpu
+expect_rc 3 "--only gpu -q"
+
 run -c "$tmp/ok.conf" check --only bogus
 expect_rc 3 "--only with an unknown id"
 expect_err "unknown check 'bogus'" "--only bogus message"

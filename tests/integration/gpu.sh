@@ -211,7 +211,9 @@ run_check missing "$c" any --json
 j=$work/missing.out
 expect_json "$j" '.probes.gpu.status == "skipped" and .gpu == null'
 expect_json "$j" '[.checks[] | select(.id | startswith("gpu."))] | length == 0'
-run_check missing-plugin "$c" 0 --only gpu
+# Only GPU checks asked for, none applies: UNKNOWN with the reason.
+run_check missing-plugin "$c" 3 --only gpu
+expect_text "$work/missing-plugin.out" "SPARKMON UNKNOWN - selection: none of the selected checks applies here: gpu.available, gpu.temperature"
 "$SPARKMON" -c "$c" status >"$work/missing-status.out" 2>&1 || true
 expect_text "$work/missing-status.out" "(skipped: $work/no-such/nvidia-smi: not found)"
 c=$(conf missing-expected "$work/no-such/nvidia-smi" expected=yes)

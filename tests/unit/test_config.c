@@ -349,6 +349,57 @@ static void test_line_length(void **state)
 	config_errors_free(&errors);
 }
 
+/* libinih keeps 49 characters of a section name and cuts the rest
+ * silently: a longer [peer NAME] is refused at its header, its keys with
+ * it, never applied under a cut name. */
+static void test_section_name_length(void **state)
+{
+	static const char key[] = "public_key = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+	char name[64], text[512], expect[256];
+	struct config_errors errors = {0};
+	struct config cfg;
+
+	(void)state;
+	/* 44 characters: the longest name, kept whole. */
+	memset(name, 'n', 44);
+	name[44] = '\0';
+	snprintf(text, sizeof(text), "[peer %s]\n%s", name, key);
+	assert_int_equal(config_load_string(text, "peers.conf", &cfg, &errors), 0);
+	assert_int_equal(cfg.n_peers, 1);
+	assert_string_equal(cfg.peers[0].name, name);
+
+	/* 45 and 60: file:line errors, nothing applied, nothing more said. */
+	for (size_t len = 45; len <= 60; len += 15) {
+		memset(name, 'n', len);
+		name[len] = '\0';
+		snprintf(text, sizeof(text),
+		         "[general]\ninterval = 5s\n\n[peer %s]\n%srequired = yes\n", name, key);
+		poison(&cfg);
+		assert_int_equal(config_load_string(text, "peers.conf", &cfg, &errors), -EINVAL);
+		snprintf(
+		    expect, sizeof(expect),
+		    "peers.conf:4: [peer %.44s...]: a peer name is at most 44 characters, this "
+		    "one has %zu\n",
+		    name, len);
+		assert_string_equal(errors.text, expect);
+		assert_int_equal(errors.count, 1);
+		assert_true(is_poisoned(&cfg));
+		config_errors_free(&errors);
+	}
+
+	/* Any other section too long for libinih. */
+	memset(name, 's', 50);
+	name[50] = '\0';
+	snprintf(text, sizeof(text), "[%s]\nkey = 1\n", name);
+	assert_int_equal(config_load_string(text, "long.conf", &cfg, &errors), -EINVAL);
+	snprintf(expect, sizeof(expect),
+	         "long.conf:1: [%.49s...]: a section name is at most 49 characters, this one has "
+	         "50\n",
+	         name);
+	assert_string_equal(errors.text, expect);
+	config_errors_free(&errors);
+}
+
 /* Loads `len` bytes of `content` from a temporary file: the load must fail
  * with `r`, leave the config untouched and report the file's path followed
  * by `after_path`. */
@@ -579,6 +630,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults_print_round_trip),
 	    cmocka_unit_test(test_rejected_inputs),
 	    cmocka_unit_test(test_line_length),
+	    cmocka_unit_test(test_section_name_length),
 	    cmocka_unit_test(test_nul_byte),
 	    cmocka_unit_test(test_missing_file_given),
 	    cmocka_unit_test(test_file_errors_name_file_and_line),

@@ -648,8 +648,16 @@ static void test_run_missing(void **state)
 	assert_int_equal(snap->probes[PROBE_GPU].status, PROBE_SKIPPED);
 	assert_non_null(strstr(snap->probes[PROBE_GPU].error, "not found"));
 	evaluate_gpu(&cfg, snap, &v);
-	assert_int_equal(v.count, 0);
-	assert_int_equal(v.overall, CHECK_OK);
+	/* Only the GPU checks were asked for, and none applies: UNKNOWN, said. */
+	assert_int_equal(v.count, 1);
+	assert_string_equal(v.checks[0].id, "selection");
+	assert_string_equal(v.checks[0].summary,
+	                    "none of the selected checks applies here: gpu.available, "
+	                    "gpu.temperature (each is absent: what it watches is not set up or "
+	                    "not configured)");
+	assert_string_equal(v.checks[0].hint,
+	                    "run sparkmon check without --only to see the checks that apply here");
+	assert_int_equal(v.overall, CHECK_UNKNOWN);
 	cfg.gpu_expected = true;
 	evaluate_gpu(&cfg, snap, &v);
 	assert_int_equal(v.count, 1);

@@ -51,9 +51,10 @@ static void test_public_ip_unknown(void **state)
 
 	(void)state;
 	s->endpoint.have_ip = false;
-	verdict_is(&cfg, s, "endpoint.public_ip", CHECK_UNKNOWN,
-	           "public IP unknown: no URL to ask ([endpoint] ip_urls is empty)",
-	           "set [endpoint] ip_urls");
+	/* An empty [endpoint] ip_urls: nothing was asked, the check is off. */
+	cfg.endpoint_ip_urls[0] = '\0';
+	verdict_absent(&cfg, s, "endpoint.public_ip");
+	strcpy(cfg.endpoint_ip_urls, "https://a.example/ https://b.example/");
 	add_request(&s->endpoint.attempts[0], "https://a.example/", "HTTP 503", 0.1);
 	s->endpoint.n_attempts = 1;
 	verdict_is(&cfg, s, "endpoint.public_ip", CHECK_UNKNOWN,

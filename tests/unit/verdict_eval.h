@@ -40,7 +40,8 @@ static void verdict_is(const struct config *cfg, const struct snapshot *snap, co
 	assert_int_equal(v.overall, status);
 }
 
-/* The check `id` does not apply to this snapshot. */
+/* The check `id` does not apply to this snapshot: selected alone, it
+ * leaves only the UNKNOWN that says no selected check applies. */
 static void verdict_absent(const struct config *cfg, const struct snapshot *snap, const char *id)
 {
 	struct verdict v;
@@ -49,8 +50,9 @@ static void verdict_absent(const struct config *cfg, const struct snapshot *snap
 	if (c)
 		fail_msg("%s: %s '%s', expected absent", id, verdict_status_upper(c->status),
 		         c->summary);
-	assert_int_equal(v.count, 0);
-	assert_int_equal(v.overall, CHECK_OK);
+	assert_int_equal(v.count, 1);
+	assert_string_equal(v.checks[0].id, "selection");
+	assert_int_equal(v.overall, CHECK_UNKNOWN);
 }
 
 #endif
