@@ -10,8 +10,10 @@
 
 /* Finds the credential that stands in for the file `path`, by its base
  * name: $CREDENTIALS_DIRECTORY/<base>, then, when dir_id is not NULL,
- * $CREDENTIALS_DIRECTORY/<dir_id>_<base> (the name systemd gives a file
- * loaded from a directory with LoadCredential=<dir_id>:/dir). Returns 0
+ * $CREDENTIALS_DIRECTORY/<dir_id>_<base> (the name the shipped unit gives
+ * each file, LoadCredential=wireguard_wg0.conf:/etc/wireguard/wg0.conf,
+ * and the one systemd gives a file loaded from a whole directory with
+ * LoadCredential=<dir_id>:/dir, as older units did). Returns 0
  * with the path in buf; -ENOENT when the variable is unset or empty, or no
  * such credential exists; -ENAMETOOLONG. buf is written only on success. */
 int credential_find(const char *path, const char *dir_id, char *buf, size_t size);

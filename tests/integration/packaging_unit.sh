@@ -7,7 +7,7 @@
 #    privileges instead: a uid of the DynamicUser range, the capabilities
 #    named by AmbientCapabilities= (ambient, inheritable, bounding set),
 #    no_new_privs, and the root-only wg-quick file handed over in
-#    $CREDENTIALS_DIRECTORY as LoadCredential=wireguard:/etc/wireguard does.
+#    $CREDENTIALS_DIRECTORY as the unit's LoadCredential= line does.
 #    In a network namespace with real nf_tables rules and a real wireguard-go
 #    interface it must read the firewall, forwarding and the wg-quick file;
 #    `sparkmon serve` must answer HTTP, speak the sd_notify protocol
@@ -57,9 +57,13 @@ for directive in Type=notify 'WatchdogSec=[1-9]' DynamicUser=yes \
 	ProtectSystem=strict ProtectHome=yes PrivateTmp=yes StateDirectory=sparkmon \
 	'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK' \
 	SystemCallFilter=@system-service 'DeviceAllow=char-nvidia' \
-	'LoadCredential=wireguard:/etc/wireguard'; do
+	'LoadCredential=wireguard_wg-dgx-spark.conf:/etc/wireguard/wg-dgx-spark.conf$'; do
 	grep -Eq "^$directive" "$unit" || fail "the unit lacks $directive"
 done
+# Only the wg-quick files, never the whole folder (private key files).
+grep -E '^LoadCredential=' "$unit" | grep -Ev ':/etc/wireguard/[^/]+\.conf$' &&
+	fail "the unit loads more than wg-quick files as credentials"
+
 grep -q '^PrivateDevices=yes' "$unit" && fail "PrivateDevices=yes hides the GPU from nvidia-smi"
 
 # ---- 2. the unit's privileges, on this kernel ------------------------------------
@@ -121,7 +125,8 @@ PublicKey = $peer_pub
 AllowedIPs = 10.213.0.2/32
 EOF
 chmod 0600 "$tmp/wireguard/$wgif.conf"
-# What LoadCredential=wireguard:/etc/wireguard leaves for the service.
+# What LoadCredential=wireguard_<if>.conf:/etc/wireguard/<if>.conf leaves
+# for the service.
 creds=$tmp/credentials
 mkdir "$creds"
 cp "$tmp/wireguard/$wgif.conf" "$creds/wireguard_$wgif.conf"
