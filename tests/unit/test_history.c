@@ -204,6 +204,91 @@ static void test_reply_to_query(void **state)
 	history_free(h);
 }
 
+/* A reply's values: fewer than HISTORY_POINTS, each NAN or within
+ * [lo, hi], the series' start where the caller expects it or later. */
+static size_t check_reply(const struct history *h, const char *name, double lo, double hi,
+                          double min_start, double *v, double *ret_start)
+{
+	double step;
+	size_t n = values_of(h, name, HISTORY_POINTS, v, HISTORY_POINTS, ret_start, &step);
+
+	assert_true(n >= 1 && n <= HISTORY_POINTS);
+	assert_true(*ret_start >= min_start);
+	for (size_t i = 0; i < n; i++)
+		assert_true(isnan(v[i]) || (v[i] >= lo && v[i] <= hi));
+	return n;
+}
+
+/* The wall clock stepped back an hour, then forward a day, while points
+ * come every 5 s: points from the past are dropped (nothing is written
+ * over what was stored), the day forward leaves only what the retention
+ * holds, and every reply stays in bounds and in order. */
+static void test_clock_steps(void **state)
+{
+	struct history *h = history_new(86400000, 5000, 2 * MIB, 4);
+	static double v[HISTORY_POINTS];
+	double t0 = 1700000000.0, start, last;
+	size_t n, before;
+
+	(void)state;
+	assert_non_null(h);
+	for (int i = 0; i < 360; i++) /* 30 min at value 1 */
+		assert_int_equal(history_add(h, "a", NULL, t0 + 5.0 * i, 1.0), 0);
+	before = check_reply(h, "a", 1.0, 1.0, t0 - 1, v, &start);
+	last = t0 + 5.0 * 359;
+	/* Back an hour: 30 min of points (value 2) all older than the newest. */
+	for (int i = 0; i < 360; i++)
+		assert_int_equal(history_add(h, "a", NULL, last - 3600.0 + 5.0 * i, 2.0), 0);
+	n = check_reply(h, "a", 1.0, 1.0, t0 - 1, v, &start);
+	assert_int_equal(n, before);
+	assert_true(start == t0);
+	/* The clock catches up: points are stored again after the newest. */
+	for (int i = 1; i <= 12; i++)
+		assert_int_equal(history_add(h, "a", NULL, last + 5.0 * i, 3.0), 0);
+	n = check_reply(h, "a", 1.0, 3.0, t0 - 1, v, &start);
+	assert_true(v[n - 1] == 3.0 && v[0] == 1.0);
+	/* Forward a day: the old points are out of the retention. */
+	last += 60.0 + 86400.0;
+	for (int i = 0; i < 12; i++)
+		assert_int_equal(history_add(h, "a", NULL, last + 5.0 * i, 4.0), 0);
+	assert_int_equal(history_add(h, "a", NULL, last + 3600.0, 4.0), 0);
+	n = check_reply(h, "a", 4.0, 4.0, last + 3600.0 - 86400.0 - history_step_seconds(h), v,
+	                &start);
+	assert_true(v[n - 1] == 4.0);
+	history_free(h);
+}
+
+/* A board without a real-time clock boots at 1970 and NTP moves it to
+ * today: the 1970 points stay in bounds, then give way to today's; the
+ * reply never spans the 54 years between. */
+static void test_clock_1970_then_ntp(void **state)
+{
+	struct history *h = history_new(86400000, 5000, 2 * MIB, 4);
+	static double v[HISTORY_POINTS];
+	double now = 1760000000.0, start;
+	size_t n;
+
+	(void)state;
+	assert_non_null(h);
+	for (int i = 0; i < 120; i++) /* 10 min from the epoch */
+		assert_int_equal(history_add(h, "a", NULL, 5.0 * i, 1.0), 0);
+	assert_int_equal(history_add_counter(h, "c", NULL, 5.0, 100.0), 0);
+	assert_int_equal(history_add_counter(h, "c", NULL, 10.0, 200.0), 0);
+	n = check_reply(h, "a", 1.0, 1.0, 0.0, v, &start);
+	assert_int_equal(n, 120);
+	assert_true(start == 0.0);
+	for (int i = 0; i < 120; i++) /* NTP syncs: 10 min of today */
+		assert_int_equal(history_add(h, "a", NULL, now + 5.0 * i, 2.0), 0);
+	assert_int_equal(history_add_counter(h, "c", NULL, now, 300.0), 0);
+	assert_int_equal(history_add_counter(h, "c", NULL, now + 5.0, 800.0), 0);
+	n = check_reply(h, "a", 2.0, 2.0, now - 86400.0 - history_step_seconds(h), v, &start);
+	assert_true(v[n - 1] == 2.0);
+	/* The counter's rate across the jump is spread over 54 years: a
+	 * near-zero point, never a spike; then the real rate. */
+	check_reply(h, "c", 0.0, 100.0, now - 86400.0 - history_step_seconds(h), v, &start);
+	history_free(h);
+}
+
 /* The first hour comes at the poll interval; once a series is older than
  * that, its reply is the whole retention in wider steps. Either way a
  * reply has at most HISTORY_POINTS points, and the two rings together stay
@@ -440,11 +525,17 @@ static void test_thousand_peers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sizing),          cmocka_unit_test(test_gaps_and_averaging),
-	    cmocka_unit_test(test_counter_rate),    cmocka_unit_test(test_ring_handover),
-	    cmocka_unit_test(test_select_peers),    cmocka_unit_test(test_thousand_peers),
-	    cmocka_unit_test(test_two_resolutions), cmocka_unit_test(test_start_near_1970),
+	    cmocka_unit_test(test_sizing),
+	    cmocka_unit_test(test_gaps_and_averaging),
+	    cmocka_unit_test(test_counter_rate),
+	    cmocka_unit_test(test_ring_handover),
+	    cmocka_unit_test(test_select_peers),
+	    cmocka_unit_test(test_thousand_peers),
+	    cmocka_unit_test(test_two_resolutions),
+	    cmocka_unit_test(test_start_near_1970),
 	    cmocka_unit_test(test_reply_to_query),
+	    cmocka_unit_test(test_clock_steps),
+	    cmocka_unit_test(test_clock_1970_then_ntp),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
