@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "monitor/config.h"
+#include "probes/caps.h"
 #include "probes/rtnl.h"
 #include "probes/runner.h"
 #include "probes/text.h"
@@ -1293,7 +1294,8 @@ static int run_iptables_save(const char *program, char **ret, size_t *ret_len, c
 {
 	const char *argv[] = {program, NULL};
 	struct runner_options opts = {.timeout_ms = FIREWALL_TIMEOUT_MS,
-	                              .max_output = FIREWALL_OUTPUT_MAX};
+	                              .max_output = FIREWALL_OUTPUT_MAX,
+	                              .keep_caps = CAPS_RULESET_DUMP};
 	struct runner_result res;
 	char how[128];
 	int r;

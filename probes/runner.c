@@ -5,13 +5,14 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "probes/caps.h"
 
 #define RUNNER_DEFAULT_TIMEOUT_MS 5000
 #define RUNNER_DEFAULT_MAX_OUTPUT (1024 * 1024)
@@ -33,36 +34,79 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int spawn_child(const char *const argv[], int out_fd, int err_fd, pid_t *ret)
+/* In the child, between fork and exec: only system calls. Any failure is
+ * written to err_pipe (which exec closes) and ends the child. */
+static void child_exec(const char *const argv[], int out_fd, int err_fd, int err_pipe,
+                       uint64_t keep_caps)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	char *const *args;
-	int r;
+	sigset_t none;
+	int null_fd, e;
 
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-	posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-	/* Sockets and files of ours that lack O_CLOEXEC stay ours. */
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	/* Its own process group, so that the deadline kills grandchildren too;
-	 * default signal dispositions and an empty mask, whatever ours are. */
+	/* Its own process group, so that the deadline kills grandchildren
+	 * too; default signal dispositions and an empty mask, whatever ours
+	 * are. */
+	setpgid(0, 0);
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-	                                    POSIX_SPAWN_SETSIGDEF);
-	/* posix_spawn's argv type predates const; it does not write to it. */
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	null_fd = open("/dev/null", O_RDONLY);
+	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0 ||
+	    dup2(err_pipe, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
+		goto fail;
+	/* Sockets and files of ours that lack O_CLOEXEC stay ours. */
+	if (close_range(4, ~0U, 0) < 0)
+		goto fail;
+	/* No capability but those asked for (a ruleset dump's), and no way
+	 * to gain one: nvidia-smi and sparkmon-fetch parse outside text. */
+	e = caps_limit(keep_caps);
+	if (e < 0) {
+		errno = -e;
+		goto fail;
+	}
+	/* execve's argv type predates const; it does not write to it. */
 	memcpy(&args, &argv, sizeof(args));
-	r = posix_spawn(ret, argv[0], &fa, &attr, args, runner_env);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	return -r;
+	execve(argv[0], args, runner_env);
+fail:
+	e = errno;
+	while (write(3, &e, sizeof(e)) < 0 && errno == EINTR)
+		;
+	_exit(127);
+}
+
+static int spawn_child(const char *const argv[], int out_fd, int err_fd, uint64_t keep_caps,
+                       pid_t *ret)
+{
+	int status_pipe[2], e = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(status_pipe, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		e = errno;
+		close(status_pipe[0]);
+		close(status_pipe[1]);
+		return -e;
+	}
+	if (pid == 0)
+		child_exec(argv, out_fd, err_fd, status_pipe[1], keep_caps);
+	close(status_pipe[1]);
+	/* Nothing to read: exec closed the pipe. An errno: it failed. */
+	do
+		n = read(status_pipe[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(status_pipe[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return -(e ? e : EIO);
+	}
+	*ret = pid;
+	return 0;
 }
 
 /* Appends what is readable on fd to buf (up to cap); returns bytes read,
@@ -213,7 +257,7 @@ int runner_run(const char *const argv[], const struct runner_options *opts,
 	struct pipes p = {{-1, -1}, {-1, -1}};
 	struct runner_result res;
 	long long start = now_ms(), deadline = start + timeout;
-	pid_t pid;
+	pid_t pid = 0;
 	int r;
 
 	memset(&res, 0, sizeof(res));
@@ -234,7 +278,7 @@ int runner_run(const char *const argv[], const struct runner_options *opts,
 		r = -errno;
 		goto out;
 	}
-	r = spawn_child(argv, p.out[1], p.err[1], &pid);
+	r = spawn_child(argv, p.out[1], p.err[1], opts ? opts->keep_caps : 0, &pid);
 	close_fd(&p.out[1]);
 	close_fd(&p.err[1]);
 	if (r < 0)

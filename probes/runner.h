@@ -6,10 +6,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct runner_options {
 	unsigned timeout_ms; /* 0 = 5 s */
 	size_t max_output;   /* cap on stdout bytes kept; 0 = 1 MiB */
+	uint64_t keep_caps;  /* capabilities kept, if held (probes/caps.h); 0: none */
 };
 
 struct runner_result {
@@ -26,7 +28,8 @@ struct runner_result {
 };
 
 /* Runs argv[0] (an absolute path; no PATH search, no shell) with stdin from
- * /dev/null, in its own process group, with a fixed C-locale environment.
+ * /dev/null, in its own process group, with a fixed C-locale environment,
+ * no capability but those of opts->keep_caps, and no_new_privs.
  * Returns 0 when the program ran (whatever its exit status: see *ret),
  * -ENOENT/-EACCES/... when it could not be started. *ret is written only on
  * success; free it with runner_result_free(). */
