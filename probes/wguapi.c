@@ -174,6 +174,32 @@ static int parse_allowed_ip(struct span s, struct wireguard_ip *ret)
 	return 0;
 }
 
+/* How deep X25519 may write below its caller: nettle copies and clamps the
+ * scalar into a local and keeps its scratch on the stack (a few hundred
+ * bytes); the scrub covers far more. */
+#define WGUAPI_SCRUB_BYTES (16 * 1024)
+
+/* Zeros the stack below the caller's frame, where the function called just
+ * before left copies of the private key. Not inlined, so that its frame
+ * lies where that function's did. */
+__attribute__((noinline)) static void scrub_stack(void)
+{
+	unsigned char area[WGUAPI_SCRUB_BYTES];
+
+	explicit_bzero(area, sizeof(area));
+	/* Keeps the array (and its wipe) in this frame. */
+	__asm__ __volatile__("" : : "r"(area) : "memory");
+}
+
+/* The public key of a private one, as wg(8) derives it (X25519 of the base
+ * point; nettle clamps the scalar per RFC 7748), leaving no copy of the
+ * private key behind: neither in ours nor in nettle's stack frames. */
+__attribute__((noinline)) static void derive_public(uint8_t pub[WIREGUARD_KEY_LEN],
+                                                    const uint8_t secret[WIREGUARD_KEY_LEN])
+{
+	curve25519_mul_g(pub, secret);
+}
+
 /* One device-level line (before the first public_key). */
 static int device_line(struct span key, struct span value, struct wireguard_device *dev)
 {
@@ -184,11 +210,11 @@ static int device_line(struct span key, struct span value, struct wireguard_devi
 		static const uint8_t zero[WIREGUARD_KEY_LEN];
 		int r = parse_key(value, secret);
 
-		/* The reply has no public key; derive it as wg(8) does (X25519
-		 * of the base point; nettle clamps the scalar per RFC 7748) and
-		 * forget the secret at once. */
+		/* The reply has no public key: derive it, and forget the secret
+		 * at once. */
 		if (r == 0 && memcmp(secret, zero, sizeof(zero)) != 0) {
-			curve25519_mul_g(pub, secret);
+			derive_public(pub, secret);
+			scrub_stack();
 			wireguard_key_to_base64(dev->public_key, pub);
 			dev->has_public_key = true;
 		}
