@@ -53,7 +53,7 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 
 obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
-.PHONY: all deps deps-build run test unit unit-asan cli integration format \
+.PHONY: all deps deps-build run test unit unit-asan cli integration mutants format \
         format-check install deb clean FORCE
 all: $(BUILD)/sparkmon $(BUILD)/sparkmon-fetch
 
@@ -146,11 +146,16 @@ cli: $(BUILD)/sparkmon $(ASAN)/sparkmon $(BUILD)/sparkmon-fetch $(ASAN)/sparkmon
 	@ASAN_OPTIONS=detect_leaks=1 tests/cli/run.sh $(ASAN)/sparkmon
 integration: $(BUILD)/sparkmon $(BUILD)/sparkmon-fetch
 	@tests/integration/run.sh $(BUILD)/sparkmon
+# The standing mutation check: each deliberate bug of tests/mutations/ must
+# make one of the tests it names fail (in a scratch copy of the tree, built
+# in its own folder there; about 2 minutes).
+mutants:
+	@tests/mutations/run.sh
 
 test: deps
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory arm64
-	@$(MAKE) --no-print-directory unit unit-asan fuzz-replay cli integration
+	@$(MAKE) --no-print-directory unit unit-asan fuzz-replay cli integration mutants
 
 # ---- fuzzing -----------------------------------------------------------------
 # One libFuzzer harness per parser (tests/fuzz/fuzz_*.c), built by clang
