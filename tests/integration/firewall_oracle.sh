@@ -244,6 +244,7 @@ for file in "$cases_dir"/${SPARKMON_ORACLE_CASES:-*}.case; do
 	[ "$works" = "$truth" ] || fail "$name: the case says the path $truth, the packets say $works:$how"
 
 	sparkmon_checks "$tmp/check.json"
+	verdict=${checks:-nothing} fixed=""
 	if [ -z "$checks" ]; then
 		fail "$name: no firewall checks in sparkmon's JSON: $(head -c 300 "$tmp/check.json.err")"
 	elif all_ok; then
@@ -258,20 +259,20 @@ for file in "$cases_dir"/${SPARKMON_ORACLE_CASES:-*}.case; do
 
 	# Broken and said so: the fix, applied as written, must make it work.
 	if [ -n "$checks" ] && [ $works = broken ] && ! all_ok; then
-		before_fix=$checks
 		if run_fixes "$tmp/check.json" "$name"; then
 			if path_works "$ipv6"; then
 				sparkmon_checks "$tmp/after.json"
 				all_ok || fail "$name: after the fix the path works, but sparkmon says $checks"
+				fixed="; its fix made the path work: $(paste -sd';' "$tmp/check.json.fix")"
 			else
-				fail "$name: the fix for $before_fix was applied, the path is still broken:$how:" \
+				fail "$name: the fix for $verdict was applied, the path is still broken:$how:" \
 					"$(tr '\n' ';' <"$tmp/check.json.fix")"
 			fi
 		fi
 	fi
 
 	if [ "$t_failures" = "$before" ]; then
-		ok "$name: path $works, sparkmon says ${checks:-nothing}"
+		ok "$name: path $works, sparkmon says $verdict$fixed"
 		n_passed=$((n_passed + 1))
 	else
 		wrong="$wrong $name"
