@@ -8,6 +8,8 @@
 #
 #   sysroot.sh SYSROOT CACHE
 #
+# SPARKMON_SYSROOT_PKGS, when set, names the packages instead (the arm64
+# userland of the kernel test's VM).
 # The .deb files stay in CACHE; SYSROOT is unpacked again only when the
 # resolved package versions change (its .versions file). Needs the arm64
 # package lists: as root, a machine without them gets the arm64
@@ -35,8 +37,8 @@ done
 
 # The -dev packages the native build and the unit tests use, plus the C
 # library and libgcc (the cross compiler brings neither for the sysroot).
-roots="libc6-dev libgcc-s1 $(sed 's/#.*//' "$repo/tests/deps/build.txt" \
-	"$repo/tests/deps/test.txt" | grep -- '-dev$' | sort -u | tr '\n' ' ')"
+roots=${SPARKMON_SYSROOT_PKGS:-"libc6-dev libgcc-s1 $(sed 's/#.*//' "$repo/tests/deps/build.txt" \
+	"$repo/tests/deps/test.txt" | grep -- '-dev$' | sort -u | tr '\n' ' ')"}
 
 has_lists() {
 	apt-cache show --no-all-versions libc6:arm64 >/dev/null 2>&1
@@ -53,7 +55,7 @@ fi
 # Every arm64 package the roots need, with its candidate version (one
 # apt-cache call each: each reads the whole package lists).
 resolve() {
-	# shellcheck disable=SC2086 # one word per package
+	# shellcheck disable=SC2046,SC2086 # one word per package
 	pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
 		--no-breaks --no-replaces --no-enhances $(printf '%s:arm64 ' $roots) |
 		sed -n 's/^\([a-z0-9][a-z0-9.+-]*:arm64\)$/\1/p' | sort -u)
@@ -74,7 +76,7 @@ fi
 # Fetch what the cache lacks (apt-get download names files pkg_ver_arch.deb,
 # with ':' in the version written %3a).
 missing=""
-while IFS== read -r pkg ver; do
+while IFS='=' read -r pkg ver; do
 	file=${pkg}_$(echo "$ver" | sed 's/:/%3a/')_arm64.deb
 	[ -f "$cache/$file" ] || missing="$missing $pkg:arm64=$ver"
 done <"$wanted"
@@ -88,7 +90,7 @@ fi
 new=$sysroot.new.$$
 rm -rf "$new"
 mkdir -p "$new"
-while IFS== read -r pkg ver; do
+while IFS='=' read -r pkg ver; do
 	file=${pkg}_$(echo "$ver" | sed 's/:/%3a/')_arm64.deb
 	dpkg-deb -x "$cache/$file" "$new" || die "dpkg-deb -x $file failed"
 done <"$wanted"

@@ -28,14 +28,15 @@ tmpdir wgk
 work=$tmp
 keep=${SPARKMON_KEEP_VM_OUTPUT:-}
 
-wgpoll=$("$vm" wgpoll "$(dirname "$SPARKMON")")
 out=$work/out
 if [ -n "${SPARKMON_KERNEL_REUSE:-}" ]; then
-	# Debugging aid: assert on the output of an earlier run
-	# (SPARKMON_KEEP_VM_OUTPUT=1 keeps it) without booting.
+	# Assert on the output of an earlier run without booting: a debugging
+	# aid (SPARKMON_KEEP_VM_OUTPUT=1 keeps it), and the arm64 kernel test
+	# (tests/arm64/kernel.sh), which runs this scenario in its own VM.
 	out=$SPARKMON_KERNEL_REUSE
-elif ! "$vm" run --scenario "$here/kernel/scenario-wireguard.sh" --out "$out" --timeout 150 \
-	--bin "$SPARKMON" --bin "$wgpoll"; then
+elif ! wgpoll=$("$vm" wgpoll "$(dirname "$SPARKMON")") ||
+	! "$vm" run --scenario "$here/kernel/scenario-wireguard.sh" --out "$out" --timeout 150 \
+		--bin "$SPARKMON" --bin "$wgpoll"; then
 	echo "wireguard_kernel: the VM scenario failed; its log:" >&2
 	cat "$out/scenario.log" "$out/init-error" 2>/dev/null >&2
 	exit 1

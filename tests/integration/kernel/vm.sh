@@ -20,19 +20,45 @@
 #
 # Environment:
 #   SPARKMON_KERNEL_CACHE  cache folder (default: <repo>/build-kernel-cache)
+#   SPARKMON_VM_ARCH       amd64 (default) or arm64: Debian's arm64 kernel on
+#                          qemu-system-aarch64 -machine virt -cpu max
+#   SPARKMON_VM_ROOT       arm64 only: the arm64 userland (busybox, wg, ip,
+#                          setpriv, the libraries), unpacked by
+#                          tests/arm64/sysroot.sh; programs and libraries
+#                          come from there instead of this machine
 #   SPARKMON_KERNEL_PKG    kernel package (default: the one Debian 12's
-#                          linux-image-amd64 depends on)
-#   QEMU                   emulator (default: qemu-system-x86_64)
+#                          linux-image-ARCH depends on)
+#   QEMU                   emulator (default: qemu-system-x86_64, or
+#                          qemu-system-aarch64)
 #
-# Results travel over the second serial port (ttyS1) between markers, so that
-# kernel messages on the console (ttyS0, kept in DIR/console.log) never mix
-# with them.
+# Results travel over a second port (ttyS1; on arm64, whose virt machine
+# has one serial port, a virtio console, hvc0) between markers, so that
+# kernel messages on the console (ttyS0 or ttyAMA0, kept in
+# DIR/console.log) never mix with them.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 cache=${SPARKMON_KERNEL_CACHE:-$repo/build-kernel-cache}
-qemu=${QEMU:-qemu-system-x86_64}
+arch=${SPARKMON_VM_ARCH:-amd64}
+vmroot=${SPARKMON_VM_ROOT:-}
+case "$arch" in
+amd64)
+	qemu=${QEMU:-qemu-system-x86_64}
+	apt_arch="" # this machine's own
+	extra_modules=""
+	;;
+arm64)
+	qemu=${QEMU:-qemu-system-aarch64}
+	apt_arch=:arm64
+	# The results port: virtio over MMIO, both modules in Debian's kernel.
+	extra_modules="virtio_mmio virtio_console"
+	;;
+*)
+	echo "vm.sh: SPARKMON_VM_ARCH must be amd64 or arm64, not '$arch'" >&2
+	exit 1
+	;;
+esac
 
 die() {
 	echo "vm.sh: $*" >&2
@@ -46,15 +72,16 @@ need() {
 	done
 }
 
-# The kernel package: Debian 12's linux-image-amd64 points at the current
-# linux-image-6.1.0-N-amd64.
+# The kernel package: Debian 12's linux-image-ARCH points at the current
+# linux-image-6.1.0-N-ARCH.
 kernel_package() {
 	if [ -n "${SPARKMON_KERNEL_PKG:-}" ]; then
 		echo "$SPARKMON_KERNEL_PKG"
 		return
 	fi
-	apt-cache depends linux-image-amd64 2>/dev/null |
-		sed -n 's/^ *Depends: \(linux-image-6\.1\.0-[0-9]*-amd64\)$/\1/p' | head -n 1
+	apt-cache depends "linux-image-$arch$apt_arch" 2>/dev/null |
+		sed -n "s/^ *Depends: \\(linux-image-6\\.1\\.0-[0-9]*-$arch\\)\\($apt_arch\\)\\{0,1\\}\$/\\1/p" |
+		head -n 1
 }
 
 # Prints the folder holding vmlinuz, modules/*.ko and modules.load (the
@@ -64,14 +91,14 @@ prepare_kernel() {
 	mkdir -p "$cache"
 	pkg=$(kernel_package)
 	ver=""
-	[ -n "$pkg" ] && ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
+	[ -n "$pkg" ] && ver=$(apt-cache show --no-all-versions "$pkg$apt_arch" 2>/dev/null |
 		sed -n 's/^Version: //p' | head -n 1)
 	if { [ -z "$pkg" ] || [ -z "$ver" ]; } && [ "$(id -u)" = 0 ] &&
 		! find "$cache" -mindepth 2 -maxdepth 2 -name ready 2>/dev/null | grep -q .; then
 		# A machine whose package lists were never fetched: fetch them once.
 		apt-get update -qq >&2 || true
 		pkg=$(kernel_package)
-		[ -n "$pkg" ] && ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
+		[ -n "$pkg" ] && ver=$(apt-cache show --no-all-versions "$pkg$apt_arch" 2>/dev/null |
 			sed -n 's/^Version: //p' | head -n 1)
 	fi
 	if [ -z "$pkg" ] || [ -z "$ver" ]; then
@@ -95,7 +122,7 @@ prepare_kernel() {
 	dir=$cache/.prepare.$$
 	rm -rf "$dir"
 	mkdir -p "$dir/dl" "$dir/modules"
-	(cd "$dir/dl" && apt-get download -q "$pkg=$ver" >&2) ||
+	(cd "$dir/dl" && apt-get download -q "$pkg$apt_arch=$ver" >&2) ||
 		die "apt-get download $pkg=$ver failed"
 	deb=$(find "$dir/dl" -name '*.deb' | head -n 1)
 	[ -n "$deb" ] || die "apt-get download left no .deb"
@@ -108,7 +135,7 @@ prepare_kernel() {
 	depmod -b "$dir/root" "$kver"
 	# modprobe takes one module per call (further words are parameters).
 	: >"$dir/show-depends"
-	for m in wireguard veth; do
+	for m in $extra_modules wireguard veth; do
 		modprobe -d "$dir/root" -S "$kver" --show-depends "$m" >>"$dir/show-depends" ||
 			die "modprobe --show-depends $m failed"
 	done
@@ -134,6 +161,10 @@ prepare_kernel() {
 # tree, at the same paths.
 stage_elf() {
 	src=$1 dest=$2
+	if [ "$arch" = arm64 ]; then
+		stage_foreign_elf "$src" "$dest"
+		return
+	fi
 	mkdir -p "$stage$(dirname "$dest")"
 	cp -L "$src" "$stage$dest"
 	ldd "$src" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' |
@@ -142,6 +173,37 @@ stage_elf() {
 			mkdir -p "$stage$(dirname "$lib")"
 			cp -L "$lib" "$stage$lib"
 		done
+}
+
+# An arm64 program: its loader and libraries (the NEEDED entries, and
+# theirs) come from $vmroot, found where its loader looks.
+stage_foreign_elf() {
+	mkdir -p "$stage$(dirname "$2")"
+	cp -L "$1" "$stage$2"
+	queue=$1
+	while [ -n "$queue" ]; do
+		set -- $queue
+		elf=$1
+		shift
+		queue=$*
+		interp=$(readelf -l "$elf" | sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
+		for lib in $interp $(readelf -d "$elf" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'); do
+			case "$lib" in
+			/*) path=$lib ;;
+			*)
+				path=""
+				for dir in /lib/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu; do
+					[ -e "$vmroot$dir/$lib" ] && path=$dir/$lib && break
+				done
+				[ -n "$path" ] || die "$lib (needed by $elf) is not in $vmroot"
+				;;
+			esac
+			[ -e "$stage$path" ] && continue
+			mkdir -p "$stage$(dirname "$path")"
+			cp -L "$vmroot$path" "$stage$path"
+			queue="$queue $vmroot$path"
+		done
+	done
 }
 
 cmd_run() {
@@ -164,12 +226,27 @@ cmd_run() {
 		die "run needs --scenario and --out"
 	fi
 	need "$qemu" cpio ldd timeout
-	[ -x /bin/busybox ] || die "/bin/busybox is missing (busybox-static)"
-	# The initramfs has no loader for busybox itself: it must be static.
-	ldd /bin/busybox >/dev/null 2>&1 && die "/bin/busybox is not static (install busybox-static)"
-	wg=$(command -v wg) || die "'wg' is missing (wireguard-tools)"
-	ipbin=$(command -v ip) || die "'ip' is missing (iproute2)"
-	setpriv=$(command -v setpriv) || die "'setpriv' is missing (util-linux)"
+	if [ "$arch" = arm64 ]; then
+		need readelf
+		[ -n "$vmroot" ] && [ -d "$vmroot" ] ||
+			die "SPARKMON_VM_ROOT must name the arm64 userland (tests/arm64/sysroot.sh)"
+		busybox=$vmroot/bin/busybox wg=$vmroot/usr/bin/wg ipbin=$vmroot/bin/ip
+		setpriv=$vmroot/usr/bin/setpriv
+		for b in "$busybox" "$wg" "$ipbin" "$setpriv"; do
+			[ -x "$b" ] || die "$b is missing from the arm64 userland"
+		done
+		# busybox-static: the initramfs has no loader for busybox itself.
+		readelf -l "$busybox" | grep -q 'program interpreter' &&
+			die "$busybox is not static (busybox-static)"
+	else
+		busybox=/bin/busybox
+		[ -x /bin/busybox ] || die "/bin/busybox is missing (busybox-static)"
+		# The initramfs has no loader for busybox itself: it must be static.
+		ldd /bin/busybox >/dev/null 2>&1 && die "/bin/busybox is not static (install busybox-static)"
+		wg=$(command -v wg) || die "'wg' is missing (wireguard-tools)"
+		ipbin=$(command -v ip) || die "'ip' is missing (iproute2)"
+		setpriv=$(command -v setpriv) || die "'setpriv' is missing (util-linux)"
+	fi
 
 	kdir=$(prepare_kernel)
 	kver=$(cat "$kdir/kernel-version")
@@ -183,7 +260,7 @@ cmd_run() {
 
 	mkdir -p "$stage/bin" "$stage/sbin" "$stage/usr/bin" "$stage/usr/sbin" \
 		"$stage/etc" "$stage/data" "$stage/lib/modules/$kver"
-	cp /bin/busybox "$stage/bin/busybox"
+	cp "$busybox" "$stage/bin/busybox"
 	stage_elf "$wg" /usr/bin/wg
 	stage_elf "$ipbin" /usr/sbin/ip
 	stage_elf "$setpriv" /usr/bin/setpriv
@@ -216,11 +293,23 @@ cmd_run() {
 	# independent of how busy the host is.
 	set --
 	[ -n "$icount" ] && set -- -icount "shift=$icount,sleep=on"
-	timeout -k 5 "$timeout" "$qemu" -accel tcg -cpu max -smp 1 -m "$mem" -nographic "$@" \
+	if [ "$arch" = arm64 ]; then
+		# pauth-impdef: pointer authentication with QEMU's own cheap hash
+		# instead of QARMA (the same instructions, several times faster).
+		set -- "$@" -machine virt -cpu max,pauth-impdef=on \
+			-serial "file:$out/console.log" -device virtio-serial-device \
+			-chardev "file,id=results,path=$out/results.log" \
+			-device virtconsole,chardev=results
+		console="console=ttyAMA0 sparkmon_results=/dev/hvc0"
+	else
+		set -- "$@" -cpu max -serial "file:$out/console.log" \
+			-serial "file:$out/results.log"
+		console=console=ttyS0
+	fi
+	timeout -k 5 "$timeout" "$qemu" -accel tcg -smp 1 -m "$mem" -nographic "$@" \
 		-monitor none -nic none -no-reboot \
 		-kernel "$kdir/vmlinuz" -initrd "$out/initramfs.cpio" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=3 rdinit=/init $append" \
-		-serial "file:$out/console.log" -serial "file:$out/results.log" \
+		-append "$console panic=-1 quiet loglevel=3 rdinit=/init $append" \
 		</dev/null >"$out/qemu.log" 2>&1 || rc=$?
 	end=$(date +%s.%N)
 	echo "$start $end" | awk '{ printf "%.1f\n", $2 - $1 }' >"$out/wall-seconds"
