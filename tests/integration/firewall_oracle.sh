@@ -29,6 +29,16 @@ fi
 need_tools ip wg wireguard-go ping busybox jq timeout conntrack nft ufw \
 	iptables-nft iptables-nft-restore ip6tables-nft-restore
 need_root "network namespaces, TUN devices, iptables and nft"
+# PostUp lines and fixes say "iptables"; between cases, `nft flush ruleset`
+# empties what iptables-nft made, not what iptables-legacy would.
+case "$(iptables -V)" in
+*nf_tables*) ;;
+*) die "iptables is not iptables-nft: update-alternatives --set iptables /usr/sbin/iptables-nft (and ip6tables)" ;;
+esac
+case "$(ip6tables -V)" in
+*nf_tables*) ;;
+*) die "ip6tables is not ip6tables-nft: update-alternatives --set ip6tables /usr/sbin/ip6tables-nft" ;;
+esac
 
 cases_dir=$here/firewall_oracle_cases
 tmpdir oracle
