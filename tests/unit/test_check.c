@@ -232,6 +232,49 @@ static void test_perfdata_thresholds_match_verdict(void **state)
 	free(s);
 }
 
+/* WireGuard perfdata: peers, peers up (of all), and the bytes received and
+ * sent over every watched interface as counters, each its own sum. */
+static void test_wireguard_perfdata(void **state)
+{
+	static const struct {
+		int64_t age; /* of the last handshake; -1: never */
+		uint64_t rx, tx;
+	} peers[3] = {{10, 1000, 5}, {-1, 20000, 300}, {30, 400000, 7000}};
+	struct snapshot *s = calloc(1, sizeof(*s));
+	struct wireguard_device devs[2];
+	struct wireguard_peer p[3];
+	struct verdict v = {.count = 0, .overall = CHECK_OK};
+	struct config cfg;
+	char *text;
+
+	(void)state;
+	assert_non_null(s);
+	config_defaults(&cfg);
+	memset(devs, 0, sizeof(devs));
+	memset(p, 0, sizeof(p));
+	for (size_t i = 0; i < 3; i++) {
+		p[i].last_handshake = peers[i].age < 0 ? 0 : 1700000000 - peers[i].age;
+		p[i].rx_bytes = peers[i].rx;
+		p[i].tx_bytes = peers[i].tx;
+	}
+	strcpy(devs[0].name, "wg0");
+	devs[0].peers = p;
+	devs[0].n_peers = 2;
+	strcpy(devs[1].name, "wg1");
+	devs[1].peers = p + 2;
+	devs[1].n_peers = 1;
+	s->probes[PROBE_WIREGUARD].status = PROBE_OK;
+	s->wireguard.devices = devs;
+	s->wireguard.n_devices = 2;
+	s->wireguard.collected_at = 1700000000;
+	text = render(&cfg, s, &v);
+	assert_string_equal(text, "SPARKMON OK - 0 of 0 checks OK | 'wireguard_peers'=3;;;0 "
+	                          "'wireguard_peers_up'=2;;;0;3 'wireguard_rx'=421000c "
+	                          "'wireguard_tx'=7305c\n");
+	free(text);
+	free(s);
+}
+
 /* No summary or hint can forge a line or perfdata. */
 static void test_sanitized_output(void **state)
 {
@@ -359,6 +402,7 @@ int main(void)
 	    cmocka_unit_test(test_sanitized_output),
 	    cmocka_unit_test(test_sanitize),
 	    cmocka_unit_test(test_headline_by_severity),
+	    cmocka_unit_test(test_wireguard_perfdata),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
