@@ -456,17 +456,34 @@ static void first_message(const struct runner_result *res, char *buf, size_t siz
 	}
 }
 
+/* The runner's name for nvidia-smi runs: one at a time, hung or not. */
+#define GPU_RUNNER_TAG "nvidia-smi"
+
 /* Runs one query; 0 when nvidia-smi ran to its end (any exit code), else
  * a negative errno with the reason in err. */
 static int run_query(const struct config *cfg, const char *query, unsigned timeout_ms,
                      struct runner_result *res, char *err, size_t errlen)
 {
 	const char *const argv[] = {cfg->gpu_nvidia_smi, query, GPU_FORMAT_ARG, NULL};
-	struct runner_options opts = {.timeout_ms = timeout_ms, .max_output = GPU_OUTPUT_MAX};
+	struct runner_options opts = {
+	    .timeout_ms = timeout_ms, .max_output = GPU_OUTPUT_MAX, .tag = GPU_RUNNER_TAG};
+	double age = 0;
 	char how[64];
 	int r;
 
 	r = runner_run(argv, &opts, res);
+	/* An earlier one was killed at its deadline and is still there: a
+	 * wedged driver holds it in the kernel. Starting more would only pile
+	 * them up; this counts as the same hang. */
+	if (r == -EBUSY) {
+		runner_pending(GPU_RUNNER_TAG, &age);
+		snprintf(
+		    err, errlen,
+		    "nvidia-smi started %.0f s ago has not exited (killed, stuck in the kernel: "
+		    "a wedged driver); not started again until it does",
+		    age);
+		return -ETIMEDOUT;
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "%s: %s", cfg->gpu_nvidia_smi,
 		         r == -ENOENT ? "not found" : strerror(-r));

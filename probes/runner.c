@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probes/array.h"
 #include "probes/caps.h"
 
 #define RUNNER_DEFAULT_TIMEOUT_MS 5000
@@ -180,38 +181,97 @@ static void collect(struct pipes *p, pid_t pid, long long deadline, size_t cap,
 
 /* A killed child stuck in uninterruptible sleep (a wedged driver: the
  * reason nvidia-smi hangs at all) does not die until the kernel lets it.
- * The runner waits this long after SIGKILL, then leaves it to be reaped by
- * a later run, so that a probe never hangs on its own tool. */
+ * The runner waits this long after SIGKILL, then keeps its pid to be
+ * reaped by a later run, so that a probe never hangs on its own tool; a
+ * tagged run is refused while a child of its tag is still there. */
 #define RUNNER_KILL_GRACE_MS 1000
-#define RUNNER_PENDING_MAX   64
 
+struct pending {
+	pid_t pid;
+	char tag[RUNNER_TAG_MAX];
+	long long started_ms;
+};
+
+/* Children left behind, and room reserved for each running one: a child
+ * is only started with a place to keep it, so none is ever lost. */
 static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
-static pid_t pending[RUNNER_PENDING_MAX];
+static struct pending *pending;
+static size_t n_pending, pending_cap, n_reserved;
 
-static void pending_add(pid_t pid)
+static int pending_reserve(void)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&pending_lock);
+	while (r == 0 && pending_cap < n_pending + n_reserved + 1)
+		r = array_grow((void **)&pending, &pending_cap, pending_cap, sizeof(*pending), 8);
+	if (r == 0)
+		n_reserved++;
+	pthread_mutex_unlock(&pending_lock);
+	return r;
+}
+
+static void pending_release(void)
 {
 	pthread_mutex_lock(&pending_lock);
-	for (size_t i = 0; i < RUNNER_PENDING_MAX; i++) {
-		if (pending[i] == 0) {
-			pending[i] = pid;
-			break;
-		}
-	}
+	n_reserved--;
 	pthread_mutex_unlock(&pending_lock);
 }
 
-/* Reaps the children left behind by earlier runs that have died since. */
+/* Moves a running child's reserved place to the list of those left behind. */
+static void pending_add(pid_t pid, const char *tag, long long started_ms)
+{
+	struct pending *p;
+
+	pthread_mutex_lock(&pending_lock);
+	p = &pending[n_pending++];
+	n_reserved--;
+	p->pid = pid;
+	snprintf(p->tag, sizeof(p->tag), "%s", tag ? tag : "");
+	p->started_ms = started_ms;
+	pthread_mutex_unlock(&pending_lock);
+}
+
+/* Reaps the children left behind by earlier runs that have died since.
+ * Called with pending_lock held. */
+static void pending_reap_locked(void)
+{
+	for (size_t i = 0; i < n_pending;) {
+		if (waitpid(pending[i].pid, NULL, WNOHANG) != 0)
+			pending[i] = pending[--n_pending]; /* reaped, or not ours any more */
+		else
+			i++;
+	}
+}
+
 static void pending_reap(void)
 {
 	pthread_mutex_lock(&pending_lock);
-	for (size_t i = 0; i < RUNNER_PENDING_MAX; i++) {
-		if (pending[i] && waitpid(pending[i], NULL, WNOHANG) != 0)
-			pending[i] = 0; /* reaped, or not ours any more */
-	}
+	pending_reap_locked();
 	pthread_mutex_unlock(&pending_lock);
 }
 
-static void reap(pid_t pid, long long deadline, struct runner_result *res)
+int runner_pending(const char *tag, double *ret_age_seconds)
+{
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&pending_lock);
+	pending_reap_locked();
+	for (size_t i = 0; i < n_pending && r < 0; i++) {
+		if (!tag || strcmp(pending[i].tag, tag) == 0) {
+			if (ret_age_seconds)
+				*ret_age_seconds =
+				    (double)(now_ms() - pending[i].started_ms) / 1000.0;
+			r = 0;
+		}
+	}
+	pthread_mutex_unlock(&pending_lock);
+	return r;
+}
+
+/* Waits for the child; returns false when it did not die within the grace
+ * after SIGKILL (it is then the caller's to keep). */
+static bool reap(pid_t pid, long long deadline, struct runner_result *res)
 {
 	long long give_up = 0;
 	int status;
@@ -224,7 +284,7 @@ static void reap(pid_t pid, long long deadline, struct runner_result *res)
 		if (r == pid)
 			break;
 		if (r < 0 && errno != EINTR)
-			return;
+			return true; /* not ours any more: nothing to keep */
 		if (r == 0 && now_ms() >= deadline && !res->timed_out) {
 			res->timed_out = true;
 			kill(-pid, SIGKILL);
@@ -232,10 +292,8 @@ static void reap(pid_t pid, long long deadline, struct runner_result *res)
 		if (res->timed_out || res->truncated) {
 			if (!give_up)
 				give_up = now_ms() + RUNNER_KILL_GRACE_MS;
-			if (now_ms() >= give_up) {
-				pending_add(pid);
-				return;
-			}
+			if (now_ms() >= give_up)
+				return false;
 		}
 		if (r == 0)
 			usleep(res->timed_out ? 1000 : 2000);
@@ -247,29 +305,39 @@ static void reap(pid_t pid, long long deadline, struct runner_result *res)
 		res->signaled = true;
 		res->signal = WTERMSIG(status);
 	}
+	return true;
 }
 
 int runner_run(const char *const argv[], const struct runner_options *opts,
                struct runner_result *ret)
 {
 	unsigned timeout = opts && opts->timeout_ms ? opts->timeout_ms : RUNNER_DEFAULT_TIMEOUT_MS;
+	const char *tag = opts && opts->tag && opts->tag[0] ? opts->tag : NULL;
 	size_t cap = opts && opts->max_output ? opts->max_output : RUNNER_DEFAULT_MAX_OUTPUT;
 	struct pipes p = {{-1, -1}, {-1, -1}};
 	struct runner_result res;
 	long long start = now_ms(), deadline = start + timeout;
+	bool reserved = true;
 	pid_t pid = 0;
 	int r;
 
 	memset(&res, 0, sizeof(res));
-	pending_reap();
 	/* The buffer is allocated whole, so the cap must be a real size. */
 	if (cap > RUNNER_MAX_OUTPUT_LIMIT)
 		cap = RUNNER_MAX_OUTPUT_LIMIT;
 	if (!argv || !argv[0] || argv[0][0] != '/')
 		return -EINVAL;
+	/* Reaps the dead ones first; one of this tag still there is busy. */
+	pending_reap();
+	if (tag && runner_pending(tag, NULL) == 0)
+		return -EBUSY;
 	res.out = malloc(cap + 1);
 	if (!res.out)
 		return -ENOMEM;
+	if (pending_reserve() < 0) {
+		free(res.out);
+		return -ENOMEM;
+	}
 	/* Only our read ends are non-blocking: a child whose stdout is
 	 * non-blocking gets EAGAIN once the pipe is full, and most programs
 	 * treat that as a write error and quit. */
@@ -286,12 +354,18 @@ int runner_run(const char *const argv[], const struct runner_options *opts,
 	collect(&p, pid, deadline, cap, &res);
 	close_fd(&p.out[0]);
 	close_fd(&p.err[0]);
-	reap(pid, deadline, &res);
+	if (reap(pid, deadline, &res))
+		pending_release();
+	else
+		pending_add(pid, tag, start);
+	reserved = false;
 	res.duration_seconds = (double)(now_ms() - start) / 1000.0;
 	*ret = res;
 	res.out = NULL;
 	r = 0;
 out:
+	if (reserved)
+		pending_release();
 	close_fd(&p.out[0]);
 	close_fd(&p.out[1]);
 	close_fd(&p.err[0]);

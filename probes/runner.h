@@ -8,10 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define RUNNER_TAG_MAX 32
+
 struct runner_options {
 	unsigned timeout_ms; /* 0 = 5 s */
 	size_t max_output;   /* cap on stdout bytes kept; 0 = 1 MiB */
 	uint64_t keep_caps;  /* capabilities kept, if held (probes/caps.h); 0: none */
+	/* Names the runs of one tool ("nvidia-smi"): while a child of this tag,
+	 * killed but not dead, is still there, runner_run() refuses to start
+	 * another (-EBUSY). NULL or "": no tag. */
+	const char *tag;
 };
 
 struct runner_result {
@@ -37,6 +43,12 @@ int runner_run(const char *const argv[], const struct runner_options *opts,
                struct runner_result *ret);
 
 void runner_result_free(struct runner_result *res);
+
+/* A child of `tag` (any tag when NULL) that was killed at its deadline but
+ * has not died (stuck in the kernel): returns 0 and how long ago it was
+ * started, or -ENOENT when there is none. Such children are reaped as soon
+ * as they die, at the next call here or to runner_run(). */
+int runner_pending(const char *tag, double *ret_age_seconds);
 
 /* Describes how the program ended: "exit code 9", "killed by signal 9",
  * "timed out after 5.0 s", "output over 1048576 bytes". */

@@ -16,6 +16,8 @@
 #include "probes/gpu.h"
 #include "probes/readfile.h"
 #include "probes/text.h"
+#include "probes/runner.h"
+#include "tests/unit/children.h"
 #include "tests/unit/deadline.h"
 #include "tests/unit/find_check.h"
 #include "web/json.h"
@@ -523,6 +525,67 @@ static void test_run_hang_cut_at_timeout(void **state)
 	assert_true(snap->gpu.taken_at > 0);
 	assert_int_equal(snap->gpu.count, 1);
 	assert_string_equal(snap->gpu.devices[0].name, "NVIDIA H100 80GB HBM3");
+	free(snap);
+}
+
+/* nvidia-smi killed at its timeout but still there (a wedged driver keeps
+ * it in the kernel): the next runs start no other one, and say since when
+ * it hangs; once it is gone, the next run starts one again. */
+static void test_run_wedged_not_started_again(void **state)
+{
+	struct config cfg;
+	struct snapshot *snap = calloc(1, sizeof(*snap));
+	struct verdict v;
+	const struct check *c;
+	double start, took;
+	const char *e;
+	int age;
+
+	(void)state;
+	assert_non_null(snap);
+	config_defaults(&cfg);
+	cfg.gpu_timeout_ms = 300;
+	use_fake(&cfg, "nvidia-smi-wedged");
+	start = deadline_start(20);
+	probetab_run(PROBE_GPU, &cfg, snap);
+	assert_int_equal(snap->probes[PROBE_GPU].status, PROBE_TIMED_OUT);
+	assert_non_null(strstr(snap->probes[PROBE_GPU].error, "timed out after "));
+	assert_int_equal(count_children(), 1);
+	assert_int_equal(runner_pending("nvidia-smi", NULL), 0);
+
+	/* Again and again while it lives: at once, nothing new started. */
+	for (int i = 0; i < 3; i++) {
+		double t0 = deadline_now();
+
+		probetab_run(PROBE_GPU, &cfg, snap);
+		took = deadline_now() - t0;
+		e = snap->probes[PROBE_GPU].error;
+		assert_int_equal(snap->probes[PROBE_GPU].status, PROBE_TIMED_OUT);
+		assert_true(took < 0.25);
+		/* Its age: 1.3 s at least (timeout, then the grace after SIGKILL). */
+		if (sscanf(e, "nvidia-smi started %d s ago", &age) != 1 || age < 1 || age > 3 ||
+		    !strstr(e, " s ago has not exited (killed, stuck in the kernel: a wedged "
+		               "driver); not started again until it does"))
+			fail_msg("error: %s", e);
+		assert_int_equal(count_children(), 1);
+	}
+	evaluate_gpu(&cfg, snap, &v);
+	c = find_check(&v, "gpu.available");
+	assert_non_null(c);
+	assert_int_equal(c->status, CHECK_UNKNOWN);
+	assert_true(strncmp(c->summary, "nvidia-smi timed out: nvidia-smi started ", 41) == 0);
+	assert_non_null(strstr(c->summary, " s ago has not exited"));
+
+	/* Gone (after 2 s): reaped, and the next run starts it again. */
+	while (runner_pending("nvidia-smi", NULL) == 0)
+		usleep(50000);
+	assert_int_equal(count_children(), 0);
+	probetab_run(PROBE_GPU, &cfg, snap);
+	assert_non_null(strstr(snap->probes[PROBE_GPU].error, "timed out after "));
+	while (runner_pending("nvidia-smi", NULL) == 0)
+		usleep(50000);
+	deadline_stop(start);
+	assert_int_equal(count_children(), 0);
 	free(snap);
 }
 
@@ -1034,6 +1097,7 @@ int main(void)
 	    cmocka_unit_test(test_processes_bad),
 	    cmocka_unit_test(test_run_h100),
 	    cmocka_unit_test(test_run_hang_cut_at_timeout),
+	    cmocka_unit_test(test_run_wedged_not_started_again),
 	    cmocka_unit_test(test_run_apps_hang),
 	    cmocka_unit_test(test_run_flood),
 	    cmocka_unit_test(test_run_no_driver),

@@ -19,6 +19,7 @@
 #include "probes/runner.h"
 
 #define FIXTURES "tests/fixtures/runner/"
+#include "tests/unit/children.h"
 #include "tests/unit/deadline.h"
 #include "tests/unit/fixture.h"
 
@@ -366,6 +367,96 @@ static void test_no_leaks_over_many_runs(void **state)
 	assert_int_equal(count_fds(), fds);
 }
 
+/* A child that SIGKILL does not end (as one stuck in a wedged driver) is
+ * kept, never lost: no second one of its tag is started while it lives,
+ * its age is told, others run, and it is reaped once it dies. */
+static void test_child_that_survives_kill(void **state)
+{
+	char wedged_path[PATH_MAX + 64], hello_path[PATH_MAX + 64];
+	const char *wedged[] = {wedged_path, "3", NULL};
+	const char *hello[] = {hello_path, "x", NULL};
+	struct runner_options opts = {.timeout_ms = 200, .tag = "wedged"};
+	struct runner_options other = {.tag = "other"};
+	struct runner_result res;
+	double start, took, age = -1;
+
+	(void)state;
+	/* fixture() answers in one buffer: each path is copied. */
+	snprintf(wedged_path, sizeof(wedged_path), "%s", fixture("survives-kill.sh"));
+	snprintf(hello_path, sizeof(hello_path), "%s", fixture("hello.sh"));
+	assert_int_equal(runner_pending(NULL, NULL), -ENOENT);
+	start = deadline_start(20);
+	assert_int_equal(runner_run(wedged, &opts, &res), 0);
+	took = deadline_now() - start;
+	/* The deadline, then the grace after SIGKILL: the run does not hang. */
+	assert_true(res.timed_out);
+	assert_false(res.exited);
+	assert_false(res.signaled);
+	assert_true(took >= 1.15 && took < 1.2 + RUNNER_SLACK_S);
+	runner_result_free(&res);
+	assert_int_equal(count_children(), 1);
+
+	/* Its tag is busy, with the age; nothing new is started. */
+	poison(&res);
+	assert_int_equal(runner_run(wedged, &opts, &res), -EBUSY);
+	assert_true(is_poisoned(&res));
+	assert_int_equal(count_children(), 1);
+	assert_int_equal(runner_pending("wedged", &age), 0);
+	assert_true(age >= 1.15 && age < 3.0);
+	assert_int_equal(runner_pending("other", NULL), -ENOENT);
+	assert_int_equal(runner_pending(NULL, NULL), 0);
+
+	/* Another tag, and no tag, run as usual. */
+	assert_int_equal(runner_run(hello, &other, &res), 0);
+	assert_true(res.exited);
+	runner_result_free(&res);
+	assert_int_equal(runner_run(hello, NULL, &res), 0);
+	runner_result_free(&res);
+
+	/* Once it dies it is reaped, and its tag runs again. */
+	while (runner_pending("wedged", NULL) == 0)
+		usleep(50000);
+	assert_true(deadline_now() - start >= 3.0);
+	assert_int_equal(count_children(), 0);
+	assert_no_children();
+	opts.timeout_ms = 0;
+	assert_int_equal(runner_run(hello, &opts, &res), 0);
+	assert_true(res.exited);
+	runner_result_free(&res);
+	deadline_stop(start);
+	assert_no_children();
+}
+
+/* Several left behind at once, of several tags: each kept and reaped. */
+static void test_many_survivors_kept(void **state)
+{
+	static const char *const tags[] = {"a", "b", "c", "d"};
+	const char *wedged[] = {fixture("survives-kill.sh"), "2", NULL};
+	struct runner_result res;
+	double start;
+
+	(void)state;
+	start = deadline_start(30);
+	for (size_t i = 0; i < 4; i++) {
+		struct runner_options opts = {.timeout_ms = 100, .tag = tags[i]};
+
+		assert_int_equal(runner_run(wedged, &opts, &res), 0);
+		assert_true(res.timed_out);
+		runner_result_free(&res);
+	}
+	assert_true(count_children() >= 1);
+	for (size_t i = 0; i < 4; i++) {
+		struct runner_options opts = {.timeout_ms = 100, .tag = tags[i]};
+
+		if (runner_pending(tags[i], NULL) == 0)
+			assert_int_equal(runner_run(wedged, &opts, &res), -EBUSY);
+	}
+	while (runner_pending(NULL, NULL) == 0)
+		usleep(50000);
+	deadline_stop(start);
+	assert_no_children();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +472,8 @@ int main(void)
 	    cmocka_unit_test(test_stdin_is_dev_null),
 	    cmocka_unit_test(test_cannot_start),
 	    cmocka_unit_test(test_no_leaks_over_many_runs),
+	    cmocka_unit_test(test_child_that_survives_kill),
+	    cmocka_unit_test(test_many_survivors_kept),
 	};
 
 	return cmocka_run_group_tests(tests, fixture_setup, NULL);
