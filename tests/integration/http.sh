@@ -144,6 +144,9 @@ expect 401 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem" -u admin:wrong)" "w
 expect 401 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem" -u root:s3cret)" "wrong user"
 expect 200 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem" -u admin:s3cret)" "right credentials"
 expect 200 "$(code "$tbase/status.json" --cacert "$tmp/cert.pem" -u admin:s3cret)" "right credentials, cached"
+# A remembered login admits those credentials only.
+expect 401 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem" -u admin:wrong)" "wrong password after a login"
+expect 401 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem" -u root:s3cret)" "wrong user after a login"
 c=$(code "http://127.0.0.1:$tport/healthz")
 [ "$c" != 200 ] || fail "plain HTTP answered on the TLS port"
 ok "plain HTTP on the TLS port -> $c"
