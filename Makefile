@@ -148,7 +148,7 @@ integration: $(BUILD)/sparkmon $(BUILD)/sparkmon-fetch
 	@tests/integration/run.sh $(BUILD)/sparkmon
 # The standing mutation check: each deliberate bug of tests/mutations/ must
 # make one of the tests it names fail (in a scratch copy of the tree, built
-# in its own folder there; about 2 minutes).
+# in its own folder there; about 3 minutes).
 mutants:
 	@tests/mutations/run.sh
 
