@@ -356,6 +356,17 @@ static void area_forwarding(struct expo *e, const struct config *cfg, const stru
 	       "Whether the sysctl configuration turns IPv4 forwarding on at boot.");
 	if (f->boot4.value >= 0)
 		sample(e, f->boot4.value ? 1 : 0, NULL);
+	/* IPv6 only where the VPN carries it, as the forwarding.ipv6 check. */
+	if (!f->ipv6_carried)
+		return;
+	family(e, "sparkmon_ipv6_forward_enabled", TYPE_GAUGE,
+	       "Whether IPv6 forwarding is on now (net.ipv6.conf.all.forwarding).");
+	if (!f->ipv6_error[0])
+		sample(e, f->ipv6 ? 1 : 0, NULL);
+	family(e, "sparkmon_ipv6_forward_boot_enabled", TYPE_GAUGE,
+	       "Whether the sysctl configuration turns IPv6 forwarding on at boot.");
+	if (f->boot6.value >= 0)
+		sample(e, f->boot6.value ? 1 : 0, NULL);
 }
 
 /* Named as nvidia_smi_exporter names them, so that dashboards made for it

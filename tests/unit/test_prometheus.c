@@ -249,6 +249,46 @@ static void test_structure(void **state)
 	free(om);
 }
 
+/* The forwarding families: IPv6 ones only when the VPN carries IPv6. */
+static void test_forwarding_families(void **state)
+{
+	struct snapshot *snap = fixed_snapshot();
+	struct forwarding *f = &snap->forwarding;
+	struct verdict v;
+	struct config cfg;
+	char *text = NULL;
+	size_t len;
+
+	(void)state;
+	config_defaults(&cfg);
+	fixed_verdict(&v);
+	snap->probes[PROBE_FORWARDING].status = PROBE_OK;
+	f->ipv4 = true;
+	f->boot4.value = 1;
+	assert_int_equal(prometheus_render(&cfg, snap, &v, PROMETHEUS_TEXT, &text, &len), 0);
+	assert_non_null(strstr(text, "\nsparkmon_ip_forward_enabled 1\n"));
+	assert_non_null(strstr(text, "\nsparkmon_ip_forward_boot_enabled 1\n"));
+	assert_null(strstr(text, "ipv6_forward"));
+	free(text);
+
+	f->ipv6_carried = true;
+	f->ipv6 = true;
+	f->boot6.value = 0;
+	assert_int_equal(prometheus_render(&cfg, snap, &v, PROMETHEUS_TEXT, &text, &len), 0);
+	assert_non_null(strstr(text, "\nsparkmon_ipv6_forward_enabled 1\n"));
+	assert_non_null(strstr(text, "\nsparkmon_ipv6_forward_boot_enabled 0\n"));
+	free(text);
+
+	/* Unreadable now, unset at boot: no sample, never a 0. */
+	strcpy(f->ipv6_error, "no IPv6");
+	f->boot6.value = -1;
+	assert_int_equal(prometheus_render(&cfg, snap, &v, PROMETHEUS_TEXT, &text, &len), 0);
+	assert_null(strstr(text, "\nsparkmon_ipv6_forward_enabled "));
+	assert_null(strstr(text, "\nsparkmon_ipv6_forward_boot_enabled "));
+	free(text);
+	free_snapshot(snap);
+}
+
 /* OpenMetrics as the format defines it from the text exposition, written
  * here without the renderer's help: a counter family's HELP and TYPE name
  * it without "_total" (its samples keep it), and "# EOF" ends it. */
@@ -380,13 +420,10 @@ static void test_negotiate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_text_golden),
-	    cmocka_unit_test(test_openmetrics_golden),
-	    cmocka_unit_test(test_hostile_label_escaped),
-	    cmocka_unit_test(test_structure),
-	    cmocka_unit_test(test_openmetrics_pieces),
-	    cmocka_unit_test(test_golden_files_agree),
-	    cmocka_unit_test(test_negotiate),
+	    cmocka_unit_test(test_text_golden),        cmocka_unit_test(test_forwarding_families),
+	    cmocka_unit_test(test_openmetrics_golden), cmocka_unit_test(test_hostile_label_escaped),
+	    cmocka_unit_test(test_structure),          cmocka_unit_test(test_openmetrics_pieces),
+	    cmocka_unit_test(test_golden_files_agree), cmocka_unit_test(test_negotiate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
