@@ -7,6 +7,12 @@
 
 static bool log_prefix_priority;
 static bool log_verbose;
+static const char *log_origin = "";
+
+void log_set_origin(const char *origin)
+{
+	log_origin = origin;
+}
 
 void log_init(bool verbose)
 {
@@ -26,13 +32,13 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (log_prefix_priority) {
-		fprintf(stderr, "<%d>%s\n", (int)level, line);
+		fprintf(stderr, "<%d>%s%s\n", (int)level, log_origin, line);
 	} else {
 		char stamp[32];
 		time_t now = time(NULL);
 		struct tm tm;
 
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", localtime_r(&now, &tm));
-		fprintf(stderr, "%s sparkmon: %s\n", stamp, line);
+		fprintf(stderr, "%s sparkmon: %s%s\n", stamp, log_origin, line);
 	}
 }

@@ -14,6 +14,9 @@ enum log_level {
 
 /* Decides once whether lines get a priority prefix or a timestamp. */
 void log_init(bool verbose);
+/* A prefix for every line from now on ("collector: "), a string literal. */
+void log_set_origin(const char *origin);
+
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...)   log_msg(LOG_LEVEL_ERR, __VA_ARGS__)

@@ -17,6 +17,7 @@ struct worker {
 	uint64_t next_due_ms;      /* monotonic */
 	uint64_t running_since_ms; /* monotonic; 0 = not running */
 	uint64_t interval_ms;
+	uint64_t runs; /* finished runs, published */
 };
 
 struct scheduler {
@@ -133,6 +134,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&s->lock);
 		w->running_since_ms = 0;
 		publish_area(s->shared, w->scratch, w->id);
+		w->runs++;
 		/* What the swap left in the scratch is the previous reading:
 		 * freed now, not held until the next run (the peers of a
 		 * large device would otherwise be kept three times over). */
@@ -302,4 +304,9 @@ void scheduler_stop(struct scheduler *s, uint64_t wait_ms)
 	}
 	if (all)
 		scheduler_free(s);
+}
+
+uint64_t scheduler_probe_runs(struct scheduler *s, enum probe_id id)
+{
+	return s->workers[id].runs;
 }

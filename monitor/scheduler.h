@@ -36,6 +36,9 @@ void scheduler_unlock(struct scheduler *s);
  * interval plus 30 s, or -1 when none has; with the lock held. */
 int scheduler_overdue_probe(struct scheduler *s, double grace, double *ret_seconds);
 
+/* How many runs of the probe have been published; with the lock held. */
+uint64_t scheduler_probe_runs(struct scheduler *s, enum probe_id id);
+
 /* Asks every thread to stop and waits up to wait_ms for them. Threads still
  * inside a probe are abandoned (the process is about to exit); what they use
  * is not freed then. */

@@ -1,37 +1,50 @@
-/* `sparkmon serve`: the daemon.
+/* `sparkmon serve`: the daemon, two processes (DESIGN.md, trust
+ * boundaries).
  *
- * Threads:
- * - one per probe (monitor/scheduler.c), each on its own interval; a probe
- *   that hangs holds up only its own thread;
- * - this one, the poll loop: after probes finish it evaluates the verdict
- *   on the shared snapshot, logs changes, records history, renders the
- *   status document and both metrics formats, and publishes them to the
- *   HTTP server as finished, immutable responses;
+ * The collector (a child, monitor/collector.c) keeps the capabilities and
+ * runs the probes, one thread each on its own interval, and sends each
+ * probe's facts over a socketpair (monitor/wire.h).
+ *
+ * The web process (this one, the service's main process) gives up every
+ * capability and most system calls (web/sandbox.h) before it listens, and
+ * keeps its own copy of the snapshot from those messages. Threads:
+ * - this one, the poll loop: when facts arrive it evaluates the verdict,
+ *   logs changes, records history, renders the status document and both
+ *   metrics formats, and publishes them to the HTTP server as finished,
+ *   immutable responses;
  * - libmicrohttpd's, one per listening address: they only queue those
  *   finished responses, so a request never waits on a probe and never sees
- *   a half-updated snapshot. */
+ *   a half-updated snapshot.
+ * Either process ends the other: the collector dies with its parent
+ * (PR_SET_PDEATHSIG), and the web process stops when the socket closes. */
 #include "monitor/serve.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "monitor/collector.h"
 #include "monitor/history.h"
 #include "monitor/log.h"
 #include "monitor/netaddr.h"
 #include "monitor/notify.h"
 #include "monitor/probetab.h"
-#include "monitor/scheduler.h"
 #include "monitor/verdict.h"
+#include "monitor/wire.h"
 #include "web/json.h"
 #include "web/prometheus.h"
+#include "web/sandbox.h"
 #include "web/server.h"
 
 /* How often the loop wakes at the least: bounds how late it notices a
@@ -39,14 +52,23 @@
 #define SERVE_TICK_MS        200
 #define SERVE_HISTORY_POINTS 720 /* at most this many points per series in a reply */
 #define SERVE_DYNAMIC_MAX    64
+#define SERVE_FIRST_ROUND_MS 2000        /* the first round waits this long for slow probes */
+#define SERVE_RX_KEEP        (64 * 1024) /* a larger receive buffer is freed when empty */
 
 static volatile sig_atomic_t serve_stop;
 static volatile sig_atomic_t serve_reload;
 
 struct serve_state {
 	struct config cfg;
-	struct scheduler *sched;
 	struct server *server;
+	struct snapshot *snap; /* from the collector's messages */
+
+	/* The collector: its process and our end of the socketpair, with the
+	 * bytes of a frame not yet whole. */
+	pid_t collector;
+	int fd;
+	char *rx;
+	size_t rx_len, rx_cap;
 	struct verdict *prev, *now;
 	enum probe_status probe_status[PROBE__COUNT];
 	bool probe_seen[PROBE__COUNT];
@@ -56,8 +78,10 @@ struct serve_state {
 
 	/* Read by HTTP threads for /healthz. */
 	_Atomic uint64_t heartbeat_ms;
-	_Atomic int overdue_probe; /* -1 none */
+	_Atomic uint64_t collector_heard_ms; /* the last message from the collector */
+	_Atomic int overdue_probe;           /* -1 none */
 	_Atomic uint64_t stall_limit_ms;
+	_Atomic uint64_t collector_limit_ms;
 };
 
 static void on_signal(int sig)
@@ -206,10 +230,9 @@ static void publish_round(struct serve_state *st)
 	struct json_object *holder;
 	const char *json;
 	size_t json_len;
-	struct snapshot *snap;
+	struct snapshot *snap = st->snap;
 	struct verdict *tmp;
 
-	snap = scheduler_lock(st->sched);
 	snap->generated_at = time(NULL);
 	if (!snap->host[0])
 		gethostname(snap->host, sizeof(snap->host) - 1);
@@ -235,8 +258,6 @@ static void publish_round(struct serve_state *st)
 		if (!st->cfg.http_allow_wireguard)
 			n_nets = 0;
 	}
-	scheduler_unlock(st->sched);
-
 	malloc_trim(0);
 	server_set_dynamic(st->server, eps, n_eps, nets, n_nets);
 	notify_send("STATUS=%s: %zu checks", verdict_status_upper(st->now->overall),
@@ -252,10 +273,15 @@ static int health(void *arg, char *why, size_t whylen)
 {
 	struct serve_state *st = arg;
 	uint64_t age = monotonic_ms() - atomic_load(&st->heartbeat_ms);
+	uint64_t silent = monotonic_ms() - atomic_load(&st->collector_heard_ms);
 	int overdue = atomic_load(&st->overdue_probe);
 
 	if (age > atomic_load(&st->stall_limit_ms)) {
 		snprintf(why, whylen, "poll loop silent for %llu ms", (unsigned long long)age);
+		return -1;
+	}
+	if (silent > atomic_load(&st->collector_limit_ms)) {
+		snprintf(why, whylen, "collector silent for %llu ms", (unsigned long long)silent);
 		return -1;
 	}
 	if (overdue >= 0) {
@@ -301,6 +327,9 @@ static void apply_limits(struct serve_state *st)
 {
 	/* Stalled: no loop iteration for 3 intervals and 10 s. */
 	atomic_store(&st->stall_limit_ms, 3 * st->cfg.interval_ms + 10000);
+	/* The collector sends a heartbeat every tick, whatever its probes do:
+	 * two poll intervals without one is a collector that hangs. */
+	atomic_store(&st->collector_limit_ms, 2 * st->cfg.interval_ms);
 }
 
 /* One log line per problem: journald gives each line its own priority and
@@ -351,7 +380,6 @@ static void reload(struct serve_state *st, const char *path)
 	memcpy(fresh->http_listen, st->cfg.http_listen, sizeof(fresh->http_listen));
 	st->cfg = *fresh;
 	apply_limits(st);
-	scheduler_set_config(st->sched, &st->cfg);
 	log_info("reload: configuration reloaded");
 out:
 	config_errors_free(&errors);
@@ -376,12 +404,287 @@ static void tune_malloc(void)
 	mallopt(M_TRIM_THRESHOLD, 256 * 1024);
 }
 
+/* ---- the two processes --------------------------------------------------- */
+
+/* Forks the collector, which keeps this process's privileges; it dies with
+ * us. Returns 0 in the parent with st->collector and st->fd set; never
+ * returns in the child. */
+static int start_collector(struct serve_state *st, const char *config_path)
+{
+	pid_t parent = getpid(), pid;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		int code;
+
+		close(sv[0]);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(0);
+		/* ps and top show it apart from the web process ("sparkmon"). */
+		prctl(PR_SET_NAME, "sparkmon-probes");
+		log_set_origin("collector: ");
+		code = collector_run(&st->cfg, config_path, sv[1]);
+		close(sv[1]);
+		free(st->prev);
+		free(st->now);
+		free(st);
+		exit(code);
+	}
+	close(sv[1]);
+	st->collector = pid;
+	st->fd = sv[0];
+	return 0;
+}
+
+static void stop_collector(struct serve_state *st)
+{
+	int status;
+
+	if (st->collector <= 0)
+		return;
+	kill(st->collector, SIGTERM);
+	/* It stops its probe threads within a second; then it is killed. */
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(st->collector, &status, WNOHANG) != 0)
+			return;
+		usleep(10 * 1000);
+	}
+	kill(st->collector, SIGKILL);
+	waitpid(st->collector, &status, 0);
+}
+
+/* The configuration stays readable for a reload (its folder when the file
+ * does not exist yet), and the TLS files for the server. */
+static int enter_sandbox(struct serve_state *st, const char *config_path)
+{
+	const char *conf = config_path ? config_path : CONFIG_DEFAULT_PATH;
+	struct sandbox_policy policy = {.keep_fd = st->fd};
+	char note[160], err[256], dir[CONFIG_PATH_MAX];
+	int r;
+
+	if (access(conf, F_OK) == 0) {
+		policy.readable[0] = conf;
+	} else {
+		snprintf(dir, sizeof(dir), "%s", conf);
+		if (strrchr(dir, '/'))
+			*strrchr(dir, '/') = '\0';
+		policy.readable[0] = dir;
+	}
+	policy.readable[1] = st->cfg.http_tls_cert;
+	policy.readable[2] = st->cfg.http_tls_key;
+	r = sandbox_enter(&policy, note, sizeof(note), err, sizeof(err));
+	if (r < 0) {
+		log_error("sandbox: %s", err);
+		return r;
+	}
+	if (note[0])
+		log_warning("sandbox: %s", note);
+	return 0;
+}
+
+/* ---- messages from the collector ------------------------------------------- */
+
+static void on_heartbeat(struct serve_state *st, const struct wire_heartbeat *hb)
+{
+	if (hb->overdue_probe != atomic_load(&st->overdue_probe) && hb->overdue_probe >= 0)
+		log_error("probe %s has been running for %.0f s; /healthz reports it",
+		          probetab[hb->overdue_probe].name, hb->overdue_seconds);
+	atomic_store(&st->overdue_probe, hb->overdue_probe);
+}
+
+/* Applies the whole frames at the start of the receive buffer. Returns
+ * whether facts changed, or a negative errno for a bad frame. */
+static int apply_frames(struct serve_state *st)
+{
+	size_t used = 0;
+	int changed = 0;
+
+	for (;;) {
+		int64_t size = wire_frame_size(st->rx + used, st->rx_len - used);
+		struct wire_heartbeat hb;
+		enum wire_type type;
+		char err[256];
+		int r;
+
+		if (size < 0) {
+			log_error("collector: %s", strerror((int)-size));
+			return (int)size;
+		}
+		if (size == 0 || (uint64_t)size > st->rx_len - used)
+			break;
+		r = wire_apply(st->rx + used, (size_t)size, st->snap, &hb, &type, err, sizeof(err));
+		if (r < 0) {
+			log_error("collector: a bad message: %s", err);
+			return r;
+		}
+		if (type == WIRE_HEARTBEAT)
+			on_heartbeat(st, &hb);
+		else
+			changed = 1;
+		used += (size_t)size;
+	}
+	memmove(st->rx, st->rx + used, st->rx_len - used);
+	st->rx_len -= used;
+	return changed;
+}
+
+/* Room for the rest of the frame being received (or 64 KiB more). */
+static int rx_reserve(struct serve_state *st)
+{
+	int64_t size = wire_frame_size(st->rx, st->rx_len);
+	size_t want = st->rx_len + SERVE_RX_KEEP;
+	char *grown;
+
+	if (size > 0 && (uint64_t)size > want)
+		want = (size_t)size;
+	if (want <= st->rx_cap)
+		return 0;
+	grown = realloc(st->rx, want);
+	if (!grown)
+		return -ENOMEM;
+	st->rx = grown;
+	st->rx_cap = want;
+	return 0;
+}
+
+/* Reads what the collector sent. Returns whether facts changed; -EPIPE
+ * when the collector is gone, another negative errno for a bad message. */
+static int receive(struct serve_state *st)
+{
+	int changed = 0, r;
+
+	for (;;) {
+		ssize_t n;
+
+		r = rx_reserve(st);
+		if (r < 0)
+			return r;
+		n = recv(st->fd, st->rx + st->rx_len, st->rx_cap - st->rx_len, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0)
+			return n == 0 ? -EPIPE : -errno;
+		st->rx_len += (size_t)n;
+		atomic_store(&st->collector_heard_ms, monotonic_ms());
+		r = apply_frames(st);
+		if (r < 0)
+			return r;
+		changed |= r;
+	}
+	/* A large WireGuard message is not kept for the next one. */
+	if (st->rx_len == 0 && st->rx_cap > SERVE_RX_KEEP) {
+		free(st->rx);
+		st->rx = NULL;
+		st->rx_cap = 0;
+	}
+	return changed;
+}
+
+static void collector_ended(struct serve_state *st, int r)
+{
+	int status = 0;
+	pid_t gone = 0;
+
+	/* Its socket closes a moment before it can be reaped. */
+	for (int i = 0; r == -EPIPE && gone == 0 && i < 100; i++) {
+		gone = waitpid(st->collector, &status, WNOHANG);
+		if (gone == 0)
+			usleep(10 * 1000);
+	}
+	if (gone == st->collector) {
+		st->collector = 0;
+		if (WIFSIGNALED(status))
+			log_error("the collector was killed by signal %d; stopping",
+			          WTERMSIG(status));
+		else
+			log_error("the collector exited with status %d; stopping",
+			          WEXITSTATUS(status));
+	} else {
+		log_error("the collector stopped talking (%s); stopping", strerror(-r));
+	}
+}
+
+/* ---- the web process ------------------------------------------------------- */
+
+static bool healthy(struct serve_state *st)
+{
+	char why[128];
+
+	return health(st, why, sizeof(why)) == 0;
+}
+
+/* Whether every probe has reported once: the first round is published
+ * whole, not probe by probe as the collector's messages arrive. */
+static bool all_reported(const struct snapshot *snap)
+{
+	for (int id = 0; id < PROBE__COUNT; id++)
+		if (snap->probes[id].status == PROBE_NOT_RUN)
+			return false;
+	return true;
+}
+
+static int web_loop(struct serve_state *st, const char *config_path)
+{
+	uint64_t watchdog_usec = notify_watchdog_usec(), last_watchdog = 0;
+	uint64_t first_by = monotonic_ms() + SERVE_FIRST_ROUND_MS;
+	bool published = false, pending = false;
+
+	while (!serve_stop) {
+		struct pollfd pfd = {.fd = st->fd, .events = POLLIN};
+		int n = poll(&pfd, 1, SERVE_TICK_MS), r;
+
+		if (serve_stop)
+			break;
+		if (serve_reload) {
+			serve_reload = 0;
+			notify_send("RELOADING=1");
+			kill(st->collector, SIGHUP);
+			reload(st, config_path);
+			notify_send("READY=1");
+		}
+		if (n > 0) {
+			r = receive(st);
+			if (r < 0) {
+				collector_ended(st, r);
+				return 1;
+			}
+			pending |= r > 0;
+		}
+		if (pending &&
+		    (published || all_reported(st->snap) || monotonic_ms() >= first_by)) {
+			publish_round(st);
+			published = true;
+			pending = false;
+		}
+		atomic_store(&st->heartbeat_ms, monotonic_ms());
+		/* The watchdog is fed only while both processes are healthy. */
+		if (watchdog_usec && healthy(st) &&
+		    monotonic_ms() - last_watchdog >= watchdog_usec / 2000) {
+			notify_send("WATCHDOG=1");
+			last_watchdog = monotonic_ms();
+		}
+	}
+	return 0;
+}
+
 int serve_run(const char *config_path)
 {
 	struct config_errors errors = {0};
 	struct server_hooks hooks = {0};
 	struct serve_state *st = calloc(1, sizeof(*st));
-	uint64_t gen = 0, watchdog_usec = 0, last_watchdog = 0;
 	char err[256], url[128];
 	int code = 0, r;
 
@@ -391,9 +694,11 @@ int serve_run(const char *config_path)
 	}
 	pthread_mutex_init(&st->history_lock, NULL);
 	atomic_store(&st->overdue_probe, -1);
+	st->fd = -1;
 	st->prev = calloc(1, sizeof(*st->prev));
 	st->now = calloc(1, sizeof(*st->now));
-	if (!st->prev || !st->now) {
+	st->snap = calloc(1, sizeof(*st->snap));
+	if (!st->prev || !st->now || !st->snap) {
 		log_error("out of memory");
 		code = 1;
 		goto out;
@@ -408,6 +713,18 @@ int serve_run(const char *config_path)
 	tune_malloc();
 	apply_limits(st);
 	atomic_store(&st->heartbeat_ms, monotonic_ms());
+	atomic_store(&st->collector_heard_ms, monotonic_ms());
+	r = start_collector(st, config_path);
+	if (r < 0) {
+		log_error("cannot start the collector: %s", strerror(-r));
+		code = 1;
+		goto out;
+	}
+	/* Before the first thread: capabilities belong to each thread. */
+	if (enter_sandbox(st, config_path) < 0) {
+		code = 1;
+		goto out;
+	}
 	st->history = make_history(&st->cfg);
 	hooks.arg = st;
 	hooks.health = health;
@@ -418,61 +735,29 @@ int serve_run(const char *config_path)
 		code = 1;
 		goto out;
 	}
-	r = scheduler_start(&st->cfg, &st->sched);
-	if (r < 0) {
-		log_error("cannot start the probe threads: %s", strerror(-r));
-		code = 1;
-		goto out;
-	}
 	server_url(st->server, url, sizeof(url));
-	log_info("sparkmon %s serving on %s (cheap probes every %llu ms)", SPARKMON_VERSION, url,
-	         (unsigned long long)st->cfg.interval_ms);
-	watchdog_usec = notify_watchdog_usec();
+	log_info("sparkmon %s serving on %s (cheap probes every %llu ms; collector pid %d)",
+	         SPARKMON_VERSION, url, (unsigned long long)st->cfg.interval_ms,
+	         (int)st->collector);
 	notify_send("READY=1\nSTATUS=serving on %s", url);
-
-	while (!serve_stop) {
-		uint64_t next = scheduler_wait(st->sched, gen, SERVE_TICK_MS);
-		double overdue_s;
-		int overdue;
-
-		if (serve_stop)
-			break;
-		if (serve_reload) {
-			serve_reload = 0;
-			notify_send("RELOADING=1");
-			reload(st, config_path);
-			notify_send("READY=1");
-		}
-		if (next != gen) {
-			/* Let probes that finish together land in one round. */
-			usleep(20 * 1000);
-			gen = scheduler_wait(st->sched, next, 0);
-			publish_round(st);
-		}
-		scheduler_lock(st->sched);
-		overdue = scheduler_overdue_probe(st->sched, 3.0, &overdue_s);
-		scheduler_unlock(st->sched);
-		if (overdue != atomic_load(&st->overdue_probe) && overdue >= 0)
-			log_error("probe %s has been running for %.0f s; /healthz reports it",
-			          probetab[overdue].name, overdue_s);
-		atomic_store(&st->overdue_probe, overdue);
-		atomic_store(&st->heartbeat_ms, monotonic_ms());
-		/* The watchdog is fed only while the loop is healthy. */
-		if (watchdog_usec && overdue < 0 &&
-		    monotonic_ms() - last_watchdog >= watchdog_usec / 2000) {
-			notify_send("WATCHDOG=1");
-			last_watchdog = monotonic_ms();
-		}
+	code = web_loop(st, config_path);
+	if (code == 0) {
+		notify_send("STOPPING=1");
+		log_info("stopping");
 	}
-	notify_send("STOPPING=1");
-	log_info("stopping");
 out:
 	/* The server first: no request may run while the rest goes away. */
 	server_stop(st->server);
-	scheduler_stop(st->sched, 600);
+	stop_collector(st);
+	if (st->fd >= 0)
+		close(st->fd);
 	history_free(st->history);
 	pthread_mutex_destroy(&st->history_lock);
 	config_errors_free(&errors);
+	if (st->snap)
+		probetab_release_all(st->snap);
+	free(st->snap);
+	free(st->rx);
 	free(st->prev);
 	free(st->now);
 	free(st);

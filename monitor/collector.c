@@ -1,0 +1,149 @@
+#include "monitor/collector.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "monitor/log.h"
+#include "monitor/scheduler.h"
+#include "monitor/wire.h"
+
+static volatile sig_atomic_t collector_stop;
+static volatile sig_atomic_t collector_reload;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		collector_reload = 1;
+	else
+		collector_stop = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The web process reports a configuration's errors; the collector keeps
+ * its old one quietly. */
+static void reload(struct scheduler *sched, const char *path)
+{
+	struct config *fresh = malloc(sizeof(*fresh));
+	struct config_errors errors = {0};
+
+	if (fresh && config_load(path, fresh, &errors) == 0)
+		scheduler_set_config(sched, fresh);
+	config_errors_free(&errors);
+	free(fresh);
+}
+
+/* The frames of the probes that finished a run since the last call. */
+struct batch {
+	char *frame[PROBE__COUNT];
+	size_t len[PROBE__COUNT];
+	struct wire_heartbeat hb;
+};
+
+static void collect_batch(struct scheduler *sched, uint64_t sent[PROBE__COUNT], struct batch *b)
+{
+	const struct snapshot *snap = scheduler_lock(sched);
+	double overdue_s = 0;
+
+	for (int id = 0; id < PROBE__COUNT; id++) {
+		uint64_t runs = scheduler_probe_runs(sched, (enum probe_id)id);
+		int r;
+
+		b->frame[id] = NULL;
+		if (runs == sent[id])
+			continue;
+		r = wire_encode_result(snap, (enum probe_id)id, &b->frame[id], &b->len[id]);
+		if (r < 0)
+			log_error("probe %d: its facts cannot be sent: %s", id, strerror(-r));
+		else
+			sent[id] = runs;
+	}
+	b->hb.overdue_probe = scheduler_overdue_probe(sched, 3.0, &overdue_s);
+	b->hb.overdue_seconds = overdue_s;
+	scheduler_unlock(sched);
+}
+
+static int send_batch(int fd, struct batch *b)
+{
+	char hb[WIRE_HEARTBEAT_SIZE];
+	int r = 0;
+
+	for (int id = 0; id < PROBE__COUNT; id++) {
+		if (b->frame[id] && r == 0)
+			r = send_all(fd, b->frame[id], b->len[id]);
+		free(b->frame[id]);
+		b->frame[id] = NULL;
+	}
+	wire_encode_heartbeat(&b->hb, hb);
+	return r < 0 ? r : send_all(fd, hb, sizeof(hb));
+}
+
+int collector_run(const struct config *cfg, const char *config_path, int fd)
+{
+	uint64_t sent[PROBE__COUNT] = {0}, gen = 0;
+	struct scheduler *sched;
+	struct batch b;
+	int r;
+
+	install_signals();
+	r = scheduler_start(cfg, &sched);
+	if (r < 0) {
+		log_error("cannot start the probe threads: %s", strerror(-r));
+		return 1;
+	}
+	while (!collector_stop) {
+		uint64_t next = scheduler_wait(sched, gen, COLLECTOR_TICK_MS);
+
+		if (collector_reload) {
+			collector_reload = 0;
+			reload(sched, config_path);
+		}
+		if (next != gen) {
+			/* Let probes that finish together go out together. */
+			usleep(20 * 1000);
+			gen = scheduler_wait(sched, next, 0);
+		}
+		collect_batch(sched, sent, &b);
+		r = send_batch(fd, &b);
+		if (r < 0) {
+			/* The web process is gone: so is the service. */
+			if (!collector_stop)
+				log_error("the web process stopped listening (%s); stopping",
+				          strerror(-r));
+			break;
+		}
+	}
+	scheduler_stop(sched, 600);
+	return 0;
+}
