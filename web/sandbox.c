@@ -201,6 +201,16 @@ static int add_allowed(scmp_filter_ctx ctx)
 	return 0;
 }
 
+/* One rule on one argument (the SCMP_A* macros leave fields unnamed, which
+ * clang's -Wmissing-field-initializers refuses). */
+static int add_arg_rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned arg,
+                        enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
+{
+	struct scmp_arg_cmp cmp = {.arg = arg, .op = op, .datum_a = a, .datum_b = b};
+
+	return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
+}
+
 /* Calls allowed only with some arguments. */
 static int add_conditional(scmp_filter_ctx ctx)
 {
@@ -211,22 +221,22 @@ static int add_conditional(scmp_filter_ctx ctx)
 	/* Sockets to listen on and for sd_notify; never netlink (the
 	 * collector's), never raw or packet sockets. */
 	for (size_t i = 0; r == 0 && i < sizeof(families) / sizeof(families[0]); i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-		                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
+		r = add_arg_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 0, SCMP_CMP_EQ,
+		                 (scmp_datum_t)families[i], 0);
 	for (size_t i = 0; r == 0 && i < sizeof(ioctls) / sizeof(ioctls[0]); i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-		                     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)ioctls[i]));
+		r = add_arg_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_CMP_EQ,
+		                 (scmp_datum_t)ioctls[i], 0);
 	/* Threads (libmicrohttpd starts one per listener), never processes. */
 	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-		                     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+		r = add_arg_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 0, SCMP_CMP_MASKED_EQ,
+		                 CLONE_THREAD, CLONE_THREAD);
 	/* clone3's flags lie in memory, out of a filter's sight: glibc falls
 	 * back to clone when told it does not exist. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-		                     SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME));
+		r = add_arg_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 0, SCMP_CMP_EQ, PR_SET_NAME,
+		                 0);
 	return r;
 }
 
