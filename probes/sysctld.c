@@ -10,9 +10,10 @@
 
 #include "probes/text.h"
 
-/* Writing either IPv4 key sets both: the kernel keeps them equal. */
-static const char *const ipv4_keys[] = {"net/ipv4/ip_forward", "net/ipv4/conf/all/forwarding"};
-static const char *const ipv6_keys[] = {"net/ipv6/conf/all/forwarding"};
+/* The forwarding keys: IPv4's two first (writing either sets both, the
+ * kernel keeps them equal), then IPv6's. As bits, what a key names. */
+static const char *const all_keys[] = {"net/ipv4/ip_forward", "net/ipv4/conf/all/forwarding",
+                                       "net/ipv6/conf/all/forwarding"};
 
 struct family_keys {
 	const char *const *keys;
@@ -22,15 +23,13 @@ struct family_keys {
 static struct family_keys family_keys(enum sysctld_family family)
 {
 	if (family == SYSCTLD_IPV6)
-		return (struct family_keys){ipv6_keys, 1};
-	return (struct family_keys){ipv4_keys, 2};
+		return (struct family_keys){all_keys + 2, 1};
+	return (struct family_keys){all_keys, 2};
 }
 
 void sysctld_init(struct sysctld *s)
 {
 	memset(s, 0, sizeof(*s));
-	for (size_t f = 0; f < SYSCTLD__FAMILIES; f++)
-		s->procps[f] = (struct sysctld_result){.value = -1, .file = -1, .refused_file = -1};
 }
 
 int sysctld_parse_value(const char *value, int *ret)
@@ -109,8 +108,10 @@ int sysctld_assignment(const char *key, const char *value, enum sysctld_family f
 }
 
 /* One "key = value" line, split as systemd-sysctl splits it; false for
- * comments, blank lines and lines without '='. */
-static bool split_line(char *text, char **ret_key, char **ret_value)
+ * comments, blank lines and lines without '='. *ret_spaced tells a
+ * "- key" (blank after the dash), which `sysctl --system` takes as a key
+ * starting with a blank, one that does not exist. */
+static bool split_line(char *text, char **ret_key, char **ret_value, bool *ret_spaced)
 {
 	char *key = text_trim(text), *eq;
 
@@ -120,8 +121,11 @@ static bool split_line(char *text, char **ret_key, char **ret_value)
 	if (!eq)
 		return false;
 	*eq = '\0';
-	if (*key == '-') /* "-key = value": a failure to write it is not logged */
+	*ret_spaced = false;
+	if (*key == '-') { /* "-key = value": a failure to write it is not logged */
 		key++;
+		*ret_spaced = *key == ' ' || *key == '\t';
+	}
 	key = text_trim(key);
 	if (*key == '\0' || strlen(key) >= SYSCTLD_KEY_MAX)
 		return false;
@@ -131,20 +135,36 @@ static bool split_line(char *text, char **ret_key, char **ret_value)
 	return true;
 }
 
-static void procps_apply(struct sysctld *s, const char *key, const char *value, int file, int line)
+static unsigned family_bits(enum sysctld_family family)
 {
-	for (int f = 0; f < SYSCTLD__FAMILIES; f++) {
-		struct sysctld_result *r = &s->procps[f];
-		int v;
+	return family == SYSCTLD_IPV6 ? 1u << 2 : (1u << 0) | (1u << 1);
+}
 
-		if (!key_touches(key, (enum sysctld_family)f))
-			continue;
-		if (sysctld_parse_value(value, &v) < 0)
-			continue; /* refused by the kernel: the value before stays */
-		r->value = v;
-		r->file = file;
-		r->line = line;
+static unsigned key_bits(const char *key)
+{
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < sizeof(all_keys) / sizeof(all_keys[0]); i++)
+		if (key_matches(key, all_keys[i]))
+			bits |= 1u << i;
+	return bits;
+}
+
+static void procps_record(struct sysctld *s, const char *key, const char *value, int file, int line)
+{
+	struct sysctld_write *w;
+	int v;
+
+	if (s->n_procps == SYSCTLD_WRITES_MAX) {
+		s->overflow = true;
+		return;
 	}
+	w = &s->procps[s->n_procps++];
+	w->keys = key_bits(key);
+	w->pattern = is_glob(key);
+	w->value = sysctld_parse_value(value, &v) == 0 ? v : -1;
+	w->file = file;
+	w->line = line;
 }
 
 /* systemd-sysctl's ordered map: a new value for a key replaces the old
@@ -183,6 +203,7 @@ void sysctld_feed(struct sysctld *s, int file, unsigned readers, const char *buf
 		const char *start = p, *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)((nl ? nl : end) - start);
 		char text[1024], *key, *value;
+		bool spaced;
 
 		line++;
 		p = nl ? nl + 1 : end;
@@ -190,14 +211,14 @@ void sysctld_feed(struct sysctld *s, int file, unsigned readers, const char *buf
 			continue; /* longer than any forwarding assignment */
 		memcpy(text, start, n);
 		text[n] = '\0';
-		if (!split_line(text, &key, &value))
+		if (!split_line(text, &key, &value, &spaced))
 			continue;
 		if (!key_touches(key, SYSCTLD_IPV4) && !key_touches(key, SYSCTLD_IPV6))
 			continue;
 		if (readers & SYSCTLD_SYSTEMD)
 			systemd_apply(s, key, value, file, line);
-		if (readers & SYSCTLD_PROCPS)
-			procps_apply(s, key, value, file, line);
+		if ((readers & SYSCTLD_PROCPS) && !spaced)
+			procps_record(s, key, value, file, line);
 	}
 }
 
@@ -253,7 +274,28 @@ void sysctld_systemd(const struct sysctld *s, enum sysctld_family family,
 	*ret = r;
 }
 
+/* Each write in order; a pattern, like systemd-sysctl's, skips the keys
+ * that a plain assignment names anywhere; a refused value changes
+ * nothing, and the value before it stays. */
 void sysctld_procps(const struct sysctld *s, enum sysctld_family family, struct sysctld_result *ret)
 {
-	*ret = s->procps[family];
+	struct sysctld_result r = {.value = -1, .file = -1, .refused_file = -1};
+	unsigned named = 0;
+
+	for (size_t i = 0; i < s->n_procps; i++)
+		if (!s->procps[i].pattern)
+			named |= s->procps[i].keys;
+	for (size_t i = 0; i < s->n_procps; i++) {
+		const struct sysctld_write *w = &s->procps[i];
+		unsigned keys = w->keys & family_bits(family);
+
+		if (w->pattern)
+			keys &= ~named;
+		if (!keys || w->value < 0)
+			continue;
+		r.value = w->value;
+		r.file = w->file;
+		r.line = w->line;
+	}
+	*ret = r;
 }

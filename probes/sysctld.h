@@ -11,6 +11,7 @@
 #define SYSCTLD_ENTRIES_MAX 64 /* distinct forwarding keys and patterns kept */
 #define SYSCTLD_KEY_MAX     256
 #define SYSCTLD_VALUE_MAX   64
+#define SYSCTLD_WRITES_MAX  256 /* forwarding assignments `sysctl --system` replays */
 
 enum sysctld_family { SYSCTLD_IPV4, SYSCTLD_IPV6, SYSCTLD__FAMILIES };
 
@@ -32,6 +33,14 @@ struct sysctld_result {
 	char refused_value[SYSCTLD_VALUE_MAX];
 };
 
+/* One assignment as `sysctl --system` meets it. */
+struct sysctld_write {
+	unsigned keys; /* the forwarding keys it names, SYSCTLD_KEY_* */
+	bool pattern;  /* a glob: skips the keys a plain assignment names */
+	int value;     /* 1, 0, or -1 when the kernel refuses it */
+	int file, line;
+};
+
 struct sysctld_entry {
 	char key[SYSCTLD_KEY_MAX]; /* "net/ipv4/ip_forward" form; may be a glob */
 	char value[SYSCTLD_VALUE_MAX];
@@ -43,9 +52,11 @@ struct sysctld {
 	 * assignment was made; only keys that can touch forwarding are kept. */
 	struct sysctld_entry entries[SYSCTLD_ENTRIES_MAX];
 	size_t n_entries;
-	bool overflow; /* more distinct forwarding keys than fit: the result is unsure */
-	/* `sysctl --system` writes each line as it reads it. */
-	struct sysctld_result procps[SYSCTLD__FAMILIES];
+	bool overflow; /* more forwarding assignments than fit: the result is unsure */
+	/* `sysctl --system` writes each line as it reads it: every assignment,
+	 * in order, by the forwarding keys it names (SYSCTLD_KEY_* bits). */
+	struct sysctld_write procps[SYSCTLD_WRITES_MAX];
+	size_t n_procps;
 };
 
 void sysctld_init(struct sysctld *s);

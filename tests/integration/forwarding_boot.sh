@@ -8,11 +8,13 @@
 # the same files through [general] root, must say forwarding.persistent
 # (and forwarding.ipv6) OK exactly when systemd-sysctl left forwarding on;
 # and where it is not OK, its hint, applied as written, must turn it on.
+# procps' `sysctl --system` runs over the same files too: the summaries
+# say it differs exactly where it leaves forwarding otherwise.
 set -eu
 
 . "$(dirname "$0")/lib/common.sh"
 need_root "network and mount namespaces"
-need_tools jq unshare ip mount sed
+need_tools jq unshare ip mount sed sysctl
 sysctl_bin=/lib/systemd/systemd-sysctl
 [ -x "$sysctl_bin" ] || {
 	echo "FAIL: $sysctl_bin is missing (make deps; tests/deps/boot.txt)" >&2
@@ -57,8 +59,9 @@ debian() {
 	ln -s ../sysctl.conf "$tmp/$1/etc/sysctl.d/99-sysctl.conf"
 }
 
-# boot NAME: runs systemd-sysctl over NAME's files in the namespace, from
-# forwarding off; prints "IPV4 IPV6" as it left them (1 on, 0 off).
+# boot NAME [procps]: runs systemd-sysctl (or, with procps, `sysctl
+# --system`) over NAME's files in the namespace, from forwarding off;
+# prints "IPV4 IPV6" as it left them (1 on, 0 off).
 boot() {
 	r="$tmp/$1"
 	ip netns exec "$ns" unshare -m sh -eu -c '
@@ -70,12 +73,38 @@ boot() {
 		mount --bind "$r/usr/lib/sysctl.d" /usr/lib/sysctl.d
 		mount --bind "$r/usr/local/lib" /usr/local/lib
 		mount --bind "$r/run" /run
-		"$2" --prefix=/net/ipv4/ --prefix=/net/ipv6/ >/dev/null 2>&1 || true
+		if [ "$3" = procps ]; then
+			sysctl --system >/dev/null 2>&1 || true
+		else
+			"$2" --prefix=/net/ipv4/ --prefix=/net/ipv6/ >/dev/null 2>&1 || true
+		fi
 		v4=$(cat /proc/sys/net/ipv4/ip_forward)
 		v6=$(cat /proc/sys/net/ipv6/conf/all/forwarding)
 		[ "$v4" = 0 ] || v4=1
 		[ "$v6" = 0 ] || v6=1
-		echo "$v4 $v6"' sh "$r" "$sysctl_bin"
+		echo "$v4 $v6"' sh "$r" "$sysctl_bin" "${2:-systemd}"
+}
+
+# differs NAME ID: whether the check's summary says `sysctl --system` ends
+# elsewhere ("yes" or "no").
+differs() {
+	jq -r ".checks[] | select(.id == \"$2\") | .summary" "$tmp/$1.json" |
+		grep -q 'sysctl --system` differs' && echo yes || echo no
+}
+
+# procps_note NAME TRUTH: where `sysctl --system` leaves forwarding
+# otherwise than systemd-sysctl, and only there, the summaries say so.
+procps_note() {
+	pp=$(boot "$1" procps)
+	want4=$([ "${pp% *}" = "${2% *}" ] && echo no || echo yes)
+	want6=$([ "${pp#* }" = "${2#* }" ] && echo no || echo yes)
+	got="$(differs "$1" forwarding.persistent) $(differs "$1" forwarding.ipv6)"
+	if [ "$got" = "$want4 $want6" ]; then
+		ok "$1: sysctl --system leaves $pp; the summaries say it differs: $got"
+	else
+		fail "$1: sysctl --system leaves $pp, systemd-sysctl $2; 'differs' said: $got"
+		jq -c '.checks' "$tmp/$1.json" >&2
+	fi
 }
 
 # judge NAME: sparkmon's statuses for both checks, "OK OK" and the like.
@@ -139,6 +168,7 @@ case_() {
 		jq -c '.checks' "$tmp/$1.json" >&2 || cat "$tmp/$1.json" >&2
 		return
 	fi
+	procps_note "$1" "$truth"
 	[ "$got" = "ok ok" ] && return
 	for id in forwarding.persistent forwarding.ipv6; do
 		h=$(hint_of "$1" "$id")

@@ -82,7 +82,8 @@ static const struct one_case one_cases[] = {
     {"net/ipv4/conf/eth0.100/forwarding = 1\n", -1, 0, -1, 0, 0},
     {"net.ipv4.conf.*.forwarding = 1\n", 1, 1, 1, 1, 0},
     {"-net.ipv4.ip_forward = 1\n", 1, 1, 1, 1, 0},
-    {"  - net.ipv4.ip_forward = 1\n", 1, 1, 1, 1, 0},
+    /* A blank after the dash: `sysctl --system` takes it into the key. */
+    {"  - net.ipv4.ip_forward = 1\n", 1, 1, -1, 0, 0},
     {"net.ipv4.ip_forward = 1\nnet.ipv4.ip_forward = 0\n", 0, 2, 0, 2, 0},
     {"net.ipv4.ip_forward = 0\nnet.ipv4.conf.all.forwarding = 1\n", 1, 2, 1, 2, 0},
     /* Not IPv4 forwarding. */
@@ -108,8 +109,9 @@ static const struct one_case one_cases[] = {
     {"net.ipv4.ip_forward = yes\nnet.ipv4.ip_forward = 1\n", 1, 2, 1, 2, 0},
     /* The kernel reads the first number of several. */
     {"net.ipv4.ip_forward = 1\nnet.ipv4.ip_forward = 0 1\n", 0, 2, 0, 2, 0},
-    /* A pattern does not write a key that a plain assignment names. */
-    {"net.ipv4.conf.all.forwarding = 1\nnet.ipv4.conf.*.forwarding = 0\n", 1, 1, 0, 2, 0},
+    /* A pattern does not write a key that a plain assignment names (in
+     * both tools). */
+    {"net.ipv4.conf.all.forwarding = 1\nnet.ipv4.conf.*.forwarding = 0\n", 1, 1, 1, 1, 0},
     {"net.ipv4.conf.*.forwarding = 0\nnet.ipv4.conf.all.forwarding = 1\n", 1, 2, 1, 2, 0},
     /* ... but it writes conf.all when only ip_forward is named. */
     {"net.ipv4.ip_forward = 1\nnet.ipv4.conf.*.forwarding = 0\n", 0, 2, 0, 2, 0},
@@ -189,6 +191,22 @@ static void test_readers(void **state)
 	assert_int_equal(sd.file, 1);
 	assert_int_equal(pp.value, 1);
 	assert_int_equal(pp.file, 2);
+	/* A pattern skips a key named plainly in a later file too, in both
+	 * tools; the refused value then leaves it unset. */
+	sysctld_init(&s);
+	sysctld_feed(&s, 0, SYSCTLD_SYSTEMD | SYSCTLD_PROCPS, "net.ipv4.conf.*.forwarding = 1\n",
+	             31);
+	sysctld_feed(&s, 1, SYSCTLD_SYSTEMD | SYSCTLD_PROCPS,
+	             "net.ipv4.conf.all.forwarding = yes\n", 35);
+	sysctld_systemd(&s, SYSCTLD_IPV4, &sd);
+	sysctld_procps(&s, SYSCTLD_IPV4, &pp);
+	assert_int_equal(sd.value, -1);
+	assert_int_equal(sd.refused_file, 1);
+	assert_int_equal(pp.value, -1);
+	sysctld_init(&s);
+	sysctld_feed(&s, 0, SYSCTLD_SYSTEMD | SYSCTLD_PROCPS, on, strlen(on));
+	sysctld_feed(&s, 1, SYSCTLD_SYSTEMD | SYSCTLD_PROCPS, off, strlen(off));
+	sysctld_feed(&s, 2, SYSCTLD_PROCPS, on, strlen(on));
 	/* IPv6 is its own key. */
 	sysctld_systemd(&s, SYSCTLD_IPV6, &sd);
 	assert_int_equal(sd.value, 1);
