@@ -224,12 +224,12 @@ ARM64_MAKE   = PKG_CONFIG_LIBDIR=$(ARM64_PC) PKG_CONFIG_SYSROOT_DIR=$(ARM64_ROOT
 .PHONY: arm64 arm64-build arm64-kernel
 arm64-build:
 	@tests/arm64/sysroot.sh $(ARM64_ROOT) $(ARM64_CACHE)
-	@$(ARM64_MAKE) \
+	+@$(ARM64_MAKE) \
 	  $(addprefix $(ARM64)/build/,sparkmon sparkmon-fetch $(addprefix test/,$(UNIT_BIN)))
 arm64: arm64-build
 	@tests/arm64/run-user.sh $(ARM64_ROOT) $(ARM64)/build $(UNIT_BIN)
 arm64-kernel: arm64-build
-	@$(ARM64_MAKE) $(ARM64)/build/bench/wgpoll
+	+@$(ARM64_MAKE) $(ARM64)/build/bench/wgpoll
 	@SPARKMON_ARM64_CACHE=$(ARM64_CACHE) tests/arm64/kernel.sh $(ARM64)/build
 
 # ---- style ------------------------------------------------------------------

@@ -926,10 +926,9 @@ static void validate(struct parse_state *st)
 	/* Pairs are compared only when both values were accepted: a refused
 	 * value already has its error, and the default in its place says
 	 * nothing about the file. */
-	find_key("memory", "critical_below", &crit);
-	find_key("memory", "warning_below", &warn);
-	if (!st->refused[crit] && !st->refused[warn] &&
-	    st->cfg.memory_critical_bp >= st->cfg.memory_warning_bp) {
+	if (find_key("memory", "critical_below", &crit) &&
+	    find_key("memory", "warning_below", &warn) && !st->refused[crit] &&
+	    !st->refused[warn] && st->cfg.memory_critical_bp >= st->cfg.memory_warning_bp) {
 		char w[16], c[16];
 
 		format_percent(st->cfg.memory_warning_bp, w, sizeof(w));
@@ -940,9 +939,9 @@ static void validate(struct parse_state *st)
 		           st->seen_line[crit] ? st->seen_line[crit] : st->seen_line[warn],
 		           "critical_below (%s) must be lower than warning_below (%s)", c, w);
 	}
-	find_key("gpu", "temperature_critical", &crit);
-	find_key("gpu", "temperature_warning", &warn);
-	if (!st->refused[crit] && !st->refused[warn] &&
+	if (find_key("gpu", "temperature_critical", &crit) &&
+	    find_key("gpu", "temperature_warning", &warn) && !st->refused[crit] &&
+	    !st->refused[warn] &&
 	    st->cfg.gpu_temperature_critical <= st->cfg.gpu_temperature_warning) {
 		errors_add(st->errors, st->name,
 		           st->seen_line[crit] ? st->seen_line[crit] : st->seen_line[warn],
@@ -968,8 +967,8 @@ static void validate(struct parse_state *st)
 	if (st->cfg.endpoint_expected_ip[0]) {
 		struct in_addr a;
 
-		find_key("endpoint", "expected_public_ip", &crit);
-		if (inet_pton(AF_INET, st->cfg.endpoint_expected_ip, &a) != 1)
+		if (find_key("endpoint", "expected_public_ip", &crit) &&
+		    inet_pton(AF_INET, st->cfg.endpoint_expected_ip, &a) != 1)
 			errors_add(st->errors, st->name, st->seen_line[crit],
 			           "expected_public_ip: '%s' is not an IPv4 address",
 			           st->cfg.endpoint_expected_ip);

@@ -15,16 +15,17 @@
 #include "monitor/config.h"
 #include "monitor/snapshot.h"
 #include "monitor/verdict.h"
+#include "tests/unit/memstream.h"
 
 static char *render(const struct config *cfg, const struct snapshot *snap, const struct verdict *v)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	struct memstream *m = memstream_open();
+	char *text;
 
-	assert_non_null(f);
-	check_print_text(cfg, snap, v, f);
-	assert_int_equal(fclose(f), 0);
+	assert_non_null(m);
+	check_print_text(cfg, snap, v, m->f);
+	text = memstream_close(m);
+	assert_non_null(text);
 	return text;
 }
 

@@ -13,6 +13,7 @@
 
 #include "monitor/config.h"
 #include "probes/readfile.h"
+#include "tests/unit/memstream.h"
 
 #define FIXTURES "tests/fixtures/config/"
 
@@ -32,13 +33,13 @@ static bool is_poisoned(const struct config *cfg)
 
 static char *print_to_string(const struct config *cfg)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	struct memstream *m = memstream_open();
+	char *text;
 
-	assert_non_null(f);
-	config_print(cfg, f);
-	assert_int_equal(fclose(f), 0);
+	assert_non_null(m);
+	config_print(cfg, m->f);
+	text = memstream_close(m);
+	assert_non_null(text);
 	return text;
 }
 

@@ -27,6 +27,7 @@
 #include "monitor/wgdump.h"
 #include "probes/wgkernel.h"
 #include "probes/wguapi.h"
+#include "tests/unit/memstream.h"
 #include "tests/unit/secret_windows.h"
 #include "tests/unit/wgmsg.h"
 #include "web/json.h"
@@ -173,13 +174,13 @@ typedef void (*render_fn)(const struct config *cfg, const struct snapshot *snap,
 static char *render(render_fn fn, const struct config *cfg, const struct snapshot *snap,
                     const struct verdict *v)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	struct memstream *m = memstream_open();
+	char *text;
 
-	assert_non_null(f);
-	fn(cfg, snap, v, f);
-	fclose(f);
+	assert_non_null(m);
+	fn(cfg, snap, v, m->f);
+	text = memstream_close(m);
+	assert_non_null(text);
 	return text;
 }
 
