@@ -4,7 +4,10 @@
 # (in a network namespace of its own), side by side in the same run with
 # tests/bench/fixed.c, a minimal libmicrohttpd program serving a fixed
 # buffer of the same size (the ceiling for this library on this machine).
-# Prints requests/s, p99 latency, the ratios, and the peak RSS of both.
+# Prints requests/s, p99 latency, the ratios, the peak RSS of both, and the
+# peak PSS of sparkmon's two processes together (web and collector, from
+# /proc/PID/smaps_rollup, so that their shared pages count once) beside the
+# reference's.
 #   tests/bench/http.sh build/sparkmon [seconds] [connections] [peers]
 set -eu
 bin=$(realpath "$1")
@@ -62,6 +65,20 @@ for _ in $(seq 1 50); do
 	sleep 0.1
 done
 spid=$(cat "$tmp/pid")
+cpid=$(pgrep -P "$spid" | head -1)
+# Peak PSS, sampled every 0.1 s while the benchmark runs: PIDS... -> kB.
+pss() { cat $(for p in "$@"; do echo "/proc/$p/smaps_rollup"; done) 2>/dev/null | awk '/^Pss:/ {s += $2} END {print s + 0}'; }
+sample_pss() { # out-file pid...
+	out=$1
+	shift
+	peak=0
+	while kill -0 "$1" 2>/dev/null; do
+		now=$(pss "$@")
+		[ "$now" -gt "$peak" ] && peak=$now && echo "$peak" >"$out"
+		sleep 0.1
+	done
+}
+sample_pss "$tmp/pss.sparkmon" "$spid" $cpid &
 n=$(in_ns curl -sf "http://127.0.0.1:$port/metrics" | grep -c '^wireguard_peer_receive_bytes_total{')
 [ "$n" = "$npeers" ] || { echo "sparkmon sees $n peers, not $npeers" >&2; exit 1; }
 
@@ -84,6 +101,7 @@ for path in /metrics /status.json; do
 	fjob=$!
 	sleep 0.3
 	fpid=$(cat "$tmp/fpid")
+	sample_pss "$tmp/pss.fixed$fport" "$fpid" &
 	set -- $(run "http://127.0.0.1:$port$path")
 	s_rps=$1 s_p99=$2
 	set -- $(run "http://127.0.0.1:$fport/")
@@ -92,6 +110,7 @@ for path in /metrics /status.json; do
 	kill "$fpid"
 	wait "$fjob" 2>/dev/null || true
 	f_hwms="$f_hwms $path: $f_hwm kB"
+	f_psss="${f_psss:-} $path: $(cat "$tmp/pss.fixed$fport" 2>/dev/null || echo 0) kB"
 	fport=$((fport + 1))
 	printf '%-14s %8s %12s %9s %12s %9s %7s %7s\n' "$path" "$size" "$s_rps" "$s_p99" "$f_rps" \
 		"$f_p99" "$(awk -v a="$s_rps" -v b="$f_rps" 'BEGIN {printf "%.0f", 100 * a / b}')" \
@@ -101,5 +120,7 @@ echo "fixed's peak RSS (VmHWM) serving the same body:$f_hwms"
 echo "sparkmon peak RSS (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$spid/status)," \
 	"now (VmRSS): $(awk '/VmRSS/ {print $2, $3}' /proc/$spid/status)," \
 	"threads: $(awk '/Threads/ {print $2}' /proc/$spid/status)"
+echo "peak PSS of sparkmon's web ($spid) and collector (${cpid:-none}) together: $(cat "$tmp/pss.sparkmon") kB;" \
+	"the reference's:$f_psss"
 # SMAPS=file keeps sparkmon's memory map, to see where the RSS lies.
 [ -z "${SMAPS:-}" ] || cp "/proc/$spid/smaps" "$SMAPS"
