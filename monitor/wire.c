@@ -378,9 +378,29 @@ static int check_endpoint(struct cursor *c, const struct endpoint *e)
 }
 
 /* What a renderer indexes or reads up to a NUL must be in bounds. */
+static bool boot_valid(const struct forwarding_boot *b)
+{
+	return b->value >= -1 && b->value <= 1 && b->procps_value >= -1 && b->procps_value <= 1 &&
+	       (unsigned)b->service <= FORWARDING_BY_NETWORKD && TERMINATED(b->file) &&
+	       TERMINATED(b->refused_file) && TERMINATED(b->refused_value) &&
+	       TERMINATED(b->procps_file) && TERMINATED(b->service_file) &&
+	       TERMINATED(b->service_unit);
+}
+
+static int check_forwarding(struct cursor *c, const struct forwarding *f)
+{
+	if (!boot_valid(&f->boot4) || !boot_valid(&f->boot6))
+		return bad(c, "forwarding boot facts out of range or not terminated");
+	if (!TERMINATED(f->ipv6_carried_by) || !TERMINATED(f->ipv6_error))
+		return bad(c, "forwarding text is not terminated");
+	return 0;
+}
+
 static int check_plain(struct cursor *c, enum probe_id id, const void *part)
 {
 	switch (id) {
+	case PROBE_FORWARDING:
+		return check_forwarding(c, part);
 	case PROBE_GPU:
 		return check_gpu(c, part);
 	case PROBE_ENDPOINT:

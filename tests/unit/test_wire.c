@@ -26,6 +26,10 @@ static struct snapshot *sample(void)
 		s->probes[id].duration_seconds = 0.25 * id;
 	}
 	s->memory.total = 128ull << 30;
+	s->forwarding.boot4.value = 1;
+	strcpy(s->forwarding.boot4.file, "/etc/sysctl.conf");
+	s->forwarding.boot6.service = FORWARDING_BY_DOCKER;
+	strcpy(s->forwarding.ipv6_carried_by, "/etc/wireguard/wg0.conf");
 	s->gpu.count = 1;
 	strcpy(s->gpu.devices[0].name, "NVIDIA GB10");
 	s->endpoint.n_attempts = 1;
@@ -89,6 +93,9 @@ static void test_round_trip(void **state)
 		free(buf);
 	}
 	assert_int_equal(b->memory.total, 128ull << 30);
+	assert_string_equal(b->forwarding.boot4.file, "/etc/sysctl.conf");
+	assert_int_equal(b->forwarding.boot6.service, FORWARDING_BY_DOCKER);
+	assert_string_equal(b->forwarding.ipv6_carried_by, "/etc/wireguard/wg0.conf");
 	assert_string_equal(b->gpu.devices[0].name, "NVIDIA GB10");
 	assert_string_equal(b->endpoint.attempts[0].url, "https://example.net/ip");
 	assert_true(b->probes[PROBE_ENDPOINT].duration_seconds == 1.25);
@@ -212,6 +219,21 @@ static void spoil_gpu_name(struct snapshot *s)
 	memset(s->gpu.devices[0].name, 'A', sizeof(s->gpu.devices[0].name));
 }
 
+static void spoil_boot_file(struct snapshot *s)
+{
+	memset(s->forwarding.boot4.file, 'A', sizeof(s->forwarding.boot4.file));
+}
+
+static void spoil_boot_service(struct snapshot *s)
+{
+	s->forwarding.boot6.service = (enum forwarding_service)9;
+}
+
+static void spoil_ipv6_error(struct snapshot *s)
+{
+	memset(s->forwarding.ipv6_error, 'A', sizeof(s->forwarding.ipv6_error));
+}
+
 static void spoil_endpoint_count(struct snapshot *s)
 {
 	s->endpoint.n_attempts = (size_t)-1;
@@ -249,7 +271,8 @@ static void test_corrupt_values(void **state)
 	    {PROBE_GPU, spoil_gpu_count},           {PROBE_GPU, spoil_gpu_name},
 	    {PROBE_ENDPOINT, spoil_endpoint_count}, {PROBE_WIREGUARD, spoil_peer_key},
 	    {PROBE_WIREGUARD, spoil_peer_ips},      {PROBE_WIREGUARD, spoil_ip_family},
-	    {PROBE_WIREGUARD, spoil_backend},
+	    {PROBE_WIREGUARD, spoil_backend},       {PROBE_FORWARDING, spoil_boot_file},
+	    {PROBE_FORWARDING, spoil_boot_service}, {PROBE_FORWARDING, spoil_ipv6_error},
 	};
 
 	(void)state;
