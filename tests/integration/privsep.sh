@@ -4,7 +4,8 @@
 # keys, with a wg-quick file that holds them:
 # - the web process (the one started; it answers HTTP) has no capability,
 #   no_new_privs and a seccomp filter, and only the fds it needs;
-# - the collector (its child, "sparkmon-probes") reads the device;
+# - the collector (its child, "sparkmon-probes") reads the device, with
+#   no capability beyond those the unit and its documented drop-ins give;
 # - neither process's memory holds any 8-byte window of the private or
 #   preshared key, raw, base64 or hex (the scan reads every mapping of
 #   /proc/PID/maps through /proc/PID/mem, after several polls);
@@ -77,6 +78,13 @@ ok "web process $web listens; collector $collector is its child"
 ok "web process: CapEff 0000000000000000, NoNewPrivs 1, Seccomp 2"
 [ "$(cat "/proc/$collector/comm")" = sparkmon-probes ] || fail "collector named '$(cat "/proc/$collector/comm")'"
 [ "$(status_of "$collector" Seccomp)" = 0 ] || fail "the collector is filtered"
+# Started as root, the collector keeps only what the unit grants and its
+# documented drop-ins add: CAP_DAC_OVERRIDE, CAP_NET_ADMIN, CAP_NET_RAW.
+[ "$(status_of "$collector" CapEff)" = 0000000000003002 ] ||
+	fail "collector CapEff $(status_of "$collector" CapEff)"
+[ "$(status_of "$collector" CapBnd)" = 0000000000003002 ] ||
+	fail "collector CapBnd $(status_of "$collector" CapBnd)"
+ok "collector: CapEff and CapBnd 0000000000003002"
 # Its files: stdin/out/err, the collector's socket, listeners, epoll; no
 # file of the file system.
 files=$(for fd in /proc/"$web"/fd/*; do
