@@ -16,9 +16,9 @@
 #
 # ARM64_BUILD_DIR holds the cross build (make arm64-kernel: sparkmon,
 # bench/wgpoll, test/*). The VM's userland (busybox-static, wireguard-tools,
-# iproute2, util-linux and the libraries, all arm64) is unpacked next to it
-# in vmroot/ by tests/arm64/sysroot.sh; the kernel is cached in
-# build-kernel-cache/ like the x86-64 one.
+# iproute2, util-linux, jq and perl for the tests, the build's libraries,
+# all arm64) is unpacked next to it in vmroot/ by tests/arm64/sysroot.sh;
+# the kernel is cached in build-kernel-cache/ like the x86-64 one.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -47,8 +47,8 @@ for t in $units; do
 done
 
 vmroot=$(dirname "$bdir")/vmroot
-SPARKMON_SYSROOT_PKGS="busybox-static wireguard-tools iproute2 util-linux jq
-	libcmocka0 libmnl0 libmicrohttpd12 libjson-c5 libinih1 libhogweed6 libcurl4 libcrypt1" \
+# The build's packages (for the libraries) and the VM's programs.
+SPARKMON_SYSROOT_EXTRA="busybox-static wireguard-tools iproute2 util-linux jq perl-base" \
 	"$here/sysroot.sh" "$vmroot" "${SPARKMON_ARM64_CACHE:-$repo/build-arm64-cache}"
 
 start=$(date +%s)
@@ -64,7 +64,7 @@ done
 if ! SPARKMON_VM_ARCH=arm64 SPARKMON_VM_ROOT=$vmroot "$repo/tests/integration/kernel/vm.sh" run \
 	--scenario "$repo/tests/integration/kernel/scenario-arm64.sh" --out "$out" \
 	--timeout "${SPARKMON_ARM64_VM_TIMEOUT:-900}" --bin "$SPARKMON" --bin "$bdir/sparkmon-fetch" --bin "$bdir/bench/wgpoll" \
-	--bin "$vmroot/usr/bin/jq" "$@" \
+	--bin "$vmroot/usr/bin/jq" --bin "$vmroot/usr/bin/perl" --bin "$vmroot/usr/bin/setsid" "$@" \
 	--data "$tmp/fixtures.tar" --data "$tmp/units" \
 	--data "$repo/tests/integration/kernel/scenario-wireguard.sh"; then
 	echo "arm64-kernel: the VM scenario failed; its log:" >&2

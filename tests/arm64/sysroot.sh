@@ -8,8 +8,8 @@
 #
 #   sysroot.sh SYSROOT CACHE
 #
-# SPARKMON_SYSROOT_PKGS, when set, names the packages instead (the arm64
-# userland of the kernel test's VM).
+# SPARKMON_SYSROOT_EXTRA names more packages (the arm64 userland of the
+# kernel test's VM).
 # The .deb files stay in CACHE; SYSROOT is unpacked again only when the
 # resolved package versions change (its .versions file). Needs the arm64
 # package lists: as root, a machine without them gets the arm64
@@ -37,8 +37,9 @@ done
 
 # The -dev packages the native build and the unit tests use, plus the C
 # library and libgcc (the cross compiler brings neither for the sysroot).
-roots=${SPARKMON_SYSROOT_PKGS:-"libc6-dev libgcc-s1 $(sed 's/#.*//' "$repo/tests/deps/build.txt" \
-	"$repo/tests/deps/test.txt" | grep -- '-dev$' | sort -u | tr '\n' ' ')"}
+roots="libc6-dev libgcc-s1 ${SPARKMON_SYSROOT_EXTRA:-} $(sed 's/#.*//' \
+	"$repo/tests/deps/build.txt" "$repo/tests/deps/test.txt" | grep -- '-dev$' | sort -u |
+	tr '\n' ' ')"
 
 has_lists() {
 	apt-cache show --no-all-versions libc6:arm64 >/dev/null 2>&1

@@ -17,8 +17,11 @@ tar -xf "$data/fixtures.tar" -C /src || {
 	exit 1
 }
 # Unit tests run from the project root: fixture paths are relative to it.
+# Each in a session of its own, as from a shell with job control: processes
+# started by init have no process group of their own (0), and the runner's
+# tests move children into their parent's group.
 for t in $(cat "$data/units"); do
-	(cd /src && "/usr/bin/$t") >"$out/unit-$t.txt" 2>&1
+	(cd /src && /usr/bin/setsid --wait "/usr/bin/$t") >"$out/unit-$t.txt" 2>&1
 	echo $? >"$out/unit-$t.rc"
 done
 
