@@ -192,6 +192,12 @@ sparkmon_checks() {
 		"$1" 2>/dev/null) || checks=""
 }
 
+# explain JSON: what sparkmon said about each firewall.* check, on stderr.
+explain() {
+	jq -r '.checks[] | select(.id | startswith("firewall.")) | "    \(.id) \(.status): \(.summary)"' \
+		"$1" >&2 2>/dev/null || true
+}
+
 # all_ok: every firewall.* check in $checks is OK (and there is one).
 all_ok() {
 	[ -n "$checks" ] || return 1
@@ -259,9 +265,11 @@ for file in "$cases_dir"/${SPARKMON_ORACLE_CASES:-*}.case; do
 	if [ -z "$checks" ]; then
 		fail "$name: no firewall checks in sparkmon's JSON: $(head -c 300 "$tmp/check.json.err")"
 	elif all_ok; then
-		[ $works = works ] || fail "$name: false OK: sparkmon says $checks, but the path is broken:$how"
+		[ $works = works ] || { fail "$name: false OK: sparkmon says $checks, but the path is broken:$how" &&
+			explain "$tmp/check.json"; }
 	elif [ $works = works ]; then
 		fail "$name: false alarm: sparkmon says $checks, but the path works:$how"
+		explain "$tmp/check.json"
 	fi
 	case " $checks " in
 	*" firewall.forward6="*) [ "$ipv6" = on ] || fail "$name: firewall.forward6 without IPv6 on the VPN" ;;
@@ -273,7 +281,8 @@ for file in "$cases_dir"/${SPARKMON_ORACLE_CASES:-*}.case; do
 		if run_fixes "$tmp/check.json" "$name"; then
 			if path_works "$ipv6"; then
 				sparkmon_checks "$tmp/after.json"
-				all_ok || fail "$name: after the fix the path works, but sparkmon says $checks"
+				all_ok || { fail "$name: after the fix the path works, but sparkmon says $checks" &&
+					explain "$tmp/after.json"; }
 				fixed="; its fix made the path work: $(paste -sd';' "$tmp/check.json.fix")"
 			else
 				fail "$name: the fix for $verdict was applied, the path is still broken:$how:" \
