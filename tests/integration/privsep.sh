@@ -9,8 +9,9 @@
 # - neither process's memory holds any 8-byte window of the private or
 #   preshared key, raw, base64 or hex (the scan reads every mapping of
 #   /proc/PID/maps through /proc/PID/mem, after several polls);
-# - killing the collector stops the web process; a collector that stops
-#   sending (SIGSTOP) turns /healthz to 503 within two poll intervals.
+# - killing the collector stops the web process, killing the web process
+#   stops the collector; a collector that stops sending (SIGSTOP) turns
+#   /healthz to 503 within two poll intervals.
 # That the sandbox refuses the credentials folder and netlink sockets is
 # shown on the sandbox itself (tests/unit/test_sandbox.c).
 set -eu
@@ -132,5 +133,21 @@ else
 		ok "a killed collector stops the web process, with a log line" ||
 		fail "no log line for the killed collector"
 fi
+
+# And the other way round: a killed web process takes its collector along.
+port2=$(free_port)
+sed "s/^listen = .*/listen = 127.0.0.1:$port2/" "$tmp/sparkmon.conf" >"$tmp/second.conf"
+serve "$tmp/second.conf" "$tmp/second.log" "$ns"
+wait_http -n "$ns" "http://127.0.0.1:$port2/healthz" -f
+web2=$(in_ns sh -c "ss -Hltnp 'sport = :$port2'" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+collector2=$(pgrep -P "$web2" || true)
+[ -n "$collector2" ] || die "no collector under $web2"
+kill -KILL "$web2"
+for _ in $(seq 30); do
+	kill -0 "$collector2" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$collector2" 2>/dev/null && fail "the collector outlived its web process" ||
+	ok "a killed web process takes its collector along"
 
 finish
