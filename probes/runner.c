@@ -183,7 +183,8 @@ static void collect(struct pipes *p, pid_t pid, long long deadline, size_t cap,
  * reason nvidia-smi hangs at all) does not die until the kernel lets it.
  * The runner waits this long after SIGKILL, then keeps its pid to be
  * reaped by a later run, so that a probe never hangs on its own tool; a
- * tagged run is refused while a child of its tag is still there. */
+ * run is refused while a child of its tag (by default, of its program) is
+ * still there. */
 #define RUNNER_KILL_GRACE_MS 1000
 
 struct pending {
@@ -227,7 +228,7 @@ static void pending_add(pid_t pid, const char *tag, long long started_ms)
 	p = &pending[n_pending++];
 	n_reserved--;
 	p->pid = pid;
-	snprintf(p->tag, sizeof(p->tag), "%s", tag ? tag : "");
+	snprintf(p->tag, sizeof(p->tag), "%s", tag);
 	p->started_ms = started_ms;
 	pthread_mutex_unlock(&pending_lock);
 }
@@ -258,7 +259,7 @@ int runner_pending(const char *tag, double *ret_age_seconds)
 	pthread_mutex_lock(&pending_lock);
 	pending_reap_locked();
 	for (size_t i = 0; i < n_pending && r < 0; i++) {
-		if (!tag || strcmp(pending[i].tag, tag) == 0) {
+		if (!tag || strncmp(pending[i].tag, tag, sizeof(pending[i].tag) - 1) == 0) {
 			if (ret_age_seconds)
 				*ret_age_seconds =
 				    (double)(now_ms() - pending[i].started_ms) / 1000.0;
@@ -312,7 +313,7 @@ int runner_run(const char *const argv[], const struct runner_options *opts,
                struct runner_result *ret)
 {
 	unsigned timeout = opts && opts->timeout_ms ? opts->timeout_ms : RUNNER_DEFAULT_TIMEOUT_MS;
-	const char *tag = opts && opts->tag && opts->tag[0] ? opts->tag : NULL;
+	const char *tag = opts && opts->tag && opts->tag[0] ? opts->tag : argv ? argv[0] : NULL;
 	size_t cap = opts && opts->max_output ? opts->max_output : RUNNER_DEFAULT_MAX_OUTPUT;
 	struct pipes p = {{-1, -1}, {-1, -1}};
 	struct runner_result res;
@@ -329,7 +330,7 @@ int runner_run(const char *const argv[], const struct runner_options *opts,
 		return -EINVAL;
 	/* Reaps the dead ones first; one of this tag still there is busy. */
 	pending_reap();
-	if (tag && runner_pending(tag, NULL) == 0)
+	if (runner_pending(tag, NULL) == 0)
 		return -EBUSY;
 	res.out = malloc(cap + 1);
 	if (!res.out)

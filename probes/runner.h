@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RUNNER_TAG_MAX 32
+#define RUNNER_TAG_MAX 256
 
 struct runner_options {
 	unsigned timeout_ms; /* 0 = 5 s */
@@ -16,7 +16,7 @@ struct runner_options {
 	uint64_t keep_caps;  /* capabilities kept, if held (probes/caps.h); 0: none */
 	/* Names the runs of one tool ("nvidia-smi"): while a child of this tag,
 	 * killed but not dead, is still there, runner_run() refuses to start
-	 * another (-EBUSY). NULL or "": no tag. */
+	 * another (-EBUSY). NULL or "": the program's path. */
 	const char *tag;
 };
 

@@ -427,7 +427,8 @@ static void test_child_that_survives_kill(void **state)
 	assert_no_children();
 }
 
-/* Several left behind at once, of several tags: each kept and reaped. */
+/* Several left behind at once, of several tags (and of none: the
+ * program's own): each kept and reaped. */
 static void test_many_survivors_kept(void **state)
 {
 	static const char *const tags[] = {"a", "b", "c", "d"};
@@ -443,6 +444,17 @@ static void test_many_survivors_kept(void **state)
 		assert_int_equal(runner_run(wedged, &opts, &res), 0);
 		assert_true(res.timed_out);
 		runner_result_free(&res);
+	}
+	/* Without a tag, the program's path is its tag. */
+	{
+		struct runner_options untagged = {.timeout_ms = 100};
+
+		assert_int_equal(runner_run(wedged, &untagged, &res), 0);
+		assert_true(res.timed_out);
+		runner_result_free(&res);
+		assert_int_equal(runner_pending(wedged[0], NULL), 0);
+		assert_int_equal(runner_run(wedged, &untagged, &res), -EBUSY);
+		assert_int_equal(runner_run(wedged, NULL, &res), -EBUSY);
 	}
 	assert_true(count_children() >= 1);
 	for (size_t i = 0; i < 4; i++) {
