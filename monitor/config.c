@@ -113,6 +113,10 @@ static const struct key_def config_keys[] = {
      SECONDS(7 * 86400), "a peer whose last handshake is older than this is down"},
     {"firewall", "iptables_save", KEY_PATH, FIELD(firewall_iptables_save), 0, 0,
      "iptables-save program (iptables-nft-save or iptables-legacy-save to pick a backend)"},
+    {"firewall", "ip6tables_save", KEY_PATH, FIELD(firewall_ip6tables_save), 0, 0,
+     "ip6tables-save program, run when the VPN carries IPv6"},
+    {"firewall", "nft", KEY_FILE, FIELD(firewall_nft), 0, 0,
+     "nft program, for native nftables rules (nft -j list ruleset); empty: not read"},
     {"endpoint", "interval", KEY_DURATION, FIELD(endpoint_interval_ms), SECONDS(10), SECONDS(86400),
      "how often the public IP and the reachability URLs are checked"},
     {"endpoint", "ip_urls", KEY_URLS, FIELD(endpoint_ip_urls), 0, 0,
@@ -159,6 +163,8 @@ void config_defaults(struct config *cfg)
 	strcpy(cfg->wireguard_wg_quick_file, "/etc/wireguard/%i.conf");
 	cfg->wireguard_stale_after_ms = SECONDS(600);
 	strcpy(cfg->firewall_iptables_save, "/usr/sbin/iptables-save");
+	strcpy(cfg->firewall_ip6tables_save, "/usr/sbin/ip6tables-save");
+	strcpy(cfg->firewall_nft, "/usr/sbin/nft");
 	cfg->endpoint_interval_ms = SECONDS(300);
 	strcpy(cfg->endpoint_ip_urls, "https://api.ipify.org");
 	cfg->endpoint_connect_timeout_ms = SECONDS(3);

@@ -87,6 +87,8 @@ struct config {
 
 	/* [firewall] */
 	char firewall_iptables_save[CONFIG_PATH_MAX];
+	char firewall_ip6tables_save[CONFIG_PATH_MAX];
+	char firewall_nft[CONFIG_PATH_MAX];
 
 	/* [endpoint] */
 	uint64_t endpoint_interval_ms;

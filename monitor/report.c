@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "monitor/check.h"
+#include "monitor/fwcheck.h"
 #include "monitor/human.h"
 #include "monitor/probetab.h"
 
@@ -24,6 +25,11 @@ static void print_checks(const struct verdict *v, FILE *out)
 		if (c->hint[0]) {
 			check_sanitize(c->hint, text, sizeof(text));
 			fprintf(out, "  %-8s  %-24s fix: %s\n", "", "", text);
+		}
+		/* The commands that fix it now, one per line, to copy. */
+		for (size_t j = 0; j < c->n_fix; j++) {
+			check_sanitize(c->fix[j], text, sizeof(text));
+			fprintf(out, "  %-8s  %-24s run: %s\n", "", "", text);
 		}
 	}
 }
@@ -275,6 +281,28 @@ static void print_wireguard(const struct config *cfg, const struct snapshot *sna
 		        wg->missing_required[i]);
 }
 
+/* Per interface, family and direction: what each base chain does. */
+static void print_firewall_decisions(const struct firewall *fw, FILE *out)
+{
+	for (size_t i = 0; i < fw->n_decisions; i++) {
+		const struct firewall_decision *d = &fw->decisions[i];
+		char text[FIREWALL_TEXT_MAX + 128], label[64];
+		const char *verb =
+		    d->result == FWPATH_RULE_ACCEPTS || d->result == FWPATH_POLICY_ACCEPTS
+		        ? "accepts"
+		    : d->result == FWPATH_TOO_COMPLEX ? "unknown"
+		                                      : "DROPS";
+
+		fwcheck_describe(d, text, sizeof(text));
+		snprintf(label, sizeof(label), "%s IPv%d %s", d->iface, d->family,
+		         fwcheck_direction_name(d->direction));
+		fprintf(out, "  %-18s %-7s %s%s\n", label, verb, text,
+		        d->after_docker ? " (after Docker's chains)" : "");
+	}
+	if (fw->decisions_cut)
+		fputs("  (more base chains than shown)\n", out);
+}
+
 static void print_firewall(const struct snapshot *snap, FILE *out)
 {
 	const struct firewall *fw = &snap->firewall;
@@ -285,23 +313,23 @@ static void print_firewall(const struct snapshot *snap, FILE *out)
 	fprintf(out, "  rules read by:     %s (%s)%s\n", fw->iptables_save,
 	        fw->backend[0] ? fw->backend : "backend not named",
 	        fw->legacy_tables_present ? ", iptables-legacy tables also loaded" : "");
+	if (fw->nft_read)
+		fprintf(out, "  nftables:          %s: %u tables, %u evaluated besides iptables'\n",
+		        fw->nft, fw->nft_tables, fw->nft_native_tables);
+	else if (fw->nft_error[0])
+		fprintf(out, "  nftables:          %s\n", fw->nft_error);
 	fprintf(out, "  FORWARD policy:    %s, %u filter rules, %u nat rules%s\n",
 	        fw->forward_policy, fw->filter_rules, fw->nat_rules,
 	        fw->docker ? ", Docker chains present" : "");
-	fprintf(out, "  VPN network:       %s\n", fw->vpn_subnet[0] ? fw->vpn_subnet : "unknown");
-	for (size_t i = 0; i < fw->n_forward; i++) {
-		const struct firewall_forward *f = &fw->forward[i];
-
-		if (f->rule_number)
-			fprintf(out, "  forward from %-5s %s rule %d: %s\n", f->iface, f->chain,
-			        f->rule_number, f->rule);
-		else
-			fprintf(out, "  forward from %-5s FORWARD policy %s\n", f->iface,
-			        fw->forward_policy);
-	}
+	fprintf(out, "  VPN network:       %s%s%s\n",
+	        fw->vpn_subnet[0] ? fw->vpn_subnet : "unknown", fw->vpn_subnet6[0] ? ", " : "",
+	        fw->vpn_subnet6);
+	if (fw->ipv6 && !fw->ipv6_read)
+		fprintf(out, "  IPv6 rules:        %s\n", fw->ipv6_error);
+	print_firewall_decisions(fw, out);
 	if (fw->masq_found)
-		fprintf(out, "  masquerade:        %s rule %d: %s\n", fw->masq_chain,
-		        fw->masq_rule_number, fw->masq_rule);
+		fprintf(out, "  masquerade:        %s %s rule %d: %s\n", fw->masq_table,
+		        fw->masq_chain, fw->masq_rule_number, fw->masq_rule);
 	else
 		fputs("  masquerade:        none for the VPN\n", out);
 	fprintf(out, "  default route:     %s%s%s\n", fw->default_route ? fw->default_if : "none",
@@ -310,7 +338,7 @@ static void print_firewall(const struct snapshot *snap, FILE *out)
 		fprintf(out, "  wg-quick file:     %s\n",
 		        fw->wgquick_error[0] ? fw->wgquick_error : fw->wgquick_path);
 	for (size_t i = 0; i < fw->n_expect; i++) {
-		const struct firewall_expectation *e = &fw->expect[i];
+		const struct postup_expectation *e = &fw->expect[i];
 		const char *state = !e->understood ? "not understood"
 		                    : !e->checked  ? "not checked"
 		                    : e->present   ? "present"

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "monitor/fwcheck.h"
 #include "monitor/human.h"
 #include "monitor/probetab.h"
 
@@ -20,11 +21,8 @@ struct check_def {
 	const char *probe_failed_hint; /* hint when the probe could not run */
 };
 
-static void set_check(struct check *out, enum check_status status, const char *hint,
-                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void set_check(struct check *out, enum check_status status, const char *hint,
-                      const char *fmt, ...)
+void verdict_set_check(struct check *out, enum check_status status, const char *hint,
+                       const char *fmt, ...)
 {
 	va_list ap;
 
@@ -33,6 +31,8 @@ static void set_check(struct check *out, enum check_status status, const char *h
 	vsnprintf(out->summary, sizeof(out->summary), fmt, ap);
 	va_end(ap);
 	snprintf(out->hint, sizeof(out->hint), "%s", status == CHECK_OK ? "" : hint);
+	if (status == CHECK_OK)
+		out->n_fix = 0;
 }
 
 /* True when part/total is below bp hundredths of a percent, exactly. */
@@ -55,10 +55,10 @@ static bool check_memory_available(const struct config *cfg, const struct snapsh
 		status = CHECK_CRITICAL;
 	else if (below_share(m->available, m->total, cfg->memory_warning_bp))
 		status = CHECK_WARNING;
-	set_check(out, status,
-	          "find what holds memory: ps -eo pid,rss,comm --sort=-rss | head; "
-	          "GPU jobs share it on unified-memory machines (nvidia-smi)",
-	          "%s available of %s (%.1f%%)", avail, total, pct);
+	verdict_set_check(out, status,
+	                  "find what holds memory: ps -eo pid,rss,comm --sort=-rss | head; "
+	                  "GPU jobs share it on unified-memory machines (nvidia-smi)",
+	                  "%s available of %s (%.1f%%)", avail, total, pct);
 	return true;
 }
 
@@ -67,11 +67,12 @@ static bool check_forwarding_ipv4(const struct config *cfg, const struct snapsho
 {
 	(void)cfg;
 	if (snap->forwarding.ipv4)
-		set_check(out, CHECK_OK, "", "IPv4 forwarding is on");
+		verdict_set_check(out, CHECK_OK, "", "IPv4 forwarding is on");
 	else
-		set_check(out, CHECK_CRITICAL, "sysctl -w net.ipv4.ip_forward=1",
-		          "IPv4 forwarding is off: VPN clients reach this host only, nothing "
-		          "behind it");
+		verdict_set_check(
+		    out, CHECK_CRITICAL, "sysctl -w net.ipv4.ip_forward=1",
+		    "IPv4 forwarding is off: VPN clients reach this host only, nothing "
+		    "behind it");
 	return true;
 }
 
@@ -142,33 +143,35 @@ static void forwarding_boot_check(const struct forwarding_family *fam,
 
 	procps_note(fam, b, note, sizeof(note));
 	if (b->value == 1) {
-		set_check(out, CHECK_OK, "", "%s = 1 is set at boot by %s:%d%s", fam->key, b->file,
-		          b->line, note);
+		verdict_set_check(out, CHECK_OK, "", "%s = 1 is set at boot by %s:%d%s", fam->key,
+		                  b->file, b->line, note);
 		return;
 	}
 	if (b->service == FORWARDING_BY_DOCKER && b->service_file[0])
-		set_check(out, CHECK_OK, "",
-		          "%s is turned on at boot by Docker (%s is enabled and %s does not set "
-		          "\"ip-forward\": false)",
-		          fam->key, b->service_unit, b->service_file);
+		verdict_set_check(
+		    out, CHECK_OK, "",
+		    "%s is turned on at boot by Docker (%s is enabled and %s does not set "
+		    "\"ip-forward\": false)",
+		    fam->key, b->service_unit, b->service_file);
 	else if (b->service == FORWARDING_BY_DOCKER)
-		set_check(out, CHECK_OK, "",
-		          "%s is turned on at boot by Docker (%s is enabled, with no "
-		          "/etc/docker/daemon.json)",
-		          fam->key, b->service_unit);
+		verdict_set_check(out, CHECK_OK, "",
+		                  "%s is turned on at boot by Docker (%s is enabled, with no "
+		                  "/etc/docker/daemon.json)",
+		                  fam->key, b->service_unit);
 	else if (b->service == FORWARDING_BY_WG_QUICK)
-		set_check(out, CHECK_OK, "",
-		          "%s is turned on at boot by a PostUp of %s (%s is enabled)", fam->key,
-		          b->service_file, b->service_unit);
+		verdict_set_check(out, CHECK_OK, "",
+		                  "%s is turned on at boot by a PostUp of %s (%s is enabled)",
+		                  fam->key, b->service_file, b->service_unit);
 	else if (b->service == FORWARDING_BY_NETWORKD)
-		set_check(out, CHECK_OK, "",
-		          "%s is turned on at boot by systemd-networkd: %s:%d (%s is enabled)",
-		          fam->key, b->service_file, b->service_line, b->service_unit);
+		verdict_set_check(
+		    out, CHECK_OK, "",
+		    "%s is turned on at boot by systemd-networkd: %s:%d (%s is enabled)", fam->key,
+		    b->service_file, b->service_line, b->service_unit);
 	if (b->service != FORWARDING_BY_NONE)
 		return;
 	if (b->refused_file[0]) {
 		boot_fix_hint(fam, b->refused_file, b->refused_line, hint, sizeof(hint));
-		set_check(
+		verdict_set_check(
 		    out, CHECK_WARNING, hint,
 		    "%s:%d sets %s = '%s', which the kernel refuses; systemd-sysctl keeps only "
 		    "the last assignment, so it stays off at boot%s%s",
@@ -177,12 +180,13 @@ static void forwarding_boot_check(const struct forwarding_family *fam,
 	}
 	if (b->value == 0) {
 		boot_fix_hint(fam, b->file, b->line, hint, sizeof(hint));
-		set_check(out, CHECK_WARNING, hint, "%s:%d sets %s = 0 at boot%s%s", b->file,
-		          b->line, fam->key, lost, note);
+		verdict_set_check(out, CHECK_WARNING, hint, "%s:%d sets %s = 0 at boot%s%s",
+		                  b->file, b->line, fam->key, lost, note);
 		return;
 	}
 	snprintf(hint, sizeof(hint), "echo '%s = 1' > %s && " SYSCTL_APPLY, fam->key, fam->dropin);
-	set_check(out, CHECK_WARNING, hint, "no sysctl file sets %s%s%s", fam->key, lost, note);
+	verdict_set_check(out, CHECK_WARNING, hint, "no sysctl file sets %s%s%s", fam->key, lost,
+	                  note);
 }
 
 static bool check_forwarding_persistent(const struct config *cfg, const struct snapshot *snap,
@@ -216,14 +220,14 @@ static bool check_forwarding_ipv6(const struct config *cfg, const struct snapsho
 	if (!f->ipv6_carried)
 		return false;
 	if (f->ipv6_error[0]) {
-		set_check(out, CHECK_UNKNOWN,
-		          "check that IPv6 is enabled: sysctl net.ipv6.conf.all.forwarding",
-		          "%s carries IPv6 but IPv6 forwarding cannot be read: %s",
-		          f->ipv6_carried_by, f->ipv6_error);
+		verdict_set_check(out, CHECK_UNKNOWN,
+		                  "check that IPv6 is enabled: sysctl net.ipv6.conf.all.forwarding",
+		                  "%s carries IPv6 but IPv6 forwarding cannot be read: %s",
+		                  f->ipv6_carried_by, f->ipv6_error);
 		return true;
 	}
 	if (!f->ipv6) {
-		set_check(
+		verdict_set_check(
 		    out, CHECK_CRITICAL, "sysctl -w net.ipv6.conf.all.forwarding=1",
 		    "IPv6 forwarding is off: %s carries IPv6, but VPN clients reach this host "
 		    "only, nothing behind it",
@@ -231,7 +235,7 @@ static bool check_forwarding_ipv6(const struct config *cfg, const struct snapsho
 		return true;
 	}
 	if (!cfg->forwarding_check_persistent) {
-		set_check(out, CHECK_OK, "", "IPv6 forwarding is on");
+		verdict_set_check(out, CHECK_OK, "", "IPv6 forwarding is on");
 		return true;
 	}
 	forwarding_boot_check(&forwarding_ipv6_family, &f->boot6, true, out);
@@ -257,24 +261,25 @@ static bool check_gpu_available(const struct config *cfg, const struct snapshot 
 	if (g->total == 0) {
 		snprintf(hint, sizeof(hint), "run %s by hand; " GPU_DRIVER_HINT,
 		         cfg->gpu_nvidia_smi);
-		set_check(out, cfg->gpu_expected ? CHECK_CRITICAL : CHECK_WARNING, hint,
-		          "nvidia-smi answers but reports no GPU%s",
-		          cfg->gpu_expected ? "" : " (none is expected: [gpu] expected = no)");
+		verdict_set_check(out, cfg->gpu_expected ? CHECK_CRITICAL : CHECK_WARNING, hint,
+		                  "nvidia-smi answers but reports no GPU%s",
+		                  cfg->gpu_expected ? ""
+		                                    : " (none is expected: [gpu] expected = no)");
 		return true;
 	}
 	if (g->unparsed_lines) {
 		snprintf(hint, sizeof(hint),
 		         "run %s by hand and look for the GPU it leaves out; %s",
 		         cfg->gpu_nvidia_smi, GPU_DRIVER_HINT);
-		set_check(out, CHECK_WARNING, hint, "%u GPU%s read, %u line%s not: %s", g->total,
-		          g->total == 1 ? "" : "s", g->unparsed_lines,
-		          g->unparsed_lines == 1 ? "" : "s", g->first_unparsed);
+		verdict_set_check(out, CHECK_WARNING, hint, "%u GPU%s read, %u line%s not: %s",
+		                  g->total, g->total == 1 ? "" : "s", g->unparsed_lines,
+		                  g->unparsed_lines == 1 ? "" : "s", g->first_unparsed);
 		return true;
 	}
-	set_check(out, CHECK_OK, "", "%u GPU%s: %s, driver %s%s", g->total,
-	          g->total == 1 ? "" : "s", d->name[0] ? d->name : "(no name)",
-	          d->driver_version[0] ? d->driver_version : "unknown",
-	          g->unified_memory ? ", unified memory" : "");
+	verdict_set_check(out, CHECK_OK, "", "%u GPU%s: %s, driver %s%s", g->total,
+	                  g->total == 1 ? "" : "s", d->name[0] ? d->name : "(no name)",
+	                  d->driver_version[0] ? d->driver_version : "unknown",
+	                  g->unified_memory ? ", unified memory" : "");
 	return true;
 }
 
@@ -290,17 +295,18 @@ static bool check_gpu_available_no_data(const struct config *cfg, const struct s
 	if (p->status == PROBE_SKIPPED) {
 		if (!cfg->gpu_expected)
 			return false;
-		set_check(out, CHECK_CRITICAL,
-		          "install the NVIDIA driver and its utilities (nvidia-smi), or set "
-		          "[gpu] nvidia_smi to where nvidia-smi is",
-		          "%s, but a GPU is expected ([gpu] expected = yes)", p->error);
+		verdict_set_check(
+		    out, CHECK_CRITICAL,
+		    "install the NVIDIA driver and its utilities (nvidia-smi), or set "
+		    "[gpu] nvidia_smi to where nvidia-smi is",
+		    "%s, but a GPU is expected ([gpu] expected = yes)", p->error);
 		return true;
 	}
 	snprintf(hint, sizeof(hint), "nvidia-smi said: %.160s; run %.120s by hand; %s", p->error,
 	         cfg->gpu_nvidia_smi, GPU_DRIVER_HINT);
-	set_check(out, cfg->gpu_expected ? CHECK_CRITICAL : CHECK_UNKNOWN, hint,
-	          "nvidia-smi %s: %s", p->status == PROBE_TIMED_OUT ? "timed out" : "failed",
-	          p->error);
+	verdict_set_check(out, cfg->gpu_expected ? CHECK_CRITICAL : CHECK_UNKNOWN, hint,
+	                  "nvidia-smi %s: %s",
+	                  p->status == PROBE_TIMED_OUT ? "timed out" : "failed", p->error);
 	return true;
 }
 
@@ -329,8 +335,8 @@ static bool check_gpu_temperature(const struct config *cfg, const struct snapsho
 	if (g->count == 0)
 		return false;
 	if (!hot) {
-		set_check(out, CHECK_UNKNOWN, "nvidia-smi -q -d TEMPERATURE",
-		          "no GPU reports its temperature");
+		verdict_set_check(out, CHECK_UNKNOWN, "nvidia-smi -q -d TEMPERATURE",
+		                  "no GPU reports its temperature");
 		return true;
 	}
 	for (unsigned i = 0; i < g->count; i++) {
@@ -358,12 +364,12 @@ static bool check_gpu_temperature(const struct config *cfg, const struct snapsho
 	else if (status == CHECK_OK)
 		snprintf(text, sizeof(text), "hottest of %u GPUs: GPU %u at %.0f C", g->count,
 		         hot->index, hot->temperature_c);
-	set_check(out, status,
-	          "check cooling and load: nvidia-smi -q -d TEMPERATURE,PERFORMANCE "
-	          "(clocks slow down near the slowdown temperature)",
-	          "%s (WARNING at %u C, CRITICAL at %u C)%s%s", text, cfg->gpu_temperature_warning,
-	          cfg->gpu_temperature_critical, missing[0] ? "; no reading from GPU " : "",
-	          missing);
+	verdict_set_check(out, status,
+	                  "check cooling and load: nvidia-smi -q -d TEMPERATURE,PERFORMANCE "
+	                  "(clocks slow down near the slowdown temperature)",
+	                  "%s (WARNING at %u C, CRITICAL at %u C)%s%s", text,
+	                  cfg->gpu_temperature_warning, cfg->gpu_temperature_critical,
+	                  missing[0] ? "; no reading from GPU " : "", missing);
 	return true;
 }
 
@@ -478,16 +484,17 @@ static bool check_wireguard_interface(const struct config *cfg, const struct sna
 
 	(void)cfg;
 	if (wg->n_devices == 0 && wg->socket_dir_error) {
-		set_check(out, CHECK_UNKNOWN, WIREGUARD_SOCKET_PERM_HINT,
-		          "no kernel WireGuard interface, and userspace ones cannot be seen: "
-		          "/var/run/wireguard is not readable");
+		verdict_set_check(
+		    out, CHECK_UNKNOWN, WIREGUARD_SOCKET_PERM_HINT,
+		    "no kernel WireGuard interface, and userspace ones cannot be seen: "
+		    "/var/run/wireguard is not readable");
 		return true;
 	}
 	if (wg->n_devices == 0) {
-		set_check(out, CHECK_CRITICAL,
-		          "wg-quick up <name> (or systemctl enable --now wg-quick@<name>); "
-		          "check with: ip -d link show type wireguard",
-		          "no WireGuard interface found");
+		verdict_set_check(out, CHECK_CRITICAL,
+		                  "wg-quick up <name> (or systemctl enable --now wg-quick@<name>); "
+		                  "check with: ip -d link show type wireguard",
+		                  "no WireGuard interface found");
 		return true;
 	}
 	for (size_t i = 0; i < wg->n_devices; i++) {
@@ -511,9 +518,9 @@ static bool check_wireguard_interface(const struct config *cfg, const struct sna
 	}
 	/* Problems only when there are any: the working ones are not news. */
 	if (bad[0])
-		set_check(out, CHECK_CRITICAL, hint, "%s", bad);
+		verdict_set_check(out, CHECK_CRITICAL, hint, "%s", bad);
 	else
-		set_check(out, CHECK_OK, "", "%s", ok);
+		verdict_set_check(out, CHECK_OK, "", "%s", ok);
 	return true;
 }
 
@@ -570,7 +577,7 @@ static bool check_wireguard_listen_port(const struct config *cfg, const struct s
 	}
 	if (!applies)
 		return false; /* nothing says which port the router forwards */
-	set_check(out, status, hint, "%s", summary);
+	verdict_set_check(out, status, hint, "%s", summary);
 	return true;
 }
 
@@ -640,259 +647,8 @@ static bool check_wireguard_peers(const struct config *cfg, const struct snapsho
 			         "address>/32, and a [Peer] section in the wg-quick file");
 		}
 	}
-	set_check(out, status, hint, "%zu peer%s, %zu up%s%s", peers, peers == 1 ? "" : "s", up,
-	          detail[0] ? "; " : "", detail);
-	return true;
-}
-
-/* ---- firewall ------------------------------------------------------------- */
-
-static const char *firewall_file_or(const struct firewall *fw, const char *fallback)
-{
-	return fw->wgquick_path[0] ? fw->wgquick_path : fallback;
-}
-
-static const char *firewall_legacy_note(const struct firewall *fw)
-{
-	return fw->legacy_tables_present
-	           ? " (iptables-legacy tables are loaded too: iptables-legacy-save shows them)"
-	           : "";
-}
-
-static int forward_rank(enum firewall_forward_result r)
-{
-	return r == FIREWALL_FORWARD_POLICY_DROPS || r == FIREWALL_FORWARD_RULE_DROPS ? 1 : 0;
-}
-
-static bool check_firewall_forward(const struct config *cfg, const struct snapshot *snap,
-                                   struct check *out)
-{
-	const struct firewall *fw = &snap->firewall;
-	const struct firewall_forward *f = NULL;
-	char hint[CHECK_TEXT_MAX];
-	const char *file;
-
-	(void)cfg;
-	if (fw->n_forward == 0) {
-		set_check(out, CHECK_UNKNOWN,
-		          "name the interface: [wireguard] interfaces = wg0 in sparkmon.conf",
-		          "no WireGuard interface to check: none configured, found or in "
-		          "/etc/wireguard");
-		return true;
-	}
-	for (size_t i = 0; i < fw->n_forward; i++)
-		if (!f || forward_rank(fw->forward[i].result) > forward_rank(f->result))
-			f = &fw->forward[i];
-	file = firewall_file_or(fw, "the wg-quick file");
-	switch (f->result) {
-	case FIREWALL_FORWARD_RULE_ACCEPTS:
-		set_check(out, CHECK_OK, "", "FORWARD accepts traffic from %s: %s rule %d '%s'%s%s",
-		          f->iface, f->chain, f->rule_number, f->rule,
-		          f->after_docker ? ", after Docker's chains" : "",
-		          firewall_legacy_note(fw));
-		return true;
-	case FIREWALL_FORWARD_POLICY_ACCEPTS:
-		if (!fw->filter_present)
-			set_check(out, CHECK_OK, "",
-			          "no filter table: nothing filters forwarded traffic from %s%s",
-			          f->iface, firewall_legacy_note(fw));
-		else
-			set_check(out, CHECK_OK, "",
-			          "FORWARD policy is ACCEPT and no rule drops traffic from %s%s",
-			          f->iface, firewall_legacy_note(fw));
-		return true;
-	case FIREWALL_FORWARD_RULE_DROPS:
-		snprintf(hint, sizeof(hint),
-		         "put an ACCEPT before it: iptables -I %s -i %s -j ACCEPT, and the same "
-		         "rule in PostUp of %s",
-		         fw->docker ? "DOCKER-USER" : "FORWARD", f->iface, file);
-		set_check(out, CHECK_CRITICAL, hint,
-		          "%s rule %d drops traffic from %s before any ACCEPT: '%s'%s", f->chain,
-		          f->rule_number, f->iface, f->rule, firewall_legacy_note(fw));
-		return true;
-	case FIREWALL_FORWARD_POLICY_DROPS:
-		if (fw->docker)
-			snprintf(
-			    hint, sizeof(hint),
-			    "Docker set the FORWARD policy to DROP. Now: iptables -I DOCKER-USER "
-			    "-i %s -j ACCEPT. For good: keep 'PostUp = iptables -A FORWARD -i %s "
-			    "-j ACCEPT' in %s and start wg-quick@%s after docker.service",
-			    f->iface, f->iface, file, f->iface);
-		else
-			snprintf(
-			    hint, sizeof(hint),
-			    "iptables -A FORWARD -i %s -j ACCEPT, and the same in PostUp of %s",
-			    f->iface, file);
-		set_check(out, CHECK_CRITICAL, hint,
-		          "FORWARD policy is %s and no rule accepts traffic from %s%s%s",
-		          fw->forward_policy, f->iface,
-		          fw->docker ? " (Docker's chains are there: Docker sets that policy)" : "",
-		          firewall_legacy_note(fw));
-		return true;
-	}
-	return false;
-}
-
-static bool check_firewall_masquerade(const struct config *cfg, const struct snapshot *snap,
-                                      struct check *out)
-{
-	const struct firewall *fw = &snap->firewall;
-	char hint[CHECK_TEXT_MAX], subnet[64] = "";
-
-	(void)cfg;
-	if (fw->vpn_subnet[0])
-		snprintf(subnet, sizeof(subnet), " (%s)", fw->vpn_subnet);
-	if (fw->masq_found) {
-		set_check(out, CHECK_OK, "", "VPN traffic%s is masqueraded: nat %s rule %d '%s'",
-		          subnet, fw->masq_chain, fw->masq_rule_number, fw->masq_rule);
-		return true;
-	}
-	snprintf(hint, sizeof(hint),
-	         "iptables -t nat -A POSTROUTING -o %s -j MASQUERADE, and the same in PostUp of %s",
-	         fw->default_if[0] ? fw->default_if : "<uplink NIC>",
-	         firewall_file_or(fw, "the wg-quick file"));
-	set_check(out, CHECK_CRITICAL, hint,
-	          "no MASQUERADE or SNAT rule in nat POSTROUTING covers the VPN%s: clients reach "
-	          "this host but nothing behind it%s",
-	          subnet, firewall_legacy_note(fw));
-	return true;
-}
-
-static void format_text(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void format_text(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-}
-
-/* Replaces every "-o old" (a whole word) by "-o new" in a wg-quick line. */
-static void replace_nic(const char *line, const char *old, const char *new_nic, char *buf,
-                        size_t size)
-{
-	char needle[40];
-	size_t n = 0, nlen;
-
-	snprintf(needle, sizeof(needle), "-o %s", old);
-	nlen = strlen(needle);
-	buf[0] = '\0';
-	for (const char *p = line; *p && n + 1 < size;) {
-		if (strncmp(p, needle, nlen) == 0 &&
-		    (p[nlen] == '\0' || p[nlen] == ' ' || p[nlen] == ';')) {
-			int w = snprintf(buf + n, size - n, "-o %s", new_nic);
-
-			if (w < 0 || (size_t)w >= size - n)
-				break;
-			n += (size_t)w;
-			p += nlen;
-			continue;
-		}
-		buf[n++] = *p++;
-		buf[n] = '\0';
-	}
-}
-
-/* The fix for a renamed NIC: the commands for now, and the wg-quick lines
- * for the next start; when both lines do not fit, a sed command instead. */
-static void uplink_hint(const struct firewall *fw, const char *new_nic, char *hint, size_t size)
-{
-	char up[CHECK_TEXT_MAX], down[CHECK_TEXT_MAX], now[CHECK_TEXT_MAX];
-	const char *file = firewall_file_or(fw, "the wg-quick file");
-	const char *rule = fw->masq_rule;
-	int n;
-
-	/* iptables-save prints "-A CHAIN ..."; deleting is the same with -D. */
-	if (strncmp(rule, "-A ", 3) == 0)
-		rule += 3;
-	snprintf(now, sizeof(now),
-	         "iptables -t nat -D %s; iptables -t nat -A POSTROUTING -o %s -j MASQUERADE", rule,
-	         new_nic);
-	if (fw->postup_line[0]) {
-		replace_nic(fw->postup_line, fw->masq_out, new_nic, up, sizeof(up));
-		replace_nic(fw->postdown_line, fw->masq_out, new_nic, down, sizeof(down));
-		n = snprintf(hint, size,
-		             "uplink renamed %s -> %s. Now: %s. In %s change to: PostUp = %s%s%s",
-		             fw->masq_out, new_nic, now, file, up,
-		             fw->postdown_line[0] ? " / PostDown = " : "", down);
-		if (n >= 0 && (size_t)n < size)
-			return;
-	}
-	/* A cut hint still starts with what to run. */
-	format_text(hint, size,
-	            "uplink renamed %s -> %s. Now: %s. In %s: sed -i 's/-o %s\\b/-o %s/g' %s "
-	            "(PostUp and PostDown lines)",
-	            fw->masq_out, new_nic, now, file, fw->masq_out, new_nic, file);
-}
-
-static bool check_firewall_uplink(const struct config *cfg, const struct snapshot *snap,
-                                  struct check *out)
-{
-	const struct firewall *fw = &snap->firewall;
-	char hint[CHECK_TEXT_MAX], via[64] = "";
-
-	(void)cfg;
-	if (fw->default_via[0])
-		snprintf(via, sizeof(via), " via %s", fw->default_via);
-	if (!fw->masq_found) {
-		set_check(out, CHECK_UNKNOWN, "see firewall.masquerade",
-		          "no MASQUERADE rule names an uplink NIC (default route: %s)",
-		          fw->default_route ? fw->default_if : "none");
-		return true;
-	}
-	if (!fw->masq_out[0] || fw->masq_out_neg) {
-		if (fw->default_route)
-			set_check(
-			    out, CHECK_OK, "",
-			    "the MASQUERADE rule names no single NIC; the default route leaves "
-			    "by %s%s",
-			    fw->default_if, via);
-		else
-			set_check(
-			    out, CHECK_WARNING,
-			    "add the router as default route: ip route add default via <router> "
-			    "dev <NIC>",
-			    "no IPv4 default route: VPN clients reach the LAN, not the internet");
-		return true;
-	}
-	if (!fw->masq_out_exists) {
-		if (fw->default_route && fw->default_if[0])
-			uplink_hint(fw, fw->default_if, hint, sizeof(hint));
-		else
-			snprintf(
-			    hint, sizeof(hint),
-			    "find the uplink NIC with 'ip route show default' and change -o %s in "
-			    "the MASQUERADE rule and in %s",
-			    fw->masq_out, firewall_file_or(fw, "the wg-quick file"));
-		set_check(out, CHECK_CRITICAL, hint,
-		          "MASQUERADE sends VPN traffic out of %s, which does not exist%s%s%s",
-		          fw->masq_out, fw->default_route ? "; the default route leaves by " : "",
-		          fw->default_route ? fw->default_if : "", via);
-		return true;
-	}
-	if (!fw->default_route) {
-		set_check(
-		    out, CHECK_WARNING,
-		    "add the router as default route: ip route add default via <router> dev <NIC>",
-		    "MASQUERADE is on %s, but there is no IPv4 default route: VPN clients reach "
-		    "the LAN, not the internet",
-		    fw->masq_out);
-		return true;
-	}
-	if (!firewall_iface_matches(fw->masq_out, fw->default_if)) {
-		uplink_hint(fw, fw->default_if, hint, sizeof(hint));
-		set_check(
-		    out, CHECK_CRITICAL, hint,
-		    "MASQUERADE is on %s but the default route leaves by %s%s: VPN traffic to the "
-		    "internet is not masqueraded",
-		    fw->masq_out, fw->default_if, via);
-		return true;
-	}
-	set_check(out, CHECK_OK, "", "MASQUERADE is on %s, which carries the default route%s",
-	          fw->masq_out, via);
+	verdict_set_check(out, status, hint, "%zu peer%s, %zu up%s%s", peers, peers == 1 ? "" : "s",
+	                  up, detail[0] ? "; " : "", detail);
 	return true;
 }
 
@@ -915,9 +671,9 @@ static bool check_endpoint_public_ip(const struct config *cfg, const struct snap
 			return false;
 		snprintf(hint, sizeof(hint), "check that this host reaches it: curl -4 -sS %s",
 		         last->url);
-		set_check(out, CHECK_UNKNOWN, hint,
-		          "public IP unknown: %zu URL%s failed, last %s: %s", ep->n_attempts,
-		          ep->n_attempts == 1 ? "" : "s", last->url, last->error);
+		verdict_set_check(
+		    out, CHECK_UNKNOWN, hint, "public IP unknown: %zu URL%s failed, last %s: %s",
+		    ep->n_attempts, ep->n_attempts == 1 ? "" : "s", last->url, last->error);
 		return true;
 	}
 	if (cfg->endpoint_expected_ip[0] && strcmp(cfg->endpoint_expected_ip, ep->public_ip) != 0) {
@@ -926,9 +682,10 @@ static bool check_endpoint_public_ip(const struct config *cfg, const struct snap
 		    "the ISP changed the address: set Endpoint = %s:<port> in every client (or "
 		    "update the DNS name), then expected_public_ip = %s in sparkmon.conf",
 		    ep->public_ip, ep->public_ip);
-		set_check(out, CHECK_CRITICAL, hint,
-		          "public IP is %s, expected %s: clients' Endpoint no longer points home",
-		          ep->public_ip, cfg->endpoint_expected_ip);
+		verdict_set_check(
+		    out, CHECK_CRITICAL, hint,
+		    "public IP is %s, expected %s: clients' Endpoint no longer points home",
+		    ep->public_ip, cfg->endpoint_expected_ip);
 		return true;
 	}
 	if (ep->hostname[0]) {
@@ -944,9 +701,9 @@ static bool check_endpoint_public_ip(const struct config *cfg, const struct snap
 		if (ep->hostname_error[0]) {
 			snprintf(hint, sizeof(hint), "check the DNS record: getent ahostsv4 %s",
 			         ep->hostname);
-			set_check(out, CHECK_WARNING, hint,
-			          "public IP is %s; %s does not resolve: %s", ep->public_ip,
-			          ep->hostname, ep->hostname_error);
+			verdict_set_check(out, CHECK_WARNING, hint,
+			                  "public IP is %s; %s does not resolve: %s", ep->public_ip,
+			                  ep->hostname, ep->hostname_error);
 			return true;
 		}
 		if (!resolves) {
@@ -954,7 +711,7 @@ static bool check_endpoint_public_ip(const struct config *cfg, const struct snap
 			         "update the DNS record of %s to %s (is the dynamic DNS client "
 			         "running?)",
 			         ep->hostname, ep->public_ip);
-			set_check(
+			verdict_set_check(
 			    out, CHECK_CRITICAL, hint,
 			    "%s resolves to %s, but the public IP is %s: clients using the name "
 			    "cannot connect",
@@ -974,22 +731,26 @@ static bool check_endpoint_public_ip(const struct config *cfg, const struct snap
 		         "set Endpoint = %s:<port> in every client (or update the DNS name); then "
 		         "acknowledge: rm %s",
 		         ep->public_ip, ep->state_path);
-		set_check(out, CHECK_WARNING, hint,
-		          "public IP changed from %s (seen since %s) to %s: clients' Endpoint may "
-		          "point to the old one",
-		          ep->remembered_ip, since, ep->public_ip);
+		verdict_set_check(
+		    out, CHECK_WARNING, hint,
+		    "public IP changed from %s (seen since %s) to %s: clients' Endpoint may "
+		    "point to the old one",
+		    ep->remembered_ip, since, ep->public_ip);
 		return true;
 	}
 	if (cfg->endpoint_expected_ip[0])
-		set_check(out, CHECK_OK, "", "public IP is %s, as expected%s%s", ep->public_ip,
-		          resolves ? "; so does " : "", resolves ? ep->hostname : "");
+		verdict_set_check(out, CHECK_OK, "", "public IP is %s, as expected%s%s",
+		                  ep->public_ip, resolves ? "; so does " : "",
+		                  resolves ? ep->hostname : "");
 	else if (ep->have_remembered)
-		set_check(out, CHECK_OK, "", "public IP is %s, %s %s%s%s", ep->public_ip,
-		          ep->remembered_now ? "remembered now in" : "unchanged since", since,
-		          resolves ? "; so does " : "", resolves ? ep->hostname : "");
+		verdict_set_check(out, CHECK_OK, "", "public IP is %s, %s %s%s%s", ep->public_ip,
+		                  ep->remembered_now ? "remembered now in" : "unchanged since",
+		                  since, resolves ? "; so does " : "",
+		                  resolves ? ep->hostname : "");
 	else
-		set_check(out, CHECK_OK, "", "public IP is %s (not remembered: %s)", ep->public_ip,
-		          ep->state_error[0] ? ep->state_error : "no state file");
+		verdict_set_check(out, CHECK_OK, "", "public IP is %s (not remembered: %s)",
+		                  ep->public_ip,
+		                  ep->state_error[0] ? ep->state_error : "no state file");
 	return true;
 }
 
@@ -1020,11 +781,11 @@ static bool check_endpoint_probes(const struct config *cfg, const struct snapsho
 			                      failed > 1 ? "; " : "", r->url, r->error);
 	}
 	if (failed)
-		set_check(out, CHECK_WARNING, hint, "%zu of %zu URLs not reached: %s", failed,
-		          ep->n_probes, summary);
+		verdict_set_check(out, CHECK_WARNING, hint, "%zu of %zu URLs not reached: %s",
+		                  failed, ep->n_probes, summary);
 	else
-		set_check(out, CHECK_OK, "", "%zu URL%s reached, slowest in %.2f s", ep->n_probes,
-		          ep->n_probes == 1 ? "" : "s", slowest);
+		verdict_set_check(out, CHECK_OK, "", "%zu URL%s reached, slowest in %.2f s",
+		                  ep->n_probes, ep->n_probes == 1 ? "" : "s", slowest);
 	return true;
 }
 
@@ -1045,11 +806,13 @@ static const struct check_def check_defs[] = {
      "check that rtnetlink works here: ip -d link show type wireguard"},
     {"wireguard.peers", PROBE_WIREGUARD, check_wireguard_peers,
      "check that rtnetlink works here: ip -d link show type wireguard"},
-    {"firewall.forward", PROBE_FIREWALL, check_firewall_forward,
+    {"firewall.forward", PROBE_FIREWALL, fwcheck_forward,
      "run iptables-save as root; sparkmon needs CAP_NET_ADMIN to read the rules"},
-    {"firewall.masquerade", PROBE_FIREWALL, check_firewall_masquerade,
+    {"firewall.forward6", PROBE_FIREWALL, fwcheck_forward6,
+     "run ip6tables-save as root; sparkmon needs CAP_NET_ADMIN to read the rules"},
+    {"firewall.masquerade", PROBE_FIREWALL, fwcheck_masquerade,
      "run iptables-save as root; sparkmon needs CAP_NET_ADMIN to read the rules"},
-    {"firewall.uplink", PROBE_FIREWALL, check_firewall_uplink,
+    {"firewall.uplink", PROBE_FIREWALL, fwcheck_uplink,
      "run iptables-save as root; sparkmon needs CAP_NET_ADMIN to read the rules"},
     {"endpoint.public_ip", PROBE_ENDPOINT, check_endpoint_public_ip,
      "check the network and [endpoint] in sparkmon.conf"},
@@ -1174,16 +937,16 @@ static bool evaluate_one(const struct check_def *def, const struct config *cfg,
 	case PROBE_SKIPPED:
 		return false;
 	case PROBE_NOT_RUN:
-		set_check(out, CHECK_UNKNOWN, def->probe_failed_hint, "%s probe did not run",
-		          probetab[def->probe].name);
+		verdict_set_check(out, CHECK_UNKNOWN, def->probe_failed_hint,
+		                  "%s probe did not run", probetab[def->probe].name);
 		return true;
 	case PROBE_TIMED_OUT:
 	case PROBE_FAILED:
 		break;
 	}
-	set_check(out, CHECK_UNKNOWN, def->probe_failed_hint, "%s probe %s: %s",
-	          probetab[def->probe].name,
-	          probe->status == PROBE_TIMED_OUT ? "timed out" : "failed", probe->error);
+	verdict_set_check(out, CHECK_UNKNOWN, def->probe_failed_hint, "%s probe %s: %s",
+	                  probetab[def->probe].name,
+	                  probe->status == PROBE_TIMED_OUT ? "timed out" : "failed", probe->error);
 	return true;
 }
 
@@ -1201,11 +964,11 @@ static void none_selected_applies(const struct check_filter *filter, struct verd
 			                      check_defs[i].id);
 	memset(c, 0, sizeof(*c));
 	snprintf(c->id, sizeof(c->id), "selection");
-	set_check(c, CHECK_UNKNOWN,
-	          "run sparkmon check without --only to see the checks that apply here",
-	          "none of the selected checks applies here: %s (each is absent: what it watches "
-	          "is not set up or not configured)",
-	          ids);
+	verdict_set_check(
+	    c, CHECK_UNKNOWN, "run sparkmon check without --only to see the checks that apply here",
+	    "none of the selected checks applies here: %s (each is absent: what it watches "
+	    "is not set up or not configured)",
+	    ids);
 	ret->count = 1;
 	ret->overall = CHECK_UNKNOWN;
 }

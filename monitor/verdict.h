@@ -20,14 +20,21 @@ enum check_status {
 	CHECK_UNKNOWN = 3,
 };
 
-#define CHECK_ID_MAX   48
-#define CHECK_TEXT_MAX 512
+#define CHECK_ID_MAX       48
+#define CHECK_TEXT_MAX     512
+#define CHECK_FIX_MAX      12
+#define CHECK_FIX_TEXT_MAX 400
 
 struct check {
 	char id[CHECK_ID_MAX];
 	enum check_status status;
 	char summary[CHECK_TEXT_MAX];
 	char hint[CHECK_TEXT_MAX]; /* what to run to fix it; "" when OK */
+	/* Shell commands that fix it now, in order: each runnable by sh as
+	 * root as written (real names, outside text shell-quoted). Only for a
+	 * check that is not OK; n_fix = 0 when none is known. */
+	char fix[CHECK_FIX_MAX][CHECK_FIX_TEXT_MAX];
+	size_t n_fix;
 };
 
 #define VERDICT_CHECKS_MAX 32
@@ -54,6 +61,11 @@ unsigned verdict_probe_mask(const struct check_filter *filter);
 /* Evaluates the selected checks on a snapshot. */
 void verdict_evaluate(const struct config *cfg, const struct snapshot *snap,
                       const struct check_filter *filter, struct verdict *ret);
+
+/* Sets a check's status, summary (printf-style) and hint; an OK check
+ * keeps no hint and no fix commands. */
+void verdict_set_check(struct check *out, enum check_status status, const char *hint,
+                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* "OK", "WARNING", ... as the plugin line prints them. */
 const char *verdict_status_upper(enum check_status status);

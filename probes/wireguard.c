@@ -408,56 +408,68 @@ static int add_device(struct wireguard *wg, size_t *cap, const char *name)
 	return 0;
 }
 
-static int compare_devices(const void *a, const void *b)
+static void add_name(struct wireguard_names *ret, const char *name)
 {
-	return strcmp(((const struct wireguard_device *)a)->name,
-	              ((const struct wireguard_device *)b)->name);
+	for (size_t i = 0; i < ret->count; i++)
+		if (strcmp(ret->names[i], name) == 0)
+			return;
+	if (ret->count < WIREGUARD_NAMES_MAX)
+		snprintf(ret->names[ret->count++], IF_NAMESIZE, "%s", name);
 }
 
-static int discover(const struct config *cfg, const struct rtnl_links *links, struct wireguard *wg)
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+void wireguard_discover(const struct config *cfg, const struct rtnl_links *links,
+                        struct wireguard_names *ret)
 {
 	char dir[CONFIG_PATH_MAX + 32];
-	size_t cap = 0;
 	DIR *d;
-	int r;
 
+	memset(ret, 0, sizeof(*ret));
 	if (cfg->wireguard_interfaces.count) {
-		for (size_t i = 0; i < cfg->wireguard_interfaces.count; i++) {
-			r = add_device(wg, &cap, cfg->wireguard_interfaces.names[i]);
-			if (r < 0)
-				return r;
-		}
-		return 0;
+		for (size_t i = 0; i < cfg->wireguard_interfaces.count; i++)
+			add_name(ret, cfg->wireguard_interfaces.names[i]);
+		return;
 	}
-	wg->auto_discovered = true;
-	for (size_t i = 0; i < links->count; i++) {
-		if (link_is_wireguard(&links->items[i])) {
-			r = add_device(wg, &cap, links->items[i].name);
-			if (r < 0)
-				return r;
-		}
-	}
+	ret->auto_discovered = true;
+	for (size_t i = 0; i < links->count; i++)
+		if (link_is_wireguard(&links->items[i]))
+			add_name(ret, links->items[i].name);
 	if (config_path(cfg, WIREGUARD_SOCKET_DIR, dir, sizeof(dir)) == 0 && (d = opendir(dir))) {
 		struct dirent *e;
 
 		while ((e = readdir(d))) {
 			char name[IF_NAMESIZE];
 
-			if (socket_name(e->d_name, name) && has_socket(cfg, name) > 0) {
-				r = add_device(wg, &cap, name);
-				if (r < 0) {
-					closedir(d);
-					return r;
-				}
-			}
+			if (socket_name(e->d_name, name) && has_socket(cfg, name) > 0)
+				add_name(ret, name);
 		}
 		closedir(d);
 	} else if (errno == EACCES || errno == EPERM) {
-		wg->socket_dir_error = -errno;
+		ret->socket_dir_error = -errno;
 	}
-	if (wg->n_devices > 1)
-		qsort(wg->devices, wg->n_devices, sizeof(*wg->devices), compare_devices);
-	return 0;
+	if (ret->count > 1)
+		qsort(ret->names, ret->count, sizeof(ret->names[0]), compare_names);
+}
+
+static int discover(const struct config *cfg, const struct rtnl_links *links, struct wireguard *wg)
+{
+	struct wireguard_names *names = malloc(sizeof(*names));
+	size_t cap = 0;
+	int r = 0;
+
+	if (!names)
+		return -ENOMEM;
+	wireguard_discover(cfg, links, names);
+	wg->auto_discovered = names->auto_discovered;
+	wg->socket_dir_error = names->socket_dir_error;
+	for (size_t i = 0; i < names->count && r == 0; i++)
+		r = add_device(wg, &cap, names->names[i]);
+	free(names);
+	return r;
 }
 
 static void set_error(struct wireguard_device *dev, int r, const char *detail)

@@ -105,7 +105,23 @@ struct wireguard {
 	time_t collected_at;
 };
 
+/* The WireGuard interfaces to watch: the configured ones, else every
+ * kernel WireGuard link and every userspace one (a socket in
+ * /var/run/wireguard, as wireguard-go makes), sorted by name. */
+#define WIREGUARD_NAMES_MAX 64
+struct wireguard_names {
+	char names[WIREGUARD_NAMES_MAX][IF_NAMESIZE];
+	size_t count;
+	bool auto_discovered;
+	int socket_dir_error; /* as in struct wireguard */
+};
+
 /* ---- wireguard.c --------------------------------------------------------- */
+
+/* The one interface discovery every probe uses. */
+struct rtnl_links;
+void wireguard_discover(const struct config *cfg, const struct rtnl_links *links,
+                        struct wireguard_names *ret);
 
 /* Reads every watched interface into *ret (which the caller has zeroed or
  * freed). Interfaces that vanish or cannot be read are recorded in their

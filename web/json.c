@@ -54,6 +54,13 @@ static struct json_object *checks_array(const struct verdict *v)
 		json_object_object_add(o, "status", json_text(verdict_status_lower(c->status)));
 		json_object_object_add(o, "summary", json_text(c->summary));
 		json_object_object_add(o, "hint", json_text(c->hint));
+		if (c->n_fix) {
+			struct json_object *fix = json_object_new_array_ext((int)c->n_fix);
+
+			for (size_t j = 0; j < c->n_fix; j++)
+				json_object_array_add(fix, json_text(c->fix[j]));
+			json_object_object_add(o, "fix", fix);
+		}
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -459,19 +466,45 @@ static struct json_object *text_or_null(const char *s)
 	return s && s[0] ? json_text(s) : NULL;
 }
 
-static const char *firewall_forward_name(enum firewall_forward_result r)
+static const char *firewall_result_name(enum fwpath_result r)
 {
 	switch (r) {
-	case FIREWALL_FORWARD_RULE_ACCEPTS:
+	case FWPATH_RULE_ACCEPTS:
 		return "rule_accepts";
-	case FIREWALL_FORWARD_POLICY_ACCEPTS:
+	case FWPATH_POLICY_ACCEPTS:
 		return "policy_accepts";
-	case FIREWALL_FORWARD_RULE_DROPS:
+	case FWPATH_RULE_DROPS:
 		return "rule_drops";
-	case FIREWALL_FORWARD_POLICY_DROPS:
+	case FWPATH_POLICY_DROPS:
 		return "policy_drops";
+	case FWPATH_TOO_COMPLEX:
+		return "too_complex";
 	}
 	return "unknown";
+}
+
+/* One base chain's decision for one interface, family and direction. */
+static struct json_object *firewall_decision_object(const struct firewall_decision *d)
+{
+	struct json_object *x = json_object_new_object();
+
+	json_object_object_add(x, "interface", json_text(d->iface));
+	json_object_object_add(x, "family", json_object_new_int(d->family));
+	json_object_object_add(x, "direction",
+	                       json_object_new_string(d->direction == FWPATH_OUT ? "out" : "back"));
+	json_object_object_add(x, "result", json_text(firewall_result_name(d->result)));
+	json_object_object_add(x, "nothing_filters", json_object_new_boolean(d->nothing_filters));
+	json_object_object_add(x, "native_nft", json_object_new_boolean(d->native));
+	json_object_object_add(x, "table_family", text_or_null(d->table_family));
+	json_object_object_add(x, "table", text_or_null(d->table));
+	json_object_object_add(x, "base_chain", text_or_null(d->base_chain));
+	json_object_object_add(x, "policy", text_or_null(d->policy));
+	json_object_object_add(x, "chain", text_or_null(d->chain));
+	json_object_object_add(x, "rule_number",
+	                       d->rule_number ? json_object_new_int(d->rule_number) : NULL);
+	json_object_object_add(x, "rule", text_or_null(d->rule));
+	json_object_object_add(x, "after_docker", json_object_new_boolean(d->after_docker));
+	return x;
 }
 
 static struct json_object *firewall_object(const struct firewall *fw)
@@ -481,21 +514,10 @@ static struct json_object *firewall_object(const struct firewall *fw)
 	struct json_object *exp = json_object_new_array();
 	struct json_object *masq = NULL;
 
-	for (size_t i = 0; i < fw->n_forward; i++) {
-		const struct firewall_forward *f = &fw->forward[i];
-		struct json_object *x = json_object_new_object();
-
-		json_object_object_add(x, "interface", json_text(f->iface));
-		json_object_object_add(x, "result", json_text(firewall_forward_name(f->result)));
-		json_object_object_add(x, "chain", json_text(f->chain));
-		json_object_object_add(x, "rule_number",
-		                       f->rule_number ? json_object_new_int(f->rule_number) : NULL);
-		json_object_object_add(x, "rule", text_or_null(f->rule));
-		json_object_object_add(x, "after_docker", json_object_new_boolean(f->after_docker));
-		json_object_array_add(fwd, x);
-	}
+	for (size_t i = 0; i < fw->n_decisions; i++)
+		json_object_array_add(fwd, firewall_decision_object(&fw->decisions[i]));
 	for (size_t i = 0; i < fw->n_expect; i++) {
-		const struct firewall_expectation *e = &fw->expect[i];
+		const struct postup_expectation *e = &fw->expect[i];
 		struct json_object *x = json_object_new_object();
 
 		json_object_object_add(x, "command", json_text(e->command));
@@ -509,6 +531,9 @@ static struct json_object *firewall_object(const struct firewall *fw)
 	}
 	if (fw->masq_found) {
 		masq = json_object_new_object();
+		json_object_object_add(masq, "table", json_text(fw->masq_table));
+		json_object_object_add(masq, "native_nft",
+		                       json_object_new_boolean(fw->masq_native));
 		json_object_object_add(masq, "chain", json_text(fw->masq_chain));
 		json_object_object_add(masq, "rule_number",
 		                       json_object_new_int(fw->masq_rule_number));
@@ -531,6 +556,19 @@ static struct json_object *firewall_object(const struct firewall *fw)
 	json_object_object_add(o, "wg_quick_file", text_or_null(fw->wgquick_path));
 	json_object_object_add(o, "wg_quick_error", text_or_null(fw->wgquick_error));
 	json_object_object_add(o, "vpn_subnet", text_or_null(fw->vpn_subnet));
+	json_object_object_add(o, "vpn_subnet6", text_or_null(fw->vpn_subnet6));
+	json_object_object_add(o, "ipv6", json_object_new_boolean(fw->ipv6));
+	json_object_object_add(o, "ip6tables_save",
+	                       fw->ipv6 ? json_text(fw->ip6tables_save) : NULL);
+	json_object_object_add(o, "ipv6_error", text_or_null(fw->ipv6_error));
+	json_object_object_add(o, "forward6_policy", text_or_null(fw->forward6_policy));
+	json_object_object_add(o, "nft", text_or_null(fw->nft));
+	json_object_object_add(o, "nft_read", json_object_new_boolean(fw->nft_read));
+	json_object_object_add(o, "nft_error", text_or_null(fw->nft_error));
+	json_object_object_add(o, "nft_tables", json_object_new_int64(fw->nft_tables));
+	json_object_object_add(o, "nft_native_tables",
+	                       json_object_new_int64(fw->nft_native_tables));
+	json_object_object_add(o, "decisions_cut", json_object_new_boolean(fw->decisions_cut));
 	json_object_object_add(o, "forward", fwd);
 	json_object_object_add(o, "expected_rules", exp);
 	json_object_object_add(o, "masquerade", masq);

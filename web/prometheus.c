@@ -488,6 +488,28 @@ static void area_wireguard(struct expo *e, const struct config *cfg, const struc
 		}
 }
 
+/* 1 when every base chain accepts, 0 when one drops; no sample when the
+ * family is not evaluated or the ruleset was too complex to follow. */
+static void forward_sample(struct expo *e, const struct firewall *fw, const char *iface, int family,
+                           enum fwpath_direction dir)
+{
+	bool seen = false, ok = true;
+
+	for (size_t i = 0; i < fw->n_decisions; i++) {
+		const struct firewall_decision *d = &fw->decisions[i];
+
+		if (d->family != family || d->direction != dir || strcmp(d->iface, iface) != 0)
+			continue;
+		if (d->result == FWPATH_TOO_COMPLEX)
+			return;
+		seen = true;
+		ok = ok && (d->result == FWPATH_RULE_ACCEPTS || d->result == FWPATH_POLICY_ACCEPTS);
+	}
+	if (seen)
+		sample(e, ok ? 1 : 0, "interface", iface, "family", family == 6 ? "ipv6" : "ipv4",
+		       "direction", dir == FWPATH_OUT ? "out" : "back", NULL);
+}
+
 static void area_firewall(struct expo *e, const struct config *cfg, const struct snapshot *snap,
                           const struct verdict *verdict)
 {
@@ -498,16 +520,12 @@ static void area_firewall(struct expo *e, const struct config *cfg, const struct
 	if (!area_valid(snap, PROBE_FIREWALL))
 		return;
 	family(e, "sparkmon_firewall_forward_ok", TYPE_GAUGE,
-	       "Whether FORWARD accepts traffic from the WireGuard interface.");
-	for (size_t i = 0; i < fw->n_forward; i++) {
-		enum firewall_forward_result r = fw->forward[i].result;
-
-		sample(e,
-		       r == FIREWALL_FORWARD_RULE_ACCEPTS || r == FIREWALL_FORWARD_POLICY_ACCEPTS
-		           ? 1
-		           : 0,
-		       "interface", fw->forward[i].iface, NULL);
-	}
+	       "Whether every base chain on the path accepts the VPN's forwarded traffic, per "
+	       "interface, family and direction (out: from the VPN; back: its replies).");
+	for (size_t i = 0; i < fw->n_ifaces; i++)
+		for (int f = 4; f <= 6; f += 2)
+			for (int dir = FWPATH_OUT; dir <= FWPATH_BACK; dir++)
+				forward_sample(e, fw, fw->ifaces[i], f, (enum fwpath_direction)dir);
 	family(e, "sparkmon_firewall_masquerade_ok", TYPE_GAUGE,
 	       "Whether a MASQUERADE or SNAT rule in nat POSTROUTING covers the VPN.");
 	sample(e, fw->masq_found ? 1 : 0, NULL);
@@ -517,7 +535,7 @@ static void area_firewall(struct expo *e, const struct config *cfg, const struct
 	    e,
 	    fw->masq_found && fw->default_route &&
 	            (!fw->masq_out[0] || fw->masq_out_neg ||
-	             (fw->masq_out_exists && firewall_iface_matches(fw->masq_out, fw->default_if)))
+	             (fw->masq_out_exists && fwrules_iface_matches(fw->masq_out, fw->default_if)))
 	        ? 1
 	        : 0,
 	    "nic", fw->masq_out, "default_route_nic", fw->default_if, NULL);

@@ -5,7 +5,8 @@
 # rtnetlink route lookup see what the namespace holds.
 set -eu
 . "$(dirname "$0")/lib/common.sh"
-need_tools ip iptables-nft iptables-nft-save iptables-legacy iptables-legacy-save setpriv
+need_tools ip iptables-nft iptables-nft-save iptables-legacy iptables-legacy-save \
+	ip6tables-nft ip6tables-nft-save nft jq setpriv
 need_root "network namespaces, iptables"
 NFT_SAVE=$(command -v iptables-nft-save)
 LEGACY_SAVE=$(command -v iptables-legacy-save)
@@ -28,7 +29,8 @@ make_ns() {
 	ip -n "$ns" link set wg0 up
 }
 
-# config NAME IPTABLES_SAVE [WG_QUICK_TEMPLATE]
+# config NAME IPTABLES_SAVE [WG_QUICK_TEMPLATE [NFT]]: ip6tables-save
+# beside iptables-save, of the same backend.
 config() {
 	cat >"$tmp/$1.conf" <<CONF
 [general]
@@ -38,6 +40,8 @@ interfaces = wg0
 wg_quick_file = ${3:-}
 [firewall]
 iptables_save = $2
+ip6tables_save = $(dirname "$2")/ip6$(basename "$2" | sed 's/^ip//')
+nft = ${4:-$(command -v nft)}
 CONF
 }
 
@@ -67,6 +71,24 @@ expect_exit() {
 	rc=0
 	ip netns exec "$1" "$SPARKMON" -c "$tmp/$2.conf" check --only firewall >/dev/null 2>&1 || rc=$?
 	[ "$rc" = "$3" ] && echo "ok: $1 exit $3" || fail "$1: exit code $rc, expected $3"
+}
+
+# apply_fix NS CONF CHECK-ID: runs, as written, each command of the
+# check's "fix" list in the JSON output; fails when there is none.
+apply_fix() {
+	cmds=$(ip netns exec "$1" "$SPARKMON" -c "$tmp/$2.conf" check --only "$3" --json |
+		jq -r --arg id "$3" '.checks[] | select(.id == $id) | .fix // [] | .[]')
+	[ -n "$cmds" ] || { fail "$1 $3: no fix commands"; return; }
+	printf '%s\n' "$cmds" | while IFS= read -r cmd; do
+		ip netns exec "$1" sh -c "$cmd" || fail "$1 $3: fix failed: $cmd"
+	done
+	echo "ok: $1 $3 fix applied"
+}
+
+# absent NS CONF CHECK-ID: the check is not in the report.
+absent() {
+	ip netns exec "$1" "$SPARKMON" -c "$tmp/$2.conf" status 2>&1 | grep -qE "^  [A-Z]+ +$3 " &&
+		fail "$1 $3: present, expected absent" || echo "ok: $1 $3 absent"
 }
 
 standard_rules() { # NS IPTABLES UPLINK
@@ -110,12 +132,42 @@ for backend in nft legacy; do
 	expect "$ns" "$backend" firewall.uplink OK "MASQUERADE is on up0, which carries the default route via 192.0.2.1"
 	expect_exit "$ns" "$backend" 0
 
-	echo "-- $backend: Docker set FORWARD to DROP, wg-quick's rule after its chains"
+	echo "-- $backend: Docker set FORWARD to DROP, wg-quick's rule after its chains: replies dropped"
 	make_ns "$backend-docker" up0
 	docker_rules "$ns" $ipt
 	standard_rules "$ns" $ipt up0
-	expect "$ns" "$backend" firewall.forward OK "after Docker's chains"
+	expect "$ns" "$backend" firewall.forward CRITICAL "FORWARD policy is DROP and no rule accepts replies to wg0 (Docker"
+	expect "$ns" "$backend" firewall.forward CRITICAL "accepted: wg0 out: FORWARD rule 7 '-A FORWARD -i wg0 -j ACCEPT', after Docker's chains"
+	expect_hint "$ns" "$backend" firewall.forward "PostUp = iptables -A FORWARD -o %i -j ACCEPT / PostDown = iptables -D FORWARD -o %i -j ACCEPT"
 	expect "$ns" "$backend" firewall.masquerade OK "'-A POSTROUTING -o up0 -j MASQUERADE'"
+	expect_exit "$ns" "$backend" 2
+	apply_fix "$ns" "$backend" firewall.forward
+	expect "$ns" "$backend" firewall.forward OK "wg0 back: FORWARD rule 1 '-A FORWARD -o wg0 -j ACCEPT'"
+	expect_exit "$ns" "$backend" 0
+
+	echo "-- $backend: Docker, and both directions accepted by the PostUp lines"
+	make_ns "$backend-docker-o" up0
+	docker_rules "$ns" $ipt
+	standard_rules "$ns" $ipt up0
+	ip netns exec "$ns" $ipt -A FORWARD -o wg0 -j ACCEPT
+	expect "$ns" "$backend" firewall.forward OK "wg0 back: FORWARD rule 8 '-A FORWARD -o wg0 -j ACCEPT', after Docker's chains"
+	expect_exit "$ns" "$backend" 0
+
+	echo "-- $backend: Docker, replies accepted by conntrack before the policy"
+	make_ns "$backend-docker-ct" up0
+	docker_rules "$ns" $ipt
+	standard_rules "$ns" $ipt up0
+	ip netns exec "$ns" $ipt -I FORWARD 3 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+	expect "$ns" "$backend" firewall.forward OK "wg0 back: FORWARD rule 3"
+	expect_exit "$ns" "$backend" 0
+
+	echo "-- $backend: a DNS-only ACCEPT decides nothing"
+	make_ns "$backend-dns" up0
+	ip netns exec "$ns" $ipt -P FORWARD DROP
+	ip netns exec "$ns" $ipt -A FORWARD -i wg0 -p udp --dport 53 -j ACCEPT
+	ip netns exec "$ns" $ipt -t nat -A POSTROUTING -o up0 -j MASQUERADE
+	expect "$ns" "$backend" firewall.forward CRITICAL "FORWARD policy is DROP and no rule accepts traffic from wg0"
+	apply_fix "$ns" "$backend" firewall.forward
 	expect_exit "$ns" "$backend" 0
 
 	echo "-- $backend: Docker, and the FORWARD rule missing"
@@ -123,8 +175,10 @@ for backend in nft legacy; do
 	docker_rules "$ns" $ipt
 	ip netns exec "$ns" $ipt -t nat -A POSTROUTING -o up0 -j MASQUERADE
 	expect "$ns" "$backend" firewall.forward CRITICAL "FORWARD policy is DROP and no rule accepts traffic from wg0 (Docker"
-	expect_hint "$ns" "$backend" firewall.forward "iptables -I DOCKER-USER -i wg0 -j ACCEPT"
+	expect_hint "$ns" "$backend" firewall.forward "-I FORWARD 1 -i wg0 -j ACCEPT"
 	expect_exit "$ns" "$backend" 2
+	apply_fix "$ns" "$backend" firewall.forward
+	expect_exit "$ns" "$backend" 0
 
 	echo "-- $backend: no MASQUERADE at all"
 	make_ns "$backend-nomasq" up0
@@ -137,6 +191,8 @@ for backend in nft legacy; do
 	ip netns exec "$ns" $ipt -A FORWARD -i wg+ -j DROP
 	standard_rules "$ns" $ipt up0
 	expect "$ns" "$backend" firewall.forward CRITICAL "FORWARD rule 1 drops traffic from wg0"
+	apply_fix "$ns" "$backend" firewall.forward
+	expect "$ns" "$backend" firewall.forward OK "wg0 out: FORWARD rule 1 '-A FORWARD -i wg0 -j ACCEPT'"
 done
 
 config wgq "$NFT_SAVE" "$tmp/%i.conf"
@@ -171,7 +227,66 @@ ip -n "$ns" addr add 198.51.100.2/24 dev up1
 ip -n "$ns" route replace default via 198.51.100.1 dev up1
 config moved "$NFT_SAVE"
 expect "$ns" moved firewall.uplink CRITICAL "MASQUERADE is on up0 but the default route leaves by up1 via 198.51.100.1"
-expect_hint "$ns" moved firewall.uplink "iptables -t nat -A POSTROUTING -o up1 -j MASQUERADE"
+expect_hint "$ns" moved firewall.uplink "-t nat -A POSTROUTING -o up1 -j MASQUERADE"
+apply_fix "$ns" moved firewall.uplink
+expect "$ns" moved firewall.uplink OK "MASQUERADE is on up1, which carries the default route via 198.51.100.1"
+
+echo "-- native nftables: a forward chain of its own with policy drop"
+make_ns native-drop up0
+standard_rules "$ns" iptables-nft up0
+ip netns exec "$ns" nft add table inet hostfw
+ip netns exec "$ns" nft add chain inet hostfw gate '{ type filter hook forward priority 10; policy drop; }'
+ip netns exec "$ns" nft add rule inet hostfw gate udp dport 53 accept
+config nftnat "$NFT_SAVE"
+expect "$ns" nftnat firewall.forward CRITICAL "nft inet hostfw chain gate policy is DROP and no rule accepts traffic from wg0"
+expect "$ns" nftnat firewall.forward CRITICAL "replies to wg0"
+apply_fix "$ns" nftnat firewall.forward
+expect "$ns" nftnat firewall.forward OK "wg0 out: FORWARD rule 1 '-A FORWARD -i wg0 -j ACCEPT'"
+if ip netns exec "$ns" "$SPARKMON" -c "$tmp/nftnat.conf" status | grep -q "nft inet hostfw gate rule [0-9] 'iifname \"wg0\" accept'"; then
+	echo "ok: status names the nft rule that decides"
+else
+	fail "status does not name the nft rule that decides"
+fi
+
+echo "-- native nftables: accepted by iifname and ct state, masquerade in nft"
+make_ns native-ok up0
+ip netns exec "$ns" nft -f - <<'NFT'
+table inet hostfw {
+	chain gate {
+		type filter hook forward priority 0; policy drop;
+		ct state established,related accept
+		iifname "wg*" accept
+	}
+	chain outnat {
+		type nat hook postrouting priority 100;
+		ip saddr 10.100.0.0/24 oifname "up0" masquerade
+	}
+}
+NFT
+expect "$ns" nftnat firewall.forward OK "wg0 back: nft inet hostfw gate rule 1"
+expect "$ns" nftnat firewall.masquerade OK "inet hostfw outnat rule 1"
+expect "$ns" nftnat firewall.uplink OK "MASQUERADE is on up0"
+
+echo "-- nft not installed: the iptables view alone, and said so"
+config nonft "$NFT_SAVE" "" /nonexistent/nft
+out=$(ip netns exec "$ns" "$SPARKMON" -c "$tmp/nonft.conf" status 2>&1 || true)
+case "$out" in
+*"nft is not installed (/nonexistent/nft)"*) echo "ok: missing nft said" ;;
+*) fail "missing nft not said: $out" ;;
+esac
+
+echo "-- IPv6: its own check, only when the VPN carries IPv6"
+make_ns v6 up0
+standard_rules "$ns" iptables-nft up0
+absent "$ns" nftnat firewall.forward6
+ip -n "$ns" addr add fd00:100::1/64 dev wg0
+expect "$ns" nftnat firewall.forward6 OK "IPv6 forwarding accepted both ways"
+ip netns exec "$ns" ip6tables-nft -P FORWARD DROP
+ip netns exec "$ns" ip6tables-nft -A FORWARD -i wg0 -j ACCEPT
+expect "$ns" nftnat firewall.forward6 CRITICAL "FORWARD policy is DROP and no rule accepts replies to wg0"
+expect "$ns" nftnat firewall.forward OK "IPv4 forwarding accepted both ways"
+apply_fix "$ns" nftnat firewall.forward6
+expect "$ns" nftnat firewall.forward6 OK "wg0 back: FORWARD rule 1 '-A FORWARD -o wg0 -j ACCEPT'"
 
 echo "-- iptables-save missing, failing, not permitted: UNKNOWN, never OK"
 config missing /nonexistent/iptables-save

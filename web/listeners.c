@@ -1,0 +1,130 @@
+/* Listening sockets, one libmicrohttpd daemon (one epoll thread) per
+ * address, so that WireGuard addresses can come and go without touching
+ * the others; and the limits each connection is held to. */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "monitor/log.h"
+#include "web/serverimpl.h"
+
+/* fmt is libmicrohttpd's own format string. */
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t len;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	while (len && line[len - 1] == '\n')
+		line[--len] = '\0';
+	log_debug("http: %s", line);
+}
+
+struct MHD_Daemon *listeners_start(struct server *s, const struct netaddr_endpoint *ep)
+{
+	struct MHD_OptionItem opts[16];
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	size_t n = 0;
+	uint16_t port;
+
+	if (ep->sa.ss_family == AF_INET6) {
+		flags |= MHD_USE_IPv6;
+		port = ntohs(((const struct sockaddr_in6 *)&ep->sa)->sin6_port);
+	} else {
+		port = ntohs(((const struct sockaddr_in *)&ep->sa)->sin_port);
+	}
+#define OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){o, (intptr_t)(v), p}
+	OPT(MHD_OPTION_SOCK_ADDR, 0, (void *)(uintptr_t)&ep->sa);
+	/* libmicrohttpd's defaults are "unlimited" or "never": set them all. */
+	OPT(MHD_OPTION_CONNECTION_LIMIT, s->cfg.http_max_connections, NULL);
+	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.http_max_connections_per_ip, NULL);
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, (s->cfg.http_timeout_ms + 999) / 1000, NULL);
+	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->cfg.http_memory_limit, NULL);
+	OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL);
+	if (s->tls_cert) {
+		flags |= MHD_USE_TLS;
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key);
+	}
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+	return MHD_start_daemon(flags, port, admission_on_accept, s, routes_on_request, s,
+	                        MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
+static bool same_endpoint(const struct netaddr_endpoint *a, const struct netaddr_endpoint *b)
+{
+	return a->len == b->len && memcmp(&a->sa, &b->sa, a->len) == 0;
+}
+
+void listeners_set_dynamic(struct server *s, const struct netaddr_endpoint *listen, size_t n_listen)
+{
+	char where[80];
+
+	pthread_mutex_lock(&s->listen_lock);
+	/* Release addresses that went away. */
+	for (size_t i = 0; i < s->n_listeners;) {
+		struct listener *l = &s->listeners[i];
+		bool wanted = !l->dynamic;
+
+		for (size_t j = 0; j < n_listen && !wanted; j++)
+			wanted = same_endpoint(&l->ep, &listen[j]);
+		if (wanted) {
+			i++;
+			continue;
+		}
+		netaddr_format_endpoint((const struct sockaddr *)&l->ep.sa, where, sizeof(where));
+		MHD_stop_daemon(l->daemon);
+		log_info("http: stopped listening on %s (address gone)", where);
+		*l = s->listeners[--s->n_listeners];
+	}
+	/* Bind new ones; an address not assigned yet is retried next round. */
+	for (size_t j = 0; j < n_listen; j++) {
+		bool have = false, logged = false;
+		struct MHD_Daemon *d;
+
+		for (size_t i = 0; i < s->n_listeners && !have; i++)
+			have = same_endpoint(&s->listeners[i].ep, &listen[j]);
+		if (have || s->n_listeners == SERVER_LISTENERS_MAX)
+			continue;
+		netaddr_format_endpoint((const struct sockaddr *)&listen[j].sa, where,
+		                        sizeof(where));
+		d = listeners_start(s, &listen[j]);
+		for (size_t i = 0; i < s->n_failed && !logged; i++)
+			logged = same_endpoint(&s->failed[i], &listen[j]);
+		if (!d) {
+			if (!logged && s->n_failed < SERVER_LISTENERS_MAX) {
+				log_warning("http: cannot listen on %s yet; retrying", where);
+				s->failed[s->n_failed++] = listen[j];
+			}
+			continue;
+		}
+		s->listeners[s->n_listeners++] = (struct listener){listen[j], d, true};
+		log_info("http: listening on %s", where);
+	}
+	/* Forget failures for addresses no longer wanted or now bound. */
+	for (size_t i = 0; i < s->n_failed;) {
+		bool keep = false;
+
+		for (size_t j = 0; j < n_listen && !keep; j++)
+			keep = same_endpoint(&s->failed[i], &listen[j]);
+		for (size_t k = 0; k < s->n_listeners && keep; k++)
+			keep = !same_endpoint(&s->failed[i], &s->listeners[k].ep);
+		if (keep)
+			i++;
+		else
+			s->failed[i] = s->failed[--s->n_failed];
+	}
+	pthread_mutex_unlock(&s->listen_lock);
+}
+
+void listeners_stop_all(struct server *s)
+{
+	for (size_t i = 0; i < s->n_listeners; i++)
+		MHD_stop_daemon(s->listeners[i].daemon);
+	s->n_listeners = 0;
+}
