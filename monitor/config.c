@@ -33,6 +33,7 @@ enum key_type {
 	KEY_NETWORKS,  /* char[CONFIG_TEXT_MAX]: "addr/prefix" list (monitor/netaddr.h) */
 	KEY_IFNAMES,   /* struct config_ifnames: interface names, space or comma separated */
 	KEY_URLS,      /* char[CONFIG_TEXT_MAX]: http(s) URLs, space or comma separated */
+	KEY_SWITCH,    /* enum config_switch: auto, yes or no */
 };
 
 struct key_def {
@@ -131,6 +132,12 @@ static const struct key_def config_keys[] = {
      SECONDS(60), "connect timeout of each HTTP request"},
     {"endpoint", "timeout", KEY_DURATION, FIELD(endpoint_timeout_ms), 100, SECONDS(120),
      "total timeout of each HTTP request"},
+    {"ssh", "enabled", KEY_SWITCH, FIELD(ssh_enabled), 0, 0,
+     "watch sshd: auto (where /etc/ssh/sshd_config exists), yes or no"},
+    {"ssh", "port", KEY_COUNT, FIELD(ssh_port), 0, 65535,
+     "SSH port; 0: sshd's own Port (sshd_config and its includes), else 22"},
+    {"ssh", "timeout", KEY_DURATION, FIELD(ssh_timeout_ms), 100, SECONDS(30),
+     "connecting to sshd and reading its identification line take at most this long"},
 };
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -169,6 +176,8 @@ void config_defaults(struct config *cfg)
 	strcpy(cfg->endpoint_ip_urls, "https://api.ipify.org");
 	cfg->endpoint_connect_timeout_ms = SECONDS(3);
 	cfg->endpoint_timeout_ms = SECONDS(10);
+	cfg->ssh_enabled = CONFIG_SWITCH_AUTO;
+	cfg->ssh_timeout_ms = SECONDS(3);
 }
 
 /* ---- errors -------------------------------------------------------------- */
@@ -585,6 +594,23 @@ static void set_percent(struct parse_state *st, const struct key_def *key, const
 	memcpy(field, &bp, sizeof(bp));
 }
 
+static void set_switch(struct parse_state *st, const struct key_def *key, const char *value,
+                       char *field)
+{
+	enum config_switch sw = CONFIG_SWITCH_AUTO;
+	bool b;
+
+	if (strcasecmp(value, "auto") != 0) {
+		if (parse_bool(value, &b) < 0) {
+			errors_add(st->errors, st->name, st->line,
+			           "%s: '%s' is not auto, yes or no", key->name, value);
+			return;
+		}
+		sw = b ? CONFIG_SWITCH_YES : CONFIG_SWITCH_NO;
+	}
+	memcpy(field, &sw, sizeof(sw));
+}
+
 static void set_bool(struct parse_state *st, const struct key_def *key, const char *value,
                      char *field)
 {
@@ -694,6 +720,9 @@ static void set_value(struct parse_state *st, const struct key_def *key, const c
 		return;
 	case KEY_BOOL:
 		set_bool(st, key, value, field);
+		return;
+	case KEY_SWITCH:
+		set_switch(st, key, value, field);
 		return;
 	case KEY_COUNT:
 	case KEY_SIZE:
@@ -1127,6 +1156,16 @@ static void format_value(const struct config *cfg, const struct key_def *key, ch
 
 		memcpy(&b, field, sizeof(b));
 		snprintf(buf, size, "%s", b ? "yes" : "no");
+		return;
+	}
+	case KEY_SWITCH: {
+		enum config_switch sw;
+
+		memcpy(&sw, field, sizeof(sw));
+		snprintf(buf, size, "%s",
+		         sw == CONFIG_SWITCH_YES  ? "yes"
+		         : sw == CONFIG_SWITCH_NO ? "no"
+		                                  : "auto");
 		return;
 	}
 	case KEY_COUNT: {

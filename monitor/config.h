@@ -22,6 +22,13 @@
 #define CONFIG_PEERNAME_MAX 45  /* libinih keeps 50 bytes of a section name */
 #define CONFIG_KEY_B64_SIZE 45  /* a base64 WireGuard key and its NUL */
 
+/* auto | yes | no: auto turns a probe on where what it watches is there. */
+enum config_switch {
+	CONFIG_SWITCH_AUTO,
+	CONFIG_SWITCH_YES,
+	CONFIG_SWITCH_NO,
+};
+
 struct config_ifnames {
 	char names[CONFIG_IFNAMES_MAX][CONFIG_IFNAME_SIZE];
 	uint32_t count; /* 0 = every WireGuard interface found */
@@ -98,6 +105,11 @@ struct config {
 	char endpoint_probes[CONFIG_TEXT_MAX];      /* URLs the server must reach */
 	uint64_t endpoint_connect_timeout_ms;
 	uint64_t endpoint_timeout_ms;
+
+	/* [ssh] */
+	enum config_switch ssh_enabled;
+	uint32_t ssh_port;       /* 0 = sshd's own Port, else 22 */
+	uint64_t ssh_timeout_ms; /* connect and identification line, together */
 };
 
 /* Collected problems, one "file:line: message" per line. */

@@ -64,6 +64,14 @@ static uint64_t endpoint_interval(const struct config *cfg)
 	return cfg->endpoint_interval_ms;
 }
 
+/* sshd not installed (enabled = auto) or turned off: its checks are absent. */
+static int run_ssh(const struct config *cfg, struct snapshot *snap, char *err, size_t errlen)
+{
+	int r = ssh_read(cfg, &snap->ssh, err, errlen);
+
+	return r == -ENOENT ? PROBE_SKIP : r;
+}
+
 const struct probe_def probetab[PROBE__COUNT] = {
     [PROBE_MEMORY] = {.name = "memory", .run = run_memory, PROBE_AREA(memory)},
     [PROBE_FORWARDING] = {.name = "forwarding", .run = run_forwarding, PROBE_AREA(forwarding)},
@@ -77,6 +85,7 @@ const struct probe_def probetab[PROBE__COUNT] = {
                         .run = run_endpoint,
                         PROBE_AREA(endpoint),
                         .interval_ms = endpoint_interval},
+    [PROBE_SSH] = {.name = "ssh", .run = run_ssh, PROBE_AREA(ssh)},
 };
 
 static double elapsed_seconds(const struct timespec *start)

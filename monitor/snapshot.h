@@ -12,6 +12,7 @@
 #include "probes/forwarding.h"
 #include "probes/gpu.h"
 #include "probes/meminfo.h"
+#include "probes/ssh.h"
 #include "probes/wireguard.h"
 
 /* One slot per probe, in the order of the probe table. */
@@ -22,6 +23,7 @@ enum probe_id {
 	PROBE_WIREGUARD,
 	PROBE_FIREWALL,
 	PROBE_ENDPOINT,
+	PROBE_SSH,
 	PROBE__COUNT,
 };
 
@@ -54,6 +56,7 @@ struct snapshot {
 	struct wireguard wireguard; /* owns its arrays: wireguard_free() */
 	struct firewall firewall;
 	struct endpoint endpoint;
+	struct ssh ssh;
 };
 
 const char *snapshot_probe_status_name(enum probe_status status);

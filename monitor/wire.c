@@ -396,9 +396,39 @@ static int check_forwarding(struct cursor *c, const struct forwarding *f)
 	return 0;
 }
 
+static bool listener_valid(const struct ssh_listener *l)
+{
+	return (l->family == AF_INET || l->family == AF_INET6) &&
+	       (unsigned)l->reach <= SSH_REACH_OTHER && TERMINATED(l->address) &&
+	       TERMINATED(l->ifname);
+}
+
+static int check_ssh(struct cursor *c, const struct ssh *s)
+{
+	if (s->n_listeners > SSH_LISTENERS_MAX || s->total_listeners < s->n_listeners ||
+	    s->usable < -1 || s->usable >= (int32_t)s->n_listeners ||
+	    (unsigned)s->banner > SSH_BANNER_FAILED || (unsigned)s->port_source > SSH_PORT_CONFIG)
+		return bad(c, "ssh facts out of range");
+	if (!TERMINATED(s->port_file) || !TERMINATED(s->sshd_config_error) ||
+	    !TERMINATED(s->vpn_ifname) || !TERMINATED(s->vpn_address) ||
+	    !TERMINATED(s->lan_ifname) || !TERMINATED(s->lan_address) ||
+	    !TERMINATED(s->banner_target) || !TERMINATED(s->banner_line) ||
+	    !TERMINATED(s->banner_software) || !TERMINATED(s->banner_error))
+		return bad(c, "ssh text is not terminated");
+	for (unsigned i = 0; i < SSH_LISTEN_KEPT; i++)
+		if (!TERMINATED(s->listen[i].value) || !TERMINATED(s->listen[i].file))
+			return bad(c, "ssh text is not terminated");
+	for (uint32_t i = 0; i < s->n_listeners; i++)
+		if (!listener_valid(&s->listeners[i]))
+			return bad(c, "an ssh listener is out of range or not terminated");
+	return 0;
+}
+
 static int check_plain(struct cursor *c, enum probe_id id, const void *part)
 {
 	switch (id) {
+	case PROBE_SSH:
+		return check_ssh(c, part);
 	case PROBE_FORWARDING:
 		return check_forwarding(c, part);
 	case PROBE_GPU:

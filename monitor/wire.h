@@ -22,7 +22,7 @@
 #include "monitor/snapshot.h"
 
 #define WIRE_MAGIC     0x534d5746u /* "FWMS" in memory on little-endian */
-#define WIRE_VERSION   1
+#define WIRE_VERSION   2
 #define WIRE_FRAME_MAX (64u * 1024 * 1024)
 /* Far above what a host has, low enough that a count cannot overflow. */
 #define WIRE_DEVICES_MAX 256

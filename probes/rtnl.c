@@ -12,13 +12,9 @@
 
 /* ---- attributes ----------------------------------------------------------- */
 
-/* Collects the attributes in len bytes at start into tb[0..max] (of two of
- * a type, the last wins; types past max are ignored). Returns -EBADMSG when
- * an attribute is shorter than its header or runs past the end, or bytes
- * that cannot hold one are left over: a truncated attribute is an error,
- * not the silent end of the list that mnl_attr_for_each() makes of it. The
- * last attribute may lack its padding. */
-static int collect_attrs(const void *start, size_t len, const struct nlattr **tb, uint16_t max)
+/* A truncated attribute is an error, not the silent end of the list that
+ * mnl_attr_for_each() makes of it. */
+int rtnl_collect_attrs(const void *start, size_t len, const struct nlattr **tb, uint16_t max)
 {
 	size_t off = 0;
 
@@ -51,8 +47,8 @@ static int collect_message(const struct nlmsghdr *nlh, size_t hdrlen, const stru
 {
 	if (!header_fits(nlh, hdrlen))
 		return -EBADMSG;
-	return collect_attrs(mnl_nlmsg_get_payload_offset(nlh, hdrlen),
-	                     mnl_nlmsg_get_payload_len(nlh) - MNL_ALIGN(hdrlen), tb, max);
+	return rtnl_collect_attrs(mnl_nlmsg_get_payload_offset(nlh, hdrlen),
+	                          mnl_nlmsg_get_payload_len(nlh) - MNL_ALIGN(hdrlen), tb, max);
 }
 
 /* A 32-bit attribute, exactly four bytes. */
@@ -104,8 +100,8 @@ static int parse_kind(const struct nlattr *linkinfo, char kind[RTNL_KIND_MAX])
 	size_t len;
 
 	if (mnl_attr_validate(linkinfo, MNL_TYPE_NESTED) < 0 ||
-	    collect_attrs(mnl_attr_get_payload(linkinfo), mnl_attr_get_payload_len(linkinfo), tb,
-	                  IFLA_INFO_MAX) < 0)
+	    rtnl_collect_attrs(mnl_attr_get_payload(linkinfo), mnl_attr_get_payload_len(linkinfo),
+	                       tb, IFLA_INFO_MAX) < 0)
 		return -EBADMSG;
 	if (!tb[IFLA_INFO_KIND])
 		return 0;

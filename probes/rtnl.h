@@ -96,6 +96,13 @@ int rtnl_parse_link(const struct nlmsghdr *nlh, struct rtnl_link *ret);
 int rtnl_parse_addr(const struct nlmsghdr *nlh, struct rtnl_addr *ret);
 int rtnl_parse_route(const struct nlmsghdr *nlh, struct rtnl_route *ret);
 
+/* Collects the attributes in len bytes at start into tb[0..max] (of two of
+ * a type, the last wins; types past max are ignored). Returns -EBADMSG when
+ * an attribute is shorter than its header or runs past the end, or bytes
+ * that cannot hold one are left over. The last attribute may lack its
+ * padding. Shared with the other netlink families' parsers. */
+int rtnl_collect_attrs(const void *start, size_t len, const struct nlattr **tb, uint16_t max);
+
 /* Whether a route is one a default route is chosen from: to everywhere
  * (dst_len 0), unicast, in the main table, through an interface. */
 bool rtnl_route_is_default(const struct rtnl_route *route);

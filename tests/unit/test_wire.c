@@ -33,6 +33,16 @@ static struct snapshot *sample(void)
 	s->gpu.count = 1;
 	strcpy(s->gpu.devices[0].name, "NVIDIA GB10");
 	s->endpoint.n_attempts = 1;
+	s->ssh.port = 2222;
+	s->ssh.n_listeners = s->ssh.total_listeners = 2;
+	s->ssh.usable = 1;
+	s->ssh.listeners[0].family = AF_INET;
+	strcpy(s->ssh.listeners[0].address, "127.0.0.1");
+	s->ssh.listeners[0].reach = SSH_REACH_LOOPBACK;
+	s->ssh.listeners[1].family = AF_INET6;
+	strcpy(s->ssh.listeners[1].address, "::");
+	s->ssh.banner = SSH_BANNER_OK;
+	strcpy(s->ssh.banner_line, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3");
 	strcpy(s->endpoint.attempts[0].url, "https://example.net/ip");
 	s->wireguard.n_devices = 2;
 	s->wireguard.devices = calloc(2, sizeof(*s->wireguard.devices));
@@ -99,6 +109,10 @@ static void test_round_trip(void **state)
 	assert_string_equal(b->gpu.devices[0].name, "NVIDIA GB10");
 	assert_string_equal(b->endpoint.attempts[0].url, "https://example.net/ip");
 	assert_true(b->probes[PROBE_ENDPOINT].duration_seconds == 1.25);
+	assert_int_equal(b->ssh.port, 2222);
+	assert_int_equal(b->ssh.usable, 1);
+	assert_string_equal(b->ssh.listeners[1].address, "::");
+	assert_string_equal(b->ssh.banner_line, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3");
 	assert_int_equal(b->wireguard.n_devices, 2);
 	d = &b->wireguard.devices[0];
 	assert_string_equal(d->name, "wg-dgx-spark");
@@ -261,6 +275,46 @@ static void spoil_backend(struct snapshot *s)
 	s->wireguard.devices[1].backend = (enum wireguard_backend)9;
 }
 
+static void spoil_ssh_count(struct snapshot *s)
+{
+	s->ssh.n_listeners = s->ssh.total_listeners = SSH_LISTENERS_MAX + 1;
+}
+
+static void spoil_ssh_usable(struct snapshot *s)
+{
+	s->ssh.usable = 2;
+}
+
+static void spoil_ssh_banner(struct snapshot *s)
+{
+	s->ssh.banner = (enum ssh_banner_state)40;
+}
+
+static void spoil_ssh_reach(struct snapshot *s)
+{
+	s->ssh.listeners[1].reach = (enum ssh_reach)40;
+}
+
+static void spoil_ssh_family(struct snapshot *s)
+{
+	s->ssh.listeners[0].family = AF_UNIX;
+}
+
+static void spoil_ssh_line(struct snapshot *s)
+{
+	memset(s->ssh.banner_line, 'S', sizeof(s->ssh.banner_line));
+}
+
+static void spoil_ssh_address(struct snapshot *s)
+{
+	memset(s->ssh.listeners[1].address, '1', sizeof(s->ssh.listeners[1].address));
+}
+
+static void spoil_ssh_listen_file(struct snapshot *s)
+{
+	memset(s->ssh.listen[3].file, '/', sizeof(s->ssh.listen[3].file));
+}
+
 static void test_corrupt_values(void **state)
 {
 	struct {
@@ -273,6 +327,10 @@ static void test_corrupt_values(void **state)
 	    {PROBE_WIREGUARD, spoil_peer_ips},      {PROBE_WIREGUARD, spoil_ip_family},
 	    {PROBE_WIREGUARD, spoil_backend},       {PROBE_FORWARDING, spoil_boot_file},
 	    {PROBE_FORWARDING, spoil_boot_service}, {PROBE_FORWARDING, spoil_ipv6_error},
+	    {PROBE_SSH, spoil_ssh_count},           {PROBE_SSH, spoil_ssh_usable},
+	    {PROBE_SSH, spoil_ssh_banner},          {PROBE_SSH, spoil_ssh_reach},
+	    {PROBE_SSH, spoil_ssh_family},          {PROBE_SSH, spoil_ssh_line},
+	    {PROBE_SSH, spoil_ssh_address},         {PROBE_SSH, spoil_ssh_listen_file},
 	};
 
 	(void)state;
