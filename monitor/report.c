@@ -9,6 +9,7 @@
 #include "monitor/fwcheck.h"
 #include "monitor/human.h"
 #include "monitor/probetab.h"
+#include "monitor/sshcheck.h"
 
 static void print_checks(const struct verdict *v, FILE *out)
 {
@@ -383,6 +384,39 @@ static void print_endpoint(const struct snapshot *snap, FILE *out)
 	}
 }
 
+static void print_ssh(const struct snapshot *snap, FILE *out)
+{
+	const struct ssh *s = &snap->ssh;
+	char source[SSHDCONF_FILE_MAX + 64];
+
+	fputs("\nSSH\n", out);
+	if (!area_ok(snap, PROBE_SSH, out))
+		return;
+	sshcheck_port_source(s, source, sizeof(source));
+	fprintf(out, "  port:              %u (%s)\n", s->port, source);
+	fprintf(out, "  VPN address:       %s%s%s%s\n", s->vpn_address[0] ? s->vpn_address : "none",
+	        s->vpn_ifname[0] ? " (" : "", s->vpn_ifname, s->vpn_ifname[0] ? ")" : "");
+	fprintf(out, "  LAN address:       %s%s%s%s\n", s->lan_address[0] ? s->lan_address : "none",
+	        s->lan_ifname[0] ? " (" : "", s->lan_ifname, s->lan_ifname[0] ? ")" : "");
+	if (s->total_listeners == 0)
+		fputs("  listening:         nothing\n", out);
+	for (uint32_t i = 0; i < s->n_listeners; i++)
+		fprintf(out, "  listening:         %s (%s)%s\n", s->listeners[i].address,
+		        ssh_reach_name(s->listeners[i].reach),
+		        (int32_t)i == s->usable ? " <- a VPN client's way in" : "");
+	if (s->total_listeners > s->n_listeners)
+		fprintf(out, "  listening:         and %u more\n",
+		        s->total_listeners - s->n_listeners);
+	for (unsigned i = 0; i < s->n_listen && i < SSH_LISTEN_KEPT; i++)
+		fprintf(out, "  ListenAddress %s  (%s:%d)\n", s->listen[i].value, s->listen[i].file,
+		        s->listen[i].line);
+	if (s->banner == SSH_BANNER_NOT_TRIED)
+		return;
+	fprintf(out, "  banner from %s: %s, %.3f s: %s\n", s->banner_target,
+	        ssh_banner_state_name(s->banner), s->banner_seconds,
+	        s->banner == SSH_BANNER_OK ? s->banner_line : s->banner_error);
+}
+
 static void print_probes(const struct snapshot *snap, FILE *out)
 {
 	fputs("\nProbes\n", out);
@@ -412,5 +446,6 @@ void report_print(const struct config *cfg, const struct snapshot *snap,
 	print_wireguard(cfg, snap, out);
 	print_firewall(snap, out);
 	print_endpoint(snap, out);
+	print_ssh(snap, out);
 	print_probes(snap, out);
 }

@@ -9,6 +9,7 @@
 #include "monitor/fwcheck.h"
 #include "monitor/human.h"
 #include "monitor/probetab.h"
+#include "monitor/sshcheck.h"
 
 /* Fills *out and returns true, or returns false when the check does not
  * apply (it is then absent from every output). */
@@ -818,6 +819,10 @@ static const struct check_def check_defs[] = {
      "check the network and [endpoint] in sparkmon.conf"},
     {"endpoint.probes", PROBE_ENDPOINT, check_endpoint_probes,
      "check the network and [endpoint] in sparkmon.conf"},
+    {"ssh.listening", PROBE_SSH, sshcheck_listening,
+     "run ss -ltn as root; sparkmon reads listening sockets over NETLINK_SOCK_DIAG"},
+    {"ssh.banner", PROBE_SSH, sshcheck_banner,
+     "run ss -ltn as root; sparkmon reads listening sockets over NETLINK_SOCK_DIAG"},
 };
 #define CHECK_DEF_COUNT (sizeof(check_defs) / sizeof(check_defs[0]))
 

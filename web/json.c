@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "monitor/probetab.h"
+#include "monitor/sshcheck.h"
 #include "probes/text.h"
 
 static void rfc3339(time_t t, char *buf, size_t size)
@@ -622,6 +623,57 @@ static struct json_object *endpoint_object(const struct endpoint *ep)
 	return o;
 }
 
+static struct json_object *ssh_listeners(const struct ssh *s)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (uint32_t i = 0; i < s->n_listeners; i++) {
+		const struct ssh_listener *l = &s->listeners[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "address", json_text(l->address));
+		json_object_object_add(o, "reach", json_text(ssh_reach_name(l->reach)));
+		json_object_object_add(o, "interface", text_or_null(l->ifname));
+		json_object_object_add(o, "usable",
+		                       json_object_new_boolean((int32_t)i == s->usable));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static struct json_object *ssh_object(const struct ssh *s)
+{
+	static const char *const sources[] = {[SSH_PORT_DEFAULT] = "default",
+	                                      [SSH_PORT_SSHD] = "sshd_config",
+	                                      [SSH_PORT_CONFIG] = "sparkmon.conf"};
+	struct json_object *o = json_object_new_object();
+	struct json_object *b = json_object_new_object();
+
+	json_object_object_add(o, "port", json_object_new_int(s->port));
+	json_object_object_add(o, "port_source", json_text(sources[s->port_source]));
+	json_object_object_add(o, "port_file", text_or_null(s->port_file));
+	json_object_object_add(o, "port_line",
+	                       s->port_line ? json_object_new_int(s->port_line) : NULL);
+	json_object_object_add(o, "sshd_config_error", text_or_null(s->sshd_config_error));
+	json_object_object_add(o, "vpn_interface", text_or_null(s->vpn_ifname));
+	json_object_object_add(o, "vpn_address", text_or_null(s->vpn_address));
+	json_object_object_add(o, "lan_interface", text_or_null(s->lan_ifname));
+	json_object_object_add(o, "lan_address", text_or_null(s->lan_address));
+	json_object_object_add(o, "listeners", ssh_listeners(s));
+	json_object_object_add(o, "listeners_total", json_object_new_int64(s->total_listeners));
+	json_object_object_add(b, "state", json_text(ssh_banner_state_name(s->banner)));
+	json_object_object_add(b, "target", text_or_null(s->banner_target));
+	json_object_object_add(b, "line", text_or_null(s->banner_line));
+	json_object_object_add(b, "software", text_or_null(s->banner_software));
+	json_object_object_add(b, "error", text_or_null(s->banner_error));
+	json_object_object_add(
+	    b, "seconds",
+	    s->banner == SSH_BANNER_NOT_TRIED ? NULL : json_object_new_double(s->banner_seconds));
+	json_object_object_add(o, "banner", b);
+	json_object_object_add(o, "up", json_object_new_boolean(sshcheck_up(s)));
+	return o;
+}
+
 static struct json_object *status_document(const struct config *cfg, const struct snapshot *snap,
                                            const struct verdict *verdict, bool stream)
 {
@@ -653,6 +705,8 @@ static struct json_object *status_document(const struct config *cfg, const struc
 	json_object_object_add(doc, "endpoint",
 	                       area_valid(snap, PROBE_ENDPOINT) ? endpoint_object(&snap->endpoint)
 	                                                        : NULL);
+	json_object_object_add(doc, "ssh",
+	                       area_valid(snap, PROBE_SSH) ? ssh_object(&snap->ssh) : NULL);
 	return doc;
 }
 

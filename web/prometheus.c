@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include "monitor/probetab.h"
+#include "monitor/sshcheck.h"
 #include "probes/array.h"
 #include "probes/text.h"
 
@@ -582,10 +583,36 @@ static void area_endpoint(struct expo *e, const struct config *cfg, const struct
 		sample(e, (double)ep->probes[i].http_code, "url", ep->probes[i].url, NULL);
 }
 
+static void area_ssh(struct expo *e, const struct config *cfg, const struct snapshot *snap,
+                     const struct verdict *verdict)
+{
+	const struct ssh *s = &snap->ssh;
+
+	(void)cfg;
+	(void)verdict;
+	if (!area_valid(snap, PROBE_SSH))
+		return;
+	family(e, "sparkmon_ssh_up", TYPE_GAUGE,
+	       "Whether sshd listens where a VPN client can reach it and answered with its "
+	       "identification line.");
+	sample(e, sshcheck_up(s), NULL);
+	family(e, "sparkmon_ssh_info", TYPE_GAUGE,
+	       "sshd's identification line after SSH-2.0- (software and comments), as a label; "
+	       "absent when it did not answer.");
+	if (s->banner == SSH_BANNER_OK)
+		sample(e, 1, "version", sshcheck_version(s), NULL);
+	family(e, "sparkmon_ssh_listeners", TYPE_GAUGE, "TCP sockets listening on the SSH port.");
+	sample_u64(e, s->total_listeners, NULL);
+	family(e, "sparkmon_ssh_banner_duration_seconds", TYPE_GAUGE,
+	       "Time from connecting to sshd to its identification line.");
+	if (s->banner == SSH_BANNER_OK)
+		sample(e, s->banner_seconds, NULL);
+}
+
 /* Every area, in output order. */
 static const area_fn areas[] = {
     area_build, area_checks,    area_probes,   area_memory,   area_forwarding,
-    area_gpu,   area_wireguard, area_firewall, area_endpoint,
+    area_gpu,   area_wireguard, area_firewall, area_endpoint, area_ssh,
 };
 
 int prometheus_expose(const struct config *cfg, const struct snapshot *snap,

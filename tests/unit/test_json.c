@@ -181,6 +181,59 @@ static struct json_object *member(struct json_object *o, const char *key)
 	return v;
 }
 
+/* The ssh area: null without data, else the probe's facts. */
+static void test_ssh_area(void **state)
+{
+	struct snapshot *snap = snapshot_with_peers(1);
+	struct verdict v = {.overall = CHECK_OK};
+	struct json_object *doc, *ssh, *l0, *banner;
+	struct config cfg;
+	char *text;
+
+	(void)state;
+	config_defaults(&cfg);
+	snap->probes[PROBE_SSH].status = PROBE_FAILED;
+	text = json_status_string(&cfg, snap, &v, 0);
+	doc = json_tokener_parse(text);
+	assert_null(member(doc, "ssh"));
+	json_object_put(doc);
+	free(text);
+
+	snap->probes[PROBE_SSH].status = PROBE_OK;
+	snap->ssh.port = 2222;
+	snap->ssh.port_source = SSH_PORT_SSHD;
+	strcpy(snap->ssh.port_file, "/etc/ssh/sshd_config.d/10-port.conf");
+	snap->ssh.port_line = 2;
+	snap->ssh.n_listeners = snap->ssh.total_listeners = 1;
+	snap->ssh.usable = 0;
+	strcpy(snap->ssh.listeners[0].address, "10.100.0.1");
+	snap->ssh.listeners[0].reach = SSH_REACH_VPN;
+	strcpy(snap->ssh.listeners[0].ifname, "wg0");
+	snap->ssh.banner = SSH_BANNER_OK;
+	strcpy(snap->ssh.banner_target, "10.100.0.1:2222");
+	strcpy(snap->ssh.banner_line, "SSH-2.0-OpenSSH_9.2p1 </script>");
+	text = json_status_string(&cfg, snap, &v, 0);
+	assert_null(strstr(text, "</script>"));
+	doc = json_tokener_parse(text);
+	ssh = member(doc, "ssh");
+	assert_int_equal(json_object_get_int(member(ssh, "port")), 2222);
+	assert_string_equal(json_object_get_string(member(ssh, "port_source")), "sshd_config");
+	assert_int_equal(json_object_get_int(member(ssh, "port_line")), 2);
+	assert_true(json_object_get_boolean(member(ssh, "up")));
+	l0 = json_object_array_get_idx(member(ssh, "listeners"), 0);
+	assert_string_equal(json_object_get_string(member(l0, "reach")), "VPN");
+	assert_string_equal(json_object_get_string(member(l0, "interface")), "wg0");
+	assert_true(json_object_get_boolean(member(l0, "usable")));
+	banner = member(ssh, "banner");
+	assert_string_equal(json_object_get_string(member(banner, "state")), "ok");
+	assert_string_equal(json_object_get_string(member(banner, "line")),
+	                    "SSH-2.0-OpenSSH_9.2p1 </script>");
+	assert_null(member(banner, "error"));
+	json_object_put(doc);
+	free(text);
+	free_snapshot(snap);
+}
+
 /* The values of each peer are the snapshot's, each in its own field. */
 static void test_peer_values(void **state)
 {
@@ -317,6 +370,7 @@ int main(void)
 	    cmocka_unit_test(test_streamed_equals_tree_1000),
 	    cmocka_unit_test(test_hostile_names_kept_and_escaped),
 	    cmocka_unit_test(test_peer_values),
+	    cmocka_unit_test(test_ssh_area),
 	    cmocka_unit_test(test_status_and_exit_code),
 	};
 

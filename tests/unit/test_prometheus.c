@@ -289,6 +289,46 @@ static void test_forwarding_families(void **state)
 	free_snapshot(snap);
 }
 
+/* The ssh families: up only with a usable listener and an answer; the
+ * version label escaped, whatever sshd sent. */
+static void test_ssh_families(void **state)
+{
+	struct snapshot *snap = fixed_snapshot();
+	struct ssh *s = &snap->ssh;
+	struct verdict v;
+	struct config cfg;
+	char *text = NULL;
+	size_t len;
+
+	(void)state;
+	config_defaults(&cfg);
+	fixed_verdict(&v);
+	assert_int_equal(prometheus_render(&cfg, snap, &v, PROMETHEUS_TEXT, &text, &len), 0);
+	assert_null(strstr(text, "sparkmon_ssh_up"));
+	free(text);
+
+	snap->probes[PROBE_SSH].status = PROBE_OK;
+	s->n_listeners = s->total_listeners = 2;
+	s->usable = 1;
+	s->banner = SSH_BANNER_OK;
+	s->banner_seconds = 0.5;
+	strcpy(s->banner_line, "SSH-2.0-OpenSSH_9.2p1 \"x\\y");
+	assert_int_equal(prometheus_render(&cfg, snap, &v, PROMETHEUS_TEXT, &text, &len), 0);
+	assert_non_null(strstr(text, "\nsparkmon_ssh_up 1\n"));
+	assert_non_null(
+	    strstr(text, "\nsparkmon_ssh_info{version=\"OpenSSH_9.2p1 \\\"x\\\\y\"} 1\n"));
+	assert_non_null(strstr(text, "\nsparkmon_ssh_listeners 2\n"));
+	assert_non_null(strstr(text, "\nsparkmon_ssh_banner_duration_seconds 0.5\n"));
+	free(text);
+
+	s->banner = SSH_BANNER_SILENT;
+	assert_int_equal(prometheus_render(&cfg, snap, &v, PROMETHEUS_TEXT, &text, &len), 0);
+	assert_non_null(strstr(text, "\nsparkmon_ssh_up 0\n"));
+	assert_null(strstr(text, "\nsparkmon_ssh_info{"));
+	free(text);
+	free_snapshot(snap);
+}
+
 /* OpenMetrics as the format defines it from the text exposition, written
  * here without the renderer's help: a counter family's HELP and TYPE name
  * it without "_total" (its samples keep it), and "# EOF" ends it. */
@@ -424,6 +464,7 @@ int main(void)
 	    cmocka_unit_test(test_openmetrics_golden), cmocka_unit_test(test_hostile_label_escaped),
 	    cmocka_unit_test(test_structure),          cmocka_unit_test(test_openmetrics_pieces),
 	    cmocka_unit_test(test_golden_files_agree), cmocka_unit_test(test_negotiate),
+	    cmocka_unit_test(test_ssh_families),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

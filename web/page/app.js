@@ -138,6 +138,27 @@ function renderMemory(doc) {
   ]));
 }
 
+function renderSsh(doc) {
+  const box = document.getElementById('ssh');
+  const s = doc.ssh;
+  if (!s) {
+    box.replaceChildren(el('p', { class: 'empty' }, 'No SSH data.'));
+    return;
+  }
+  const listeners = Array.isArray(s.listeners) ? s.listeners : [];
+  const rows = listeners.map(l => [l.address || '?', l.reach || '?', l.interface || '–',
+    l.usable ? 'yes' : 'no']);
+  const b = s.banner || {};
+  box.replaceChildren(
+    el('h3', { 'data-ssh-up': s.up ? 'yes' : 'no' },
+      el('span', { class: 'light ' + (s.up ? 'ok' : 'critical') }),
+      'port ' + (s.port || '?') + ' · ' + (b.state === 'ok' ? (b.line || '') :
+        (b.error || b.state || 'not tried'))),
+    rows.length ? table([{ label: 'listening on' }, { label: 'reach' },
+      { label: 'interface' }, { label: 'a VPN client can use it' }], rows)
+      : el('p', { class: 'empty' }, 'Nothing listens on the SSH port.'));
+}
+
 function renderStatus(doc) {
   const st = statusClass(doc.status);
   document.getElementById('host').textContent = doc.host || 'sparkmon';
@@ -152,6 +173,7 @@ function renderStatus(doc) {
   renderWireguard(doc);
   renderGpu(doc);
   renderMemory(doc);
+  renderSsh(doc);
 }
 
 // ---- history plots (SVG, no library) ----------------------------------------
