@@ -53,7 +53,7 @@ UNIT_BIN  := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 
 obj = $(patsubst %.c,$(1)/obj/%.o,$(2))
 
-.PHONY: all deps deps-build run test unit unit-asan cli integration mutants format \
+.PHONY: all deps deps-build run test unit unit-asan cli integration abuse mutants format \
         format-check install deb clean FORCE
 all: $(BUILD)/sparkmon $(BUILD)/sparkmon-fetch
 
@@ -146,6 +146,10 @@ cli: $(BUILD)/sparkmon $(ASAN)/sparkmon $(BUILD)/sparkmon-fetch $(ASAN)/sparkmon
 	@ASAN_OPTIONS=detect_leaks=1 tests/cli/run.sh $(ASAN)/sparkmon
 integration: $(BUILD)/sparkmon $(BUILD)/sparkmon-fetch
 	@tests/integration/run.sh $(BUILD)/sparkmon
+# The HTTP face under hostile clients on loopback (tests/abuse/*.sh).
+abuse: $(BUILD)/sparkmon
+	@set -e; for t in tests/abuse/*.sh; do echo "== abuse: $$t"; \
+	  SPARKMON=$(abspath $(BUILD)/sparkmon) $$t; done
 # The standing mutation check: each deliberate bug of tests/mutations/ must
 # make one of the tests it names fail (in a scratch copy of the tree, built
 # in its own folder there; about 3 minutes).
@@ -155,7 +159,7 @@ mutants:
 test: deps
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory arm64 arm64-kernel
-	@$(MAKE) --no-print-directory unit unit-asan fuzz-replay cli integration mutants
+	@$(MAKE) --no-print-directory unit unit-asan fuzz-replay cli integration abuse mutants
 
 # ---- fuzzing -----------------------------------------------------------------
 # One libFuzzer harness per parser (tests/fuzz/fuzz_*.c), built by clang

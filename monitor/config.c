@@ -88,6 +88,8 @@ static const struct key_def config_keys[] = {
      "connections served at once to one client address"},
     {"http", "timeout", KEY_DURATION, FIELD(http_timeout_ms), SECONDS(1), SECONDS(3600),
      "an idle connection is closed after this long"},
+    {"http", "request_timeout", KEY_DURATION, FIELD(http_request_timeout_ms), SECONDS(1),
+     SECONDS(600), "a request's headers must arrive within this long of its connection"},
     {"http", "memory_limit", KEY_SIZE, FIELD(http_memory_limit), 8 * KIB, 1024 * KIB,
      "memory for one connection's request; larger request headers are refused"},
     {"http", "auth_user", KEY_TEXT, FIELD(http_auth_user), 0, 0,
@@ -97,6 +99,8 @@ static const struct key_def config_keys[] = {
     {"http", "tls_cert", KEY_FILE, FIELD(http_tls_cert), 0, 0,
      "PEM certificate file; with tls_key, serve HTTPS instead of HTTP"},
     {"http", "tls_key", KEY_FILE, FIELD(http_tls_key), 0, 0, "PEM private key file"},
+    {"http", "hostnames", KEY_TEXT, FIELD(http_hostnames), 0, 0,
+     "host names the server answers to besides localhost and its addresses (comma-separated)"},
     {"history", "retention", KEY_DURATION, FIELD(history_retention_ms), SECONDS(60),
      SECONDS(30 * 86400), "how far back the in-memory history reaches"},
     {"history", "memory", KEY_SIZE, FIELD(history_memory), 64 * KIB, 1024 * 1024 * KIB,
@@ -163,6 +167,7 @@ void config_defaults(struct config *cfg)
 	cfg->http_max_connections = 64;
 	cfg->http_max_connections_per_ip = 16;
 	cfg->http_timeout_ms = SECONDS(10);
+	cfg->http_request_timeout_ms = SECONDS(5);
 	cfg->http_memory_limit = 32 * KIB;
 	cfg->history_retention_ms = SECONDS(86400);
 	cfg->history_memory = 2048 * KIB;
@@ -931,6 +936,30 @@ static bool is_bcrypt_hash(const char *h)
 	return true;
 }
 
+/* DNS names, comma or space separated: letters, digits, '-' and '.',
+ * labels of 1 to 63 characters. */
+static bool is_hostname_list(const char *p)
+{
+	while (*p) {
+		size_t len = strcspn(p, ", "), label = 0;
+
+		for (size_t i = 0; i < len; i++) {
+			if (p[i] == '.') {
+				if (label == 0)
+					return false;
+				label = 0;
+			} else if ((isalnum((unsigned char)p[i]) || p[i] == '-') && label < 63) {
+				label++;
+			} else {
+				return false;
+			}
+		}
+		p += len;
+		p += strspn(p, ", ");
+	}
+	return true;
+}
+
 /* Keys of [http] that only make sense together: refused here, with a line,
  * rather than when the server starts. */
 static void validate_http(struct parse_state *st)
@@ -952,6 +981,10 @@ static void validate_http(struct parse_state *st)
 	if (!c->http_tls_cert[0] != !c->http_tls_key[0])
 		errors_add(st->errors, st->name, cert ? cert : key,
 		           "tls_cert and tls_key go together: set both or neither");
+	if (!is_hostname_list(c->http_hostnames))
+		errors_add(st->errors, st->name, key_line(st, "http", "hostnames"),
+		           "hostnames: not a list of DNS names (letters, digits, '-' and '.', "
+		           "comma-separated)");
 }
 
 static void validate(struct parse_state *st)

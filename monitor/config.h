@@ -73,7 +73,9 @@ struct config {
 	uint32_t http_max_connections;
 	uint32_t http_max_connections_per_ip;
 	uint64_t http_timeout_ms;
-	uint64_t http_memory_limit; /* bytes per connection */
+	uint64_t http_request_timeout_ms;     /* from accept to the end of the headers */
+	char http_hostnames[CONFIG_TEXT_MAX]; /* Host names served besides IP literals */
+	uint64_t http_memory_limit;           /* bytes per connection */
 	char http_auth_user[CONFIG_TEXT_MAX];
 	char http_auth_bcrypt[CONFIG_TEXT_MAX];
 	char http_tls_cert[CONFIG_PATH_MAX]; /* "" = plain HTTP */

@@ -1,8 +1,10 @@
 /* Who is served: the allow-list, checked in the accept callback before a
  * byte is read, and basic authentication. */
+#include <arpa/inet.h>
 #include <crypt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "monitor/log.h"
 #include "web/serverimpl.h"
@@ -25,8 +27,111 @@ enum MHD_Result admission_on_accept(void *cls, const struct sockaddr *addr, sock
 		netaddr_format_endpoint(addr, who, sizeof(who));
 		log_debug("http: refused connection from %s (not in the allow-list)", who);
 	}
-	return ok ? MHD_YES : MHD_NO;
+	return ok && connlimit_admit(&s->conns, addr) ? MHD_YES : MHD_NO;
 }
+
+/* ---- Host ------------------------------------------------------------------ */
+
+/* Whether text[0..len) is one of the names in list (comma or space
+ * separated), ignoring case. */
+static bool name_in_list(const char *text, size_t len, const char *list)
+{
+	while (*list) {
+		size_t n = strcspn(list, ", ");
+
+		if (n == len && strncasecmp(text, list, len) == 0)
+			return true;
+		list += n;
+		list += strspn(list, ", ");
+	}
+	return false;
+}
+
+/* Whether the IP literal (text, no brackets) is the local address. */
+static bool is_local_literal(const char *text, const struct sockaddr *local)
+{
+	unsigned char addr[16];
+
+	if (!local)
+		return false;
+	if (inet_pton(AF_INET, text, addr) == 1) {
+		const struct in6_addr *l6 = &((const struct sockaddr_in6 *)local)->sin6_addr;
+
+		if (local->sa_family == AF_INET)
+			return memcmp(addr, &((const struct sockaddr_in *)local)->sin_addr, 4) == 0;
+		return local->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(l6) &&
+		       memcmp(addr, &l6->s6_addr[12], 4) == 0;
+	}
+	if (inet_pton(AF_INET6, text, addr) == 1)
+		return local->sa_family == AF_INET6 &&
+		       memcmp(addr, &((const struct sockaddr_in6 *)local)->sin6_addr, 16) == 0;
+	return false;
+}
+
+/* Whether text is empty or ":" and 1 to 5 digits. */
+static bool is_port_suffix(const char *text)
+{
+	size_t digits;
+
+	if (!*text)
+		return true;
+	digits = strspn(text + 1, "0123456789");
+	return text[0] == ':' && digits >= 1 && digits <= 5 && !text[1 + digits];
+}
+
+bool admission_host_allowed(const char *host, const struct sockaddr *local, const char *hostnames)
+{
+	char literal[INET6_ADDRSTRLEN];
+	const char *end;
+	size_t len;
+
+	if (!host)
+		return true; /* HTTP/1.0: no browser leaves it out */
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		len = end ? (size_t)(end - host - 1) : 0;
+		if (!end || len == 0 || len >= sizeof(literal) || !is_port_suffix(end + 1))
+			return false;
+		memcpy(literal, host + 1, len);
+		literal[len] = '\0';
+		return strchr(literal, ':') && is_local_literal(literal, local);
+	}
+	len = strcspn(host, ":");
+	if (!is_port_suffix(host + len) || len == 0)
+		return false;
+	if (len < sizeof(literal)) {
+		memcpy(literal, host, len);
+		literal[len] = '\0';
+		if (is_local_literal(literal, local))
+			return true;
+	}
+	/* A fully qualified name may end with a dot. */
+	if (host[len - 1] == '.')
+		len--;
+	return name_in_list(host, len, "localhost") || name_in_list(host, len, hostnames);
+}
+
+bool admission_host_ok(struct server *s, struct MHD_Connection *c)
+{
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	const union MHD_ConnectionInfo *fd =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	bool ok;
+
+	memset(&local, 0, sizeof(local));
+	if (!fd || getsockname(fd->connect_fd, (struct sockaddr *)&local, &len) < 0)
+		local.ss_family = AF_UNSPEC;
+	pthread_rwlock_rdlock(&s->acl_lock);
+	ok = admission_host_allowed(host, (const struct sockaddr *)&local, s->hostnames);
+	pthread_rwlock_unlock(&s->acl_lock);
+	if (!ok)
+		log_debug("http: refused a request for another host name");
+	return ok;
+}
+
+/* ---- basic authentication ---------------------------------------------------- */
 
 /* SipHash-2-4: a keyed hash, so the cache of successful logins holds
  * nothing an attacker who reads memory could replay as a password. */

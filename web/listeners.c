@@ -23,9 +23,41 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 	log_debug("http: %s", line);
 }
 
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	struct server *s = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		connlimit_started(&s->conns, c, socket_context);
+	else
+		connlimit_closed(&s->conns, c, socket_context);
+}
+
+/* Called once a request line has arrived; the URI is not looked at (and
+ * never logged: nothing a client sends is echoed anywhere). */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct server *s = cls;
+
+	(void)uri;
+	connlimit_request_line(&s->conns, c);
+	return NULL;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	struct server *s = cls;
+
+	(void)con_cls;
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		connlimit_answered(&s->conns, c);
+}
+
 struct MHD_Daemon *listeners_start(struct server *s, const struct netaddr_endpoint *ep)
 {
-	struct MHD_OptionItem opts[16];
+	struct MHD_OptionItem opts[20];
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	size_t n = 0;
 	uint16_t port;
@@ -39,12 +71,16 @@ struct MHD_Daemon *listeners_start(struct server *s, const struct netaddr_endpoi
 #define OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){o, (intptr_t)(v), p}
 	OPT(MHD_OPTION_SOCK_ADDR, 0, (void *)(uintptr_t)&ep->sa);
 	/* libmicrohttpd's defaults are "unlimited" or "never": set them all. */
-	OPT(MHD_OPTION_CONNECTION_LIMIT, s->cfg.http_max_connections, NULL);
-	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.http_max_connections_per_ip, NULL);
+	/* The caps are the connection table's, across all listeners
+	 * (web/connlimit.c); this one is never reached before them. */
+	OPT(MHD_OPTION_CONNECTION_LIMIT, CONNLIMIT_SLOTS, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, (s->cfg.http_timeout_ms + 999) / 1000, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->cfg.http_memory_limit, NULL);
 	OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
 	OPT(MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL);
+	OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, s);
+	OPT(MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, s);
 	if (s->tls_cert) {
 		flags |= MHD_USE_TLS;
 		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert);

@@ -153,12 +153,15 @@ enum MHD_Result routes_on_request(void *cls, struct MHD_Connection *c, const cha
 	(void)version;
 	(void)upload_data;
 	(void)con_cls;
+	connlimit_headers_done(&s->conns, c);
 	/* No route takes a body: refuse one before reading it. */
 	length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	encoding =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	if ((length && strcmp(length, "0") != 0) || encoding || *upload_data_size)
 		return queue(c, MHD_HTTP_CONTENT_TOO_LARGE, s->r_body);
+	if (!admission_host_ok(s, c))
+		return queue(c, MHD_HTTP_MISDIRECTED_REQUEST, s->r_misdirected);
 	if (s->auth && !admission_authorized(s, c))
 		return MHD_queue_basic_auth_fail_response(c, "sparkmon", s->r_auth);
 	route = find_route(url, &asset);
@@ -199,8 +202,9 @@ int routes_build(struct server *s)
 	s->r_auth = static_response("authentication required\n", text);
 	s->r_ok = static_response("ok\n", text);
 	s->r_no_data = static_response("no data yet\n", text);
+	s->r_misdirected = static_response("unknown host name\n", text);
 	if (!s->r_not_found || !s->r_method || !s->r_body || !s->r_auth || !s->r_ok ||
-	    !s->r_no_data)
+	    !s->r_no_data || !s->r_misdirected)
 		return -ENOMEM;
 	MHD_add_response_header(s->r_method, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	MHD_add_response_header(s->r_body, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -219,8 +223,8 @@ int routes_build(struct server *s)
 
 void routes_free(struct server *s)
 {
-	struct MHD_Response *fixed[] = {s->r_not_found, s->r_method, s->r_body,
-	                                s->r_auth,      s->r_ok,     s->r_no_data};
+	struct MHD_Response *fixed[] = {s->r_not_found, s->r_method,  s->r_body,       s->r_auth,
+	                                s->r_ok,        s->r_no_data, s->r_misdirected};
 
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (fixed[i])

@@ -64,6 +64,7 @@ static void server_free(struct server *s)
 {
 	struct MHD_Response *published[] = {s->status_json, s->metrics[0], s->metrics[1]};
 
+	connlimit_stop(&s->conns);
 	routes_free(s);
 	for (size_t i = 0; i < sizeof(published) / sizeof(published[0]); i++)
 		if (published[i])
@@ -98,6 +99,12 @@ int server_start(const struct config *cfg, const struct server_hooks *hooks, str
 	pthread_rwlock_init(&s->acl_lock, NULL);
 	s->cfg = *cfg;
 	s->hooks = *hooks;
+	memcpy(s->hostnames, cfg->http_hostnames, sizeof(s->hostnames));
+	r = connlimit_start(&s->conns, cfg);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot start: %s", strerror(-r));
+		goto fail;
+	}
 	r = routes_build(s);
 	if (r < 0) {
 		snprintf(err, errlen, "out of memory");

@@ -27,6 +27,36 @@ struct listener {
 	bool dynamic;
 };
 
+/* Slots for the largest connection cap a configuration may set, and for
+ * the few that listeners admitting at the same moment may add. */
+#define CONNLIMIT_SLOTS (10000 + SERVER_LISTENERS_MAX)
+
+/* A client address, IPv4-mapped IPv6 as IPv4. */
+struct conn_addr {
+	unsigned char family;
+	unsigned char bytes[16];
+};
+
+struct conn_slot {
+	struct MHD_Connection *c; /* NULL: free */
+	int fd;
+	bool served;          /* a request was answered on it */
+	uint64_t accepted_ms; /* CLOCK_MONOTONIC */
+	uint64_t deadline_ms; /* its request's headers by then, or it is closed */
+	struct conn_addr addr;
+};
+
+struct connlimit {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct conn_slot *slots;
+	size_t cap, top, used; /* slots in use lie below top */
+	uint32_t max, max_per_addr;
+	uint64_t request_ms, idle_ms;
+	pthread_t reaper;
+	bool running, stopping;
+};
+
 struct auth_entry {
 	uint64_t tag;
 	time_t expires;
@@ -48,12 +78,15 @@ struct server {
 	size_t n_nets;
 	struct netaddr_net dyn_nets[SERVER_DYNAMIC_NETS_MAX];
 	size_t n_dyn_nets;
+	char hostnames[CONFIG_TEXT_MAX]; /* [http] hostnames */
 
 	pthread_mutex_t listen_lock;
 	struct listener listeners[SERVER_LISTENERS_MAX];
 	size_t n_listeners;
 	struct netaddr_endpoint failed[SERVER_LISTENERS_MAX]; /* logged bind failures */
 	size_t n_failed;
+
+	struct connlimit conns;
 
 	/* Basic authentication: successes are remembered as keyed hashes. */
 	bool auth;
@@ -63,7 +96,8 @@ struct server {
 	size_t auth_next;
 
 	/* Fixed responses, built once. */
-	struct MHD_Response *r_not_found, *r_method, *r_body, *r_auth, *r_ok, *r_no_data;
+	struct MHD_Response *r_not_found, *r_method, *r_body, *r_auth, *r_ok, *r_no_data,
+	    *r_misdirected;
 	struct MHD_Response *assets[8];
 };
 
@@ -75,8 +109,26 @@ enum MHD_Result routes_on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls);
 
+/* web/connlimit.c: the connection table and its deadline thread. */
+int connlimit_start(struct connlimit *cl, const struct config *cfg);
+void connlimit_apply(struct connlimit *cl, const struct config *cfg);
+void connlimit_stop(struct connlimit *cl);
+/* Whether a client may connect now (at the cap, another may be closed). */
+bool connlimit_admit(struct connlimit *cl, const struct sockaddr *sa);
+/* libmicrohttpd's moments of a connection. */
+void connlimit_started(struct connlimit *cl, struct MHD_Connection *c, void **socket_context);
+void connlimit_closed(struct connlimit *cl, struct MHD_Connection *c, void **socket_context);
+void connlimit_request_line(struct connlimit *cl, struct MHD_Connection *c);
+void connlimit_headers_done(struct connlimit *cl, struct MHD_Connection *c);
+void connlimit_answered(struct connlimit *cl, struct MHD_Connection *c);
+
 /* web/admission.c */
 enum MHD_Result admission_on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+/* Whether the Host header names this server (anti DNS rebinding): absent,
+ * localhost, a configured name, or the IP address the client connected
+ * to (local), with or without a port. */
+bool admission_host_allowed(const char *host, const struct sockaddr *local, const char *hostnames);
+bool admission_host_ok(struct server *s, struct MHD_Connection *c);
 /* Whether the request carries the configured credentials. */
 bool admission_authorized(struct server *s, struct MHD_Connection *c);
 
