@@ -1,0 +1,211 @@
+#!/bin/sh
+# The ssh checks against the truth of a real client. A client namespace
+# reaches a server namespace through a wireguard-go tunnel (lib/vpn_path.sh);
+# Debian's sshd runs in the server with its own configuration and host key
+# (a private /etc/ssh, bind-mounted in a mount namespace of its own, which
+# sparkmon reads the same way). For each case, ssh-keyscan in the client,
+# through the tunnel, asks the server's VPN address and its LAN address
+# (the uplink's, where the default route points): the truth is whether
+# either gives its host key, which it does only after sshd's
+# identification line. Then `sparkmon check --json --only ssh` runs in the
+# server, and every ssh.* check is OK exactly when the truth says so.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/common.sh"
+. "$here/lib/vpn_path.sh"
+need_tools ip wg wireguard-go ssh-keyscan ssh-keygen unshare timeout jq perl iptables nft
+[ -x /usr/sbin/sshd ] || die "/usr/sbin/sshd is missing (make deps; tests/deps/ssh.txt)"
+need_root "network namespaces, TUN devices, sshd and mounts"
+
+tmpdir ssh
+# Every command below has its own deadline; this bounds the whole run.
+(for _ in $(seq 300); do sleep 1; done
+	echo "FAIL: ssh: still running after 300 s" >&2 && kill -TERM $$) &
+kill_at_exit $!
+t_logs="$tmp/sshd.log $tmp/vp-wg-server.log"
+
+vpn_path_setup sh
+lan=198.51.100.1
+vpn=10.100.0.1
+etc=$tmp/etc-ssh
+mkdir -p "$etc/sshd_config.d" "$tmp/state"
+# sshd's privilege separation directory.
+mkdir -p /run/sshd
+ssh-keygen -q -t ed25519 -N '' -f "$etc/ssh_host_ed25519_key"
+cat >"$tmp/sparkmon.conf" <<CONF
+[general]
+state_dir = $tmp/state
+[wireguard]
+interfaces = $vp_wg
+wg_quick_file =
+[ssh]
+enabled = yes
+timeout = 2s
+CONF
+
+# in_etc CMD...: CMD in the server namespace, with $etc as /etc/ssh.
+in_etc() {
+	ip netns exec "$vp_server" unshare -m sh -c \
+		'mount --bind "$0" /etc/ssh && exec "$@"' "$etc" "$@"
+}
+
+# sshd_config LINE...: the main file, Debian's layout (include first).
+sshd_config() {
+	{
+		echo "Include /etc/ssh/sshd_config.d/*.conf"
+		echo "HostKey /etc/ssh/ssh_host_ed25519_key"
+		echo "UsePAM no"
+		echo "PidFile $tmp/sshd.pid"
+		for l in "$@"; do echo "$l"; done
+	} >"$etc/sshd_config"
+}
+
+sshd_pid=""
+sshd_start() {
+	in_etc /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config >>"$tmp/sshd.log" 2>&1 &
+	sshd_pid=$!
+	kill_at_exit "$sshd_pid"
+	# Up when it listens: sshd binds before it writes its pid file.
+	for _ in $(seq 50); do
+		[ -s "$tmp/sshd.pid" ] && return 0
+		kill -0 "$sshd_pid" 2>/dev/null || die "sshd did not start"
+		sleep 0.1
+	done
+	die "sshd wrote no pid file"
+}
+# sshd's own pid is in its pid file ($sshd_pid is the shell that started it).
+sshd_stop() {
+	[ -n "$sshd_pid" ] || return 0
+	kill "$(cat "$tmp/sshd.pid")" 2>/dev/null || true
+	wait "$sshd_pid" 2>/dev/null || true
+	sshd_pid=""
+	rm -f "$tmp/sshd.pid"
+}
+
+stub_pid=""
+# A listener that accepts and never sends a byte: a hung sshd.
+stub_start() {
+	ip netns exec "$vp_server" perl -MIO::Socket::INET -e '
+		my $s = IO::Socket::INET->new(Listen => 5, LocalAddr => "0.0.0.0",
+			LocalPort => 22, ReuseAddr => 1) or die "stub: $!\n";
+		my @held; alarm 120;
+		while (my $c = $s->accept) { push @held, $c }' &
+	stub_pid=$!
+	kill_at_exit "$stub_pid"
+	sleep 0.3
+}
+stub_stop() {
+	[ -n "$stub_pid" ] || return 0
+	kill "$stub_pid" 2>/dev/null || true
+	wait "$stub_pid" 2>/dev/null || true
+	stub_pid=""
+}
+
+# truth PORT: ssh-keyscan from the client, through the tunnel, to the VPN
+# or the LAN address gets a host key; what it says about the server's
+# identification line is left in $tmp/keyscan.err.
+truth() {
+	for a in $vpn $lan; do
+		if timeout 10 ip netns exec "$vp_client" ssh-keyscan -T 3 -t ed25519 -p "$1" "$a" \
+			2>"$tmp/keyscan.err" | grep -q ssh-ed25519; then
+			echo yes
+			return
+		fi
+	done
+	echo no
+}
+
+# verdict CASE PORT [EXPECTED_TRUTH]: compares the ssh checks with the truth.
+verdict() {
+	name=$1
+	want=$(truth "$2")
+	[ -z "${3:-}" ] || [ "$3" = "$want" ] || fail "$name: the case shows truth $want, written for $3"
+	start=$(date +%s)
+	in_etc timeout 20 "$SPARKMON" -c "$tmp/sparkmon.conf" check --json --only ssh \
+		>"$tmp/$name.json" 2>"$tmp/$name.err" || true
+	took=$(($(date +%s) - start))
+	[ "$took" -le 10 ] || fail "$name: check took $took s with a 2 s ssh timeout"
+	statuses=$(jq -r '[.checks[] | select(.id | startswith("ssh.")) | .id + "=" + .status] | join(" ")' \
+		"$tmp/$name.json" 2>/dev/null || echo "(no JSON: $(head -c 300 "$tmp/$name.err"))")
+	case "$statuses" in
+	*ssh.listening=*) ;;
+	*) fail "$name: no ssh.listening check: $statuses"; return ;;
+	esac
+	all_ok=yes
+	case " $statuses" in *=warning* | *=critical* | *=unknown*) all_ok=no ;; esac
+	if [ "$all_ok" = "$want" ]; then
+		ok "$name: client gets the banner: $want; sparkmon: $statuses"
+	else
+		fail "$name: client gets the banner: $want, but sparkmon says: $statuses"
+		jq -r '.checks[] | select(.id | startswith("ssh.")) | "  " + .id + ": " + .summary + " -- " + .hint' \
+			"$tmp/$name.json" >&2 || true
+	fi
+}
+
+# jq_ssh FILTER CASE: a value of the ssh area of a case's answer.
+jq_ssh() {
+	jq -r ".ssh$1" "$tmp/$2.json"
+}
+
+echo "-- sshd on all addresses, port 22"
+sshd_config
+sshd_start
+verdict default 22 yes
+# ssh-keyscan prints the line it read: "# 10.100.0.1:22 SSH-2.0-OpenSSH_9.2p1 ...".
+line=$(sed -n 's/^# [^ ]* \(SSH-.*\)$/\1/p' "$tmp/keyscan.err" | head -1 | tr -d '\r')
+[ -n "$line" ] && [ "$(jq_ssh .banner.line default)" = "$line" ] ||
+	fail "default: banner line '$(jq_ssh .banner.line default)', ssh-keyscan read '$line'"
+sshd_stop
+
+echo "-- sshd stopped"
+verdict stopped 22 no
+jq -r '.checks[].summary' "$tmp/stopped.json" | grep -q '^nothing listens on TCP port 22 ' ||
+	fail "stopped: not said"
+
+echo "-- ListenAddress 127.0.0.1"
+sshd_config "ListenAddress 127.0.0.1"
+sshd_start
+verdict loopback 22 no
+hint=$(jq -r '.checks[] | select(.id == "ssh.listening") | .hint' "$tmp/loopback.json")
+case "$hint" in
+"in /etc/ssh/sshd_config:5 change 'ListenAddress 127.0.0.1' to the VPN or LAN address ($vpn)"*) ;;
+*) fail "loopback: the hint does not name the ListenAddress line: $hint" ;;
+esac
+sshd_stop
+
+echo "-- ListenAddress: the LAN address only"
+sshd_config "ListenAddress $lan"
+sshd_start
+verdict lan-only 22 yes
+sshd_stop
+
+echo "-- ListenAddress: the VPN address only"
+sshd_config "ListenAddress $vpn"
+sshd_start
+verdict vpn-only 22 yes
+sshd_stop
+
+echo "-- ListenAddress: another address (the underlay's)"
+sshd_config "ListenAddress 192.168.246.2"
+sshd_start
+verdict other-only 22 no
+sshd_stop
+
+echo "-- Port 2222 in an sshd_config.d include"
+echo "Port 2222" >"$etc/sshd_config.d/10-port.conf"
+sshd_config
+sshd_start
+verdict port-2222 2222 yes
+[ "$(jq_ssh .port port-2222)" = 2222 ] || fail "port-2222: sparkmon watched port $(jq_ssh .port port-2222)"
+[ "$(jq_ssh .port_file port-2222)" = /etc/ssh/sshd_config.d/10-port.conf ] ||
+	fail "port-2222: port file $(jq_ssh .port_file port-2222)"
+sshd_stop
+rm "$etc/sshd_config.d/10-port.conf"
+
+echo "-- a listener that never sends its identification line"
+stub_start
+verdict silent 22 no
+[ "$(jq_ssh .banner.state silent)" = silent ] || fail "silent: banner state $(jq_ssh .banner.state silent)"
+stub_stop
+
+finish
