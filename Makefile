@@ -225,7 +225,7 @@ ARM64_MAKE   = PKG_CONFIG_LIBDIR=$(ARM64_PC) PKG_CONFIG_SYSROOT_DIR=$(ARM64_ROOT
                $(MAKE) --no-print-directory BUILD=$(ARM64)/build \
                CC='$(ARM64_CC) --sysroot=$(ARM64_ROOT)' AR=aarch64-linux-gnu-ar
 
-.PHONY: arm64 arm64-build arm64-kernel
+.PHONY: arm64 arm64-build arm64-kernel arm64-native
 arm64-build:
 	@tests/arm64/sysroot.sh $(ARM64_ROOT) $(ARM64_CACHE)
 	+@$(ARM64_MAKE) \
@@ -235,6 +235,11 @@ arm64: arm64-build
 arm64-kernel: arm64-build
 	+@$(ARM64_MAKE) $(ARM64)/build/bench/wgpoll
 	@SPARKMON_ARM64_CACHE=$(ARM64_CACHE) tests/arm64/kernel.sh $(ARM64)/build
+# Not in make test (the compiler runs emulated: minutes): the quick start's
+# make and make install inside an arm64 Debian userland with gcc, booted on
+# the arm64 kernel.
+arm64-native:
+	@SPARKMON_ARM64_CACHE=$(ARM64_CACHE) tests/arm64/native.sh $(ARM64)
 
 # ---- style ------------------------------------------------------------------
 C_FILES = $(shell find monitor probes web tests -name '*.[ch]' -not -path '*/fixtures/*')

@@ -11,10 +11,13 @@
 #       build as the sparkmon binary under test) into BUILD_DIR/bench/wgpoll.
 #   vm.sh run --scenario FILE --out DIR [--bin PROG]... [--data FILE]...
 #             [--timeout SECONDS] [--mem MIB] [--append ARGS] [--icount SHIFT]
+#             [--smp CPUS] [--root TREE]
 #       build an initramfs (busybox, wg, ip, setpriv, each PROG, their shared
 #       libraries, the modules), boot it, and write every result file the
 #       scenario left in /out into DIR. The scenario runs as
 #       `sh /scenario /out /data` inside the VM; DATA files land in /data.
+#       TREE, when given, is copied whole into the initramfs first (a
+#       userland with a compiler, for instance).
 #       Exits with the scenario's exit status; 124 when the VM timed out or
 #       printed no status.
 #
@@ -207,7 +210,7 @@ stage_foreign_elf() {
 }
 
 cmd_run() {
-	scenario="" out="" timeout=120 mem=1024 append="" bins="" datas="" icount=""
+	scenario="" out="" timeout=120 mem=1024 append="" bins="" datas="" icount="" smp=1 root=""
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--scenario) scenario=$2 ;;
@@ -218,6 +221,8 @@ cmd_run() {
 		--mem) mem=$2 ;;
 		--append) append=$2 ;;
 		--icount) icount=$2 ;;
+		--smp) smp=$2 ;;
+		--root) root=$2 ;;
 		*) die "unknown option $1" ;;
 		esac
 		shift 2
@@ -258,6 +263,9 @@ cmd_run() {
 	chmod 0755 "$stage"
 	umask 022
 
+	if [ -n "$root" ]; then
+		cp -a "$root/." "$stage/" || die "copying $root failed"
+	fi
 	mkdir -p "$stage/bin" "$stage/sbin" "$stage/usr/bin" "$stage/usr/sbin" \
 		"$stage/etc" "$stage/data" "$stage/lib/modules/$kver"
 	cp "$busybox" "$stage/bin/busybox"
@@ -306,7 +314,7 @@ cmd_run() {
 			-serial "file:$out/results.log"
 		console=console=ttyS0
 	fi
-	timeout -k 5 "$timeout" "$qemu" -accel tcg -smp 1 -m "$mem" -nographic "$@" \
+	timeout -k 5 "$timeout" "$qemu" -accel tcg -smp "$smp" -m "$mem" -nographic "$@" \
 		-monitor none -nic none -no-reboot \
 		-kernel "$kdir/vmlinuz" -initrd "$out/initramfs.cpio" \
 		-append "$console panic=-1 quiet loglevel=3 rdinit=/init $append" \
