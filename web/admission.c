@@ -1,7 +1,6 @@
 /* Who is served: the allow-list, checked in the accept callback before a
  * byte is read, and basic authentication. */
 #include <arpa/inet.h>
-#include <crypt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -184,64 +183,109 @@ static uint64_t siphash(const uint64_t key[2], const unsigned char *in, size_t l
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-/* Compares in time that depends only on the lengths' maximum. */
-static bool equal_ct(const char *a, const char *b)
+/* Whether tag is a remembered login; a hit keeps it for another while,
+ * so that a client asking regularly (Prometheus) pays bcrypt only after
+ * the password changed. */
+static bool cached(struct server *s, uint64_t tag)
 {
-	size_t la = strlen(a), lb = strlen(b), n = la > lb ? la : lb;
-	unsigned char diff = la != lb;
+	time_t now = time(NULL);
+	bool hit = false;
 
-	for (size_t i = 0; i < n; i++)
-		diff |= (unsigned char)((i < la ? a[i] : 0) ^ (i < lb ? b[i] : 0));
-	return diff == 0;
+	pthread_mutex_lock(&s->auth_lock);
+	for (size_t i = 0; i < SERVER_AUTH_CACHE; i++)
+		hit |= (s->auth_cache[i].expires > now) & (s->auth_cache[i].tag == tag);
+	for (size_t i = 0; i < SERVER_AUTH_CACHE && hit; i++)
+		if (s->auth_cache[i].tag == tag)
+			s->auth_cache[i].expires = now + SERVER_AUTH_CACHE_SECONDS;
+	pthread_mutex_unlock(&s->auth_lock);
+	return hit;
 }
 
-bool admission_authorized(struct server *s, struct MHD_Connection *c)
+static void remember(struct server *s, uint64_t tag)
 {
-	char *pass = NULL, *user = MHD_basic_auth_get_username_password(c, &pass);
-	struct crypt_data *data = NULL;
-	time_t now = time(NULL);
-	unsigned char buf[2 * CONFIG_TEXT_MAX + 2];
-	bool ok = false, hit = false;
-	uint64_t tag;
-	size_t ul, pl;
+	pthread_mutex_lock(&s->auth_lock);
+	s->auth_cache[s->auth_next].tag = tag;
+	s->auth_cache[s->auth_next].expires = time(NULL) + SERVER_AUTH_CACHE_SECONDS;
+	s->auth_next = (s->auth_next + 1) % SERVER_AUTH_CACHE;
+	pthread_mutex_unlock(&s->auth_lock);
+}
 
-	if (!user || !pass)
-		goto out;
-	ul = strlen(user);
-	pl = strlen(pass);
+/* The keyed hash of user and password, or 0 when they are too long. */
+static uint64_t login_tag(struct server *s, const char *user, const char *pass)
+{
+	unsigned char buf[2 * CONFIG_TEXT_MAX + 2];
+	size_t ul = strlen(user), pl = strlen(pass);
+	uint64_t tag;
+
 	if (ul >= CONFIG_TEXT_MAX || pl >= CONFIG_TEXT_MAX)
-		goto out;
+		return 0;
 	memcpy(buf, user, ul + 1);
 	memcpy(buf + ul + 1, pass, pl);
 	tag = siphash(s->auth_key, buf, ul + 1 + pl);
 	explicit_bzero(buf, sizeof(buf));
-	pthread_mutex_lock(&s->auth_lock);
-	for (size_t i = 0; i < SERVER_AUTH_CACHE; i++)
-		hit |= (s->auth_cache[i].expires > now) & (s->auth_cache[i].tag == tag);
-	pthread_mutex_unlock(&s->auth_lock);
-	if (hit) {
-		ok = true;
+	return tag | 1; /* never 0, the cache's empty value */
+}
+
+/* A check a worker finished: its answer, recorded. */
+static enum admission_auth finished(struct server *s, struct MHD_Connection *c,
+                                    struct auth_job *job)
+{
+	char *pass = NULL, *user = MHD_basic_auth_get_username_password(c, &pass);
+	bool ok = authpool_finish(&s->auth_pool, job, connlimit_now_ms());
+
+	if (ok && user && pass)
+		remember(s, login_tag(s, user, pass));
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+		MHD_free(pass);
+	}
+	if (user)
+		MHD_free(user);
+	return ok ? ADMISSION_AUTH_OK : ADMISSION_AUTH_DENIED;
+}
+
+enum admission_auth admission_authorize(struct server *s, struct MHD_Connection *c, void **con_cls,
+                                        unsigned *retry_after)
+{
+	const union MHD_ConnectionInfo *who =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char *pass = NULL, *user;
+	enum admission_auth verdict = ADMISSION_AUTH_DENIED;
+	uint64_t now = connlimit_now_ms(), tag;
+	struct conn_addr addr;
+	struct auth_job *job;
+
+	if (*con_cls) {
+		job = *con_cls;
+		*con_cls = NULL;
+		return finished(s, c, job);
+	}
+	user = MHD_basic_auth_get_username_password(c, &pass);
+	/* No credentials (a browser's first try): nothing to check or count. */
+	if (!user || !pass || !who)
+		goto out;
+	tag = login_tag(s, user, pass);
+	if (!tag)
+		goto out;
+	connlimit_addr_key(who->client_addr, &addr);
+	/* Remembered credentials are right: no check, no waiting. */
+	if (cached(s, tag)) {
+		authpool_forgive(&s->auth_pool, &addr);
+		verdict = ADMISSION_AUTH_OK;
 		goto out;
 	}
-	/* bcrypt runs for a wrong user too: timing does not tell users apart. */
-	data = calloc(1, sizeof(*data));
-	if (data) {
-		const char *hashed = crypt_r(pass, s->cfg.http_auth_bcrypt, data);
-		bool user_ok = equal_ct(user, s->cfg.http_auth_user);
-		bool pass_ok =
-		    hashed && hashed[0] != '*' && equal_ct(hashed, s->cfg.http_auth_bcrypt);
-
-		ok = user_ok & pass_ok;
-		explicit_bzero(data, sizeof(*data));
-		free(data);
+	job = authpool_reserve(&s->auth_pool, &addr, user, pass, now);
+	if (!job) {
+		*retry_after = authpool_retry_after(&s->auth_pool, &addr, now);
+		if (*retry_after == 0)
+			*retry_after = 1; /* the queue is full */
+		verdict = ADMISSION_AUTH_LATER;
+		goto out;
 	}
-	if (ok) {
-		pthread_mutex_lock(&s->auth_lock);
-		s->auth_cache[s->auth_next].tag = tag;
-		s->auth_cache[s->auth_next].expires = now + SERVER_AUTH_CACHE_SECONDS;
-		s->auth_next = (s->auth_next + 1) % SERVER_AUTH_CACHE;
-		pthread_mutex_unlock(&s->auth_lock);
-	}
+	MHD_suspend_connection(c);
+	authpool_submit(&s->auth_pool, job, c);
+	*con_cls = job;
+	verdict = ADMISSION_AUTH_WAIT;
 out:
 	if (pass) {
 		explicit_bzero(pass, strlen(pass));
@@ -249,5 +293,5 @@ out:
 	}
 	if (user)
 		MHD_free(user);
-	return ok;
+	return verdict;
 }

@@ -27,7 +27,7 @@
  * this much. */
 #define CONNLIMIT_TICK_MS 100
 
-static uint64_t now_ms(void)
+uint64_t connlimit_now_ms(void)
 {
 	struct timespec ts;
 
@@ -37,7 +37,7 @@ static uint64_t now_ms(void)
 
 /* An IPv4-mapped IPv6 address counts as the IPv4 address: one client
  * reaching a dual-stack listener and an IPv4 one is one address. */
-static void addr_key(const struct sockaddr *sa, struct conn_addr *ret)
+void connlimit_addr_key(const struct sockaddr *sa, struct conn_addr *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	if (sa->sa_family == AF_INET) {
@@ -107,7 +107,7 @@ bool connlimit_admit(struct connlimit *cl, const struct sockaddr *sa)
 	size_t mine;
 	bool ok = true;
 
-	addr_key(sa, &addr);
+	connlimit_addr_key(sa, &addr);
 	pthread_mutex_lock(&cl->lock);
 	mine = count_from(cl, &addr);
 	if (mine >= cl->max_per_addr) {
@@ -130,7 +130,7 @@ void connlimit_started(struct connlimit *cl, struct MHD_Connection *c, void **so
 	const union MHD_ConnectionInfo *who =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	struct conn_slot *slot = NULL;
-	uint64_t now = now_ms();
+	uint64_t now = connlimit_now_ms();
 
 	*socket_context = NULL;
 	if (!fd || !who)
@@ -147,7 +147,7 @@ void connlimit_started(struct connlimit *cl, struct MHD_Connection *c, void **so
 		slot->served = false;
 		slot->accepted_ms = now;
 		slot->deadline_ms = now + cl->request_ms;
-		addr_key(who->client_addr, &slot->addr);
+		connlimit_addr_key(who->client_addr, &slot->addr);
 		cl->used++;
 		*socket_context = slot;
 	} else {
@@ -198,7 +198,7 @@ void connlimit_request_line(struct connlimit *cl, struct MHD_Connection *c)
 
 	if (!slot)
 		return;
-	by = now_ms() + cl->request_ms;
+	by = connlimit_now_ms() + cl->request_ms;
 	if (by < slot->deadline_ms)
 		slot->deadline_ms = by;
 	pthread_mutex_unlock(&cl->lock);
@@ -224,7 +224,7 @@ void connlimit_answered(struct connlimit *cl, struct MHD_Connection *c)
 	/* The next request on this connection: its headers within one idle
 	 * timeout, however slowly they come. */
 	slot->served = true;
-	slot->deadline_ms = now_ms() + cl->idle_ms;
+	slot->deadline_ms = connlimit_now_ms() + cl->idle_ms;
 	pthread_mutex_unlock(&cl->lock);
 }
 
@@ -235,7 +235,7 @@ static void *reaper(void *arg)
 
 	pthread_mutex_lock(&cl->lock);
 	while (!cl->stopping) {
-		uint64_t now = now_ms();
+		uint64_t now = connlimit_now_ms();
 
 		for (size_t i = 0; i < cl->top; i++) {
 			struct conn_slot *s = &cl->slots[i];

@@ -50,7 +50,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct server *s = cls;
 
-	(void)con_cls;
+	/* A request that ended between its check and its answer. */
+	if (*con_cls)
+		authpool_finish(&s->auth_pool, *con_cls, connlimit_now_ms());
+	*con_cls = NULL;
 	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		connlimit_answered(&s->conns, c);
 }
@@ -58,7 +61,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 struct MHD_Daemon *listeners_start(struct server *s, const struct netaddr_endpoint *ep)
 {
 	struct MHD_OptionItem opts[20];
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	                 MHD_ALLOW_SUSPEND_RESUME;
 	size_t n = 0;
 	uint16_t port;
 

@@ -141,6 +141,26 @@ static enum MHD_Result serve_history(struct server *s, struct MHD_Connection *c)
 	return ret;
 }
 
+/* 429 with the seconds to wait. */
+static enum MHD_Result too_many(struct server *s, struct MHD_Connection *c, unsigned retry)
+{
+	static const char text[] = "too many password attempts; retry later\n";
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+	    sizeof(text) - 1, (void *)(uintptr_t)text, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+	char seconds[16];
+
+	(void)s;
+	if (!r)
+		return MHD_NO;
+	routes_add_headers(r, "text/plain; charset=utf-8");
+	snprintf(seconds, sizeof(seconds), "%u", retry);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+	ret = MHD_queue_response(c, MHD_HTTP_TOO_MANY_REQUESTS, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 enum MHD_Result routes_on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -152,7 +172,6 @@ enum MHD_Result routes_on_request(void *cls, struct MHD_Connection *c, const cha
 
 	(void)version;
 	(void)upload_data;
-	(void)con_cls;
 	connlimit_headers_done(&s->conns, c);
 	/* No route takes a body: refuse one before reading it. */
 	length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -162,8 +181,20 @@ enum MHD_Result routes_on_request(void *cls, struct MHD_Connection *c, const cha
 		return queue(c, MHD_HTTP_CONTENT_TOO_LARGE, s->r_body);
 	if (!admission_host_ok(s, c))
 		return queue(c, MHD_HTTP_MISDIRECTED_REQUEST, s->r_misdirected);
-	if (s->auth && !admission_authorized(s, c))
-		return MHD_queue_basic_auth_fail_response(c, "sparkmon", s->r_auth);
+	if (s->auth) {
+		unsigned retry = 0;
+
+		switch (admission_authorize(s, c, con_cls, &retry)) {
+		case ADMISSION_AUTH_OK:
+			break;
+		case ADMISSION_AUTH_WAIT:
+			return MHD_YES;
+		case ADMISSION_AUTH_LATER:
+			return too_many(s, c, retry);
+		case ADMISSION_AUTH_DENIED:
+			return MHD_queue_basic_auth_fail_response(c, "sparkmon", s->r_auth);
+		}
+	}
 	route = find_route(url, &asset);
 	if (route == ROUTE_NONE)
 		return queue(c, MHD_HTTP_NOT_FOUND, s->r_not_found);

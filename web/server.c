@@ -64,6 +64,7 @@ static void server_free(struct server *s)
 {
 	struct MHD_Response *published[] = {s->status_json, s->metrics[0], s->metrics[1]};
 
+	authpool_free(&s->auth_pool);
 	connlimit_stop(&s->conns);
 	routes_free(s);
 	for (size_t i = 0; i < sizeof(published) / sizeof(published[0]); i++)
@@ -129,6 +130,11 @@ int server_start(const struct config *cfg, const struct server_hooks *hooks, str
 			r = -EIO;
 			goto fail;
 		}
+		r = authpool_start(&s->auth_pool, cfg);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot start: %s", strerror(-r));
+			goto fail;
+		}
 		s->auth = true;
 	}
 	r = load_tls(s, err, errlen);
@@ -156,6 +162,8 @@ int server_start(const struct config *cfg, const struct server_hooks *hooks, str
 	*ret = s;
 	return 0;
 fail:
+	/* Waiting checks are answered before the daemons go. */
+	authpool_stop(&s->auth_pool);
 	listeners_stop_all(s);
 	server_free(s);
 	return r;
@@ -278,6 +286,8 @@ void server_stop(struct server *s)
 {
 	if (!s)
 		return;
+	/* Waiting checks are answered before the daemons go. */
+	authpool_stop(&s->auth_pool);
 	listeners_stop_all(s);
 	server_free(s);
 }

@@ -57,6 +57,39 @@ struct connlimit {
 	bool running, stopping;
 };
 
+/* A password check handed to a worker: the request waits suspended. */
+struct auth_job {
+	struct auth_job *next;
+	struct MHD_Connection *c;
+	struct conn_addr addr;
+	bool ok; /* the worker's answer */
+	char user[CONFIG_TEXT_MAX], pass[CONFIG_TEXT_MAX];
+};
+
+/* What is known of one client address's password attempts. */
+struct auth_backoff {
+	struct conn_addr addr;
+	bool used, pending; /* pending: a check queued or running */
+	unsigned failures;  /* wrong passwords since the last right one */
+	uint64_t until_ms;  /* no check before then (CLOCK_MONOTONIC) */
+	uint64_t seen_ms;
+};
+
+#define AUTHPOOL_WORKERS   2
+#define AUTHPOOL_ADDRESSES 256
+
+struct authpool {
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct auth_job *head, *tail;
+	size_t queued;
+	pthread_t workers[AUTHPOOL_WORKERS];
+	size_t n_workers;
+	bool initialized, stopping;
+	char user[CONFIG_TEXT_MAX], hash[CONFIG_TEXT_MAX];
+	struct auth_backoff table[AUTHPOOL_ADDRESSES];
+};
+
 struct auth_entry {
 	uint64_t tag;
 	time_t expires;
@@ -94,6 +127,7 @@ struct server {
 	uint64_t auth_key[2];
 	struct auth_entry auth_cache[SERVER_AUTH_CACHE];
 	size_t auth_next;
+	struct authpool auth_pool;
 
 	/* Fixed responses, built once. */
 	struct MHD_Response *r_not_found, *r_method, *r_body, *r_auth, *r_ok, *r_no_data,
@@ -121,6 +155,27 @@ void connlimit_closed(struct connlimit *cl, struct MHD_Connection *c, void **soc
 void connlimit_request_line(struct connlimit *cl, struct MHD_Connection *c);
 void connlimit_headers_done(struct connlimit *cl, struct MHD_Connection *c);
 void connlimit_answered(struct connlimit *cl, struct MHD_Connection *c);
+void connlimit_addr_key(const struct sockaddr *sa, struct conn_addr *ret);
+uint64_t connlimit_now_ms(void);
+
+/* web/authpool.c: password checks on worker threads, backoff by address. */
+int authpool_start(struct authpool *p, const struct config *cfg);
+void authpool_apply(struct authpool *p, const struct config *cfg);
+/* Stops the workers once the queue is empty (before the daemons stop). */
+void authpool_stop(struct authpool *p);
+void authpool_free(struct authpool *p);
+/* Seconds addr must wait before its next check; 0: none. */
+unsigned authpool_retry_after(struct authpool *p, const struct conn_addr *addr, uint64_t now);
+/* A job for a check, or NULL when addr must wait or the queue is full;
+ * then authpool_submit() once the connection is suspended. */
+struct auth_job *authpool_reserve(struct authpool *p, const struct conn_addr *addr,
+                                  const char *user, const char *pass, uint64_t now);
+void authpool_submit(struct authpool *p, struct auth_job *job, struct MHD_Connection *c);
+/* Right credentials from addr (remembered, so not checked): its backoff
+ * is over. */
+void authpool_forgive(struct authpool *p, const struct conn_addr *addr);
+/* The answer of a job the worker resumed; records it and frees the job. */
+bool authpool_finish(struct authpool *p, struct auth_job *job, uint64_t now);
 
 /* web/admission.c */
 enum MHD_Result admission_on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
@@ -129,8 +184,17 @@ enum MHD_Result admission_on_accept(void *cls, const struct sockaddr *addr, sock
  * to (local), with or without a port. */
 bool admission_host_allowed(const char *host, const struct sockaddr *local, const char *hostnames);
 bool admission_host_ok(struct server *s, struct MHD_Connection *c);
-/* Whether the request carries the configured credentials. */
-bool admission_authorized(struct server *s, struct MHD_Connection *c);
+enum admission_auth {
+	ADMISSION_AUTH_OK,
+	ADMISSION_AUTH_DENIED,
+	ADMISSION_AUTH_WAIT,  /* suspended for a check: answer nothing yet */
+	ADMISSION_AUTH_LATER, /* 429, Retry-After *retry_after seconds */
+};
+
+/* Whether the request carries the configured credentials; called again
+ * with the same *con_cls when a check it started is done. */
+enum admission_auth admission_authorize(struct server *s, struct MHD_Connection *c, void **con_cls,
+                                        unsigned *retry_after);
 
 /* web/listeners.c */
 struct MHD_Daemon *listeners_start(struct server *s, const struct netaddr_endpoint *ep);

@@ -140,13 +140,15 @@ wait_http "$tbase/healthz" --cacert "$tmp/cert.pem"
 expect 401 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem")" "TLS, no credentials"
 curl -s -D - -o /dev/null --cacert "$tmp/cert.pem" "$tbase/metrics" |
 	grep -qi '^WWW-Authenticate: Basic realm="sparkmon"' || fail "401 without WWW-Authenticate"
-expect 401 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem" -u admin:wrong)" "wrong password"
-expect 401 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem" -u root:s3cret)" "wrong user"
+# Each wrong password from its own address: an address that guessed
+# wrong waits (429) before its next check (tests/abuse/auth.sh).
+expect 401 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem" -u admin:wrong --interface 127.0.0.2)" "wrong password"
+expect 401 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem" -u root:s3cret --interface 127.0.0.3)" "wrong user"
 expect 200 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem" -u admin:s3cret)" "right credentials"
 expect 200 "$(code "$tbase/status.json" --cacert "$tmp/cert.pem" -u admin:s3cret)" "right credentials, cached"
 # A remembered login admits those credentials only.
-expect 401 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem" -u admin:wrong)" "wrong password after a login"
-expect 401 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem" -u root:s3cret)" "wrong user after a login"
+expect 401 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem" -u admin:wrong --interface 127.0.0.4)" "wrong password after a login"
+expect 401 "$(code "$tbase/metrics" --cacert "$tmp/cert.pem" -u root:s3cret --interface 127.0.0.5)" "wrong user after a login"
 c=$(code "http://127.0.0.1:$tport/healthz")
 [ "$c" != 200 ] || fail "plain HTTP answered on the TLS port"
 ok "plain HTTP on the TLS port -> $c"

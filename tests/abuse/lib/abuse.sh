@@ -33,7 +33,7 @@ CONF
 	serve "$tmp/serve.conf" "$tmp/serve.log"
 	pid=$serve_pid
 	# /metrics answers 503 until the first round is published.
-	wait_http "http://127.0.0.1:$port/metrics" -f
+	wait_http "http://127.0.0.1:$port/metrics" -f ${right:+-H "$right"}
 }
 
 # fd_count: open descriptors of the web process.
