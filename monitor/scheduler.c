@@ -7,6 +7,10 @@
 #include <time.h>
 
 #include "monitor/probetab.h"
+#include "probes/scrub.h"
+
+/* Below the worker's frame: deeper than any probe's calls go. */
+#define SCHEDULER_SCRUB_BYTES (64 * 1024)
 
 struct worker {
 	struct scheduler *sched;
@@ -130,6 +134,9 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 
 		probetab_run(w->id, cfg, w->scratch);
+		/* The probe's deepest frames may have held a key or a line of a
+		 * wg-quick file: none of it waits on this stack for the next run. */
+		scrub_stack(SCHEDULER_SCRUB_BYTES);
 
 		pthread_mutex_lock(&s->lock);
 		w->running_since_ms = 0;

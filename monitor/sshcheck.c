@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "monitor/fwcheck.h"
+#include "monitor/shquote.h"
+
 /* Starting sshd is the same command on Debian, Ubuntu and DGX OS: the unit
  * is ssh.service (sshd.service is its alias). */
 #define SSH_START "systemctl enable --now ssh"
@@ -181,6 +184,135 @@ static void banner_problem(const struct ssh *s, struct check *out)
 	}
 	set(out, CHECK_CRITICAL, "systemctl status ssh", "could not connect to %s: %s", t,
 	    s->banner_error);
+}
+
+/* ---- ssh.firewall ---------------------------------------------------------- */
+
+static bool accepts(const struct firewall_decision *d)
+{
+	return d->result == FWPATH_RULE_ACCEPTS || d->result == FWPATH_POLICY_ACCEPTS;
+}
+
+/* The first input decision of iface that does not accept, or NULL. */
+static const struct firewall_decision *first_refusal(const struct firewall *fw, const char *iface)
+{
+	for (size_t i = 0; i < fw->n_input; i++)
+		if (strcmp(fw->input[i].iface, iface) == 0 && !accepts(&fw->input[i]))
+			return &fw->input[i];
+	return NULL;
+}
+
+/* The command that lets the connection in at the base chain of d:
+ * ufw's own rule where ufw manages the iptables view, else an iptables
+ * rule at the top of INPUT, else an nft rule at the top of the native
+ * chain; every name shell-quoted. */
+static void fix_for(const struct config *cfg, const struct firewall *fw,
+                    const struct firewall_decision *d, char *buf, size_t size)
+{
+	char tool[CONFIG_PATH_MAX], port[8], quoted_if[IF_NAMESIZE + 8];
+	int r = 0;
+
+	buf[0] = '\0';
+	snprintf(port, sizeof(port), "%u", fw->input_port);
+	if (d->native) {
+		snprintf(quoted_if, sizeof(quoted_if), "\"%s\"", d->iface);
+		r |= shquote_append_raw(buf, size, "nft insert rule ");
+		r |= shquote_append(buf, size, d->table_family);
+		r |= shquote_append_raw(buf, size, " ");
+		r |= shquote_append(buf, size, d->table);
+		r |= shquote_append_raw(buf, size, " ");
+		r |= shquote_append(buf, size, d->base_chain);
+		r |= shquote_append_raw(buf, size, " iifname ");
+		r |= shquote_append(buf, size, quoted_if);
+		r |= shquote_append_raw(buf, size, " tcp dport ");
+		r |= shquote_append_raw(buf, size, port);
+		r |= shquote_append_raw(buf, size, " accept");
+	} else if (fw->ufw) {
+		r |= shquote_append_raw(buf, size, "ufw allow in on ");
+		r |= shquote_append(buf, size, d->iface);
+		r |= shquote_append_raw(buf, size, " to any port ");
+		r |= shquote_append_raw(buf, size, port);
+		r |= shquote_append_raw(buf, size, " proto tcp");
+	} else {
+		fwcheck_tool(cfg->firewall_iptables_save, "iptables", tool, sizeof(tool));
+		r |= shquote_append(buf, size, tool);
+		r |= shquote_append_raw(buf, size, " -I INPUT -i ");
+		r |= shquote_append(buf, size, d->iface);
+		r |= shquote_append_raw(buf, size, " -p tcp --dport ");
+		r |= shquote_append_raw(buf, size, port);
+		r |= shquote_append_raw(buf, size, " -j ACCEPT");
+	}
+	if (r)
+		buf[0] = '\0';
+}
+
+static const char *keep_note(const struct firewall *fw, const struct firewall_decision *d)
+{
+	if (d->native)
+		return "add the same rule to /etc/nftables.conf to keep it after a reboot";
+	if (fw->ufw)
+		return "ufw keeps the rule after a reboot";
+	return "add the same rule to PostUp in the wg-quick file (and -D in PostDown) to keep it "
+	       "after a reboot";
+}
+
+/* Every refusing base chain of iface gets its fix, in order. */
+static void add_fixes(const struct config *cfg, const struct firewall *fw, const char *iface,
+                      struct check *out)
+{
+	for (size_t i = 0; i < fw->n_input; i++) {
+		char cmd[CHECK_FIX_TEXT_MAX];
+
+		if (strcmp(fw->input[i].iface, iface) != 0 || accepts(&fw->input[i]) ||
+		    fw->input[i].result == FWPATH_TOO_COMPLEX)
+			continue;
+		fix_for(cfg, fw, &fw->input[i], cmd, sizeof(cmd));
+		if (cmd[0])
+			add_fix(out, cmd);
+	}
+}
+
+static void refused(const struct config *cfg, const struct firewall *fw,
+                    const struct firewall_decision *d, struct check *out)
+{
+	char why[CHECK_TEXT_MAX / 2], hint[CHECK_TEXT_MAX];
+
+	fwcheck_describe(d, why, sizeof(why));
+	if (d->result == FWPATH_TOO_COMPLEX) {
+		set(out, CHECK_UNKNOWN,
+		    "read the input rules by hand: iptables -S INPUT; nft list ruleset",
+		    "TCP port %u from %s: %s", fw->input_port, d->iface, why);
+		return;
+	}
+	add_fixes(cfg, fw, d->iface, out);
+	snprintf(hint, sizeof(hint), "Now: %s; %s", out->n_fix ? out->fix[0] : "",
+	         keep_note(fw, d));
+	set(out, CHECK_CRITICAL, hint, "the firewall drops TCP port %u from %s: %s", fw->input_port,
+	    d->iface, why);
+}
+
+bool sshcheck_firewall(const struct config *cfg, const struct snapshot *snap, struct check *out)
+{
+	const struct firewall *fw = &snap->firewall;
+	char why[CHECK_TEXT_MAX / 2] = "";
+
+	if (!fw->input_port || fw->n_ifaces == 0)
+		return false;
+	for (size_t i = 0; i < fw->n_ifaces; i++) {
+		const struct firewall_decision *d = first_refusal(fw, fw->ifaces[i]);
+
+		if (d) {
+			refused(cfg, fw, d, out);
+			return true;
+		}
+	}
+	/* What lets it in, at the last base chain the packet crosses. */
+	for (size_t i = 0; i < fw->n_input; i++)
+		if (strcmp(fw->input[i].iface, fw->ifaces[0]) == 0)
+			fwcheck_describe(&fw->input[i], why, sizeof(why));
+	set(out, CHECK_OK, "", "TCP port %u from %s is accepted: %s", fw->input_port, fw->ifaces[0],
+	    why[0] ? why : "nothing filters input");
+	return true;
 }
 
 bool sshcheck_banner(const struct config *cfg, const struct snapshot *snap, struct check *out)

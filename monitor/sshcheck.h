@@ -9,10 +9,16 @@
 #include "monitor/config.h"
 #include "monitor/snapshot.h"
 #include "monitor/verdict.h"
+#include "probes/firewall.h"
 
 /* Each fills *out and returns true (both always apply when the probe ran). */
 bool sshcheck_listening(const struct config *cfg, const struct snapshot *snap, struct check *out);
 bool sshcheck_banner(const struct config *cfg, const struct snapshot *snap, struct check *out);
+
+/* ssh.firewall: a new TCP connection from each WireGuard interface to the
+ * SSH port is accepted by every input base chain (the firewall probe's
+ * input decisions). Absent when ssh is off or no interface is watched. */
+bool sshcheck_firewall(const struct config *cfg, const struct snapshot *snap, struct check *out);
 
 /* Where the port comes from, in words: "Port in /etc/ssh/sshd_config:14",
  * "[ssh] port", "sshd's default". */

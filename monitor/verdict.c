@@ -823,6 +823,8 @@ static const struct check_def check_defs[] = {
      "run ss -ltn as root; sparkmon reads listening sockets over NETLINK_SOCK_DIAG"},
     {"ssh.banner", PROBE_SSH, sshcheck_banner,
      "run ss -ltn as root; sparkmon reads listening sockets over NETLINK_SOCK_DIAG"},
+    {"ssh.firewall", PROBE_FIREWALL, sshcheck_firewall,
+     "run iptables-save as root; sparkmon needs CAP_NET_ADMIN to read the rules"},
 };
 #define CHECK_DEF_COUNT (sizeof(check_defs) / sizeof(check_defs[0]))
 

@@ -424,9 +424,39 @@ static int check_ssh(struct cursor *c, const struct ssh *s)
 	return 0;
 }
 
+static bool decisions_valid(const struct firewall_decision *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned)d[i].result > FWPATH_TOO_COMPLEX ||
+		    (unsigned)d[i].direction > FWPATH_BACK || !TERMINATED(d[i].iface) ||
+		    !TERMINATED(d[i].table_family) || !TERMINATED(d[i].table) ||
+		    !TERMINATED(d[i].base_chain) || !TERMINATED(d[i].policy) ||
+		    !TERMINATED(d[i].chain) || !TERMINATED(d[i].rule))
+			return false;
+	return true;
+}
+
+/* The firewall's counts index its arrays, and its decisions' texts are
+ * printed: both checked. */
+static int check_firewall(struct cursor *c, const struct firewall *f)
+{
+	if (f->n_decisions > FIREWALL_DECISIONS_MAX || f->n_input > FIREWALL_INPUT_MAX ||
+	    f->n_ifaces > FIREWALL_IFACES_MAX || f->n_expect > FIREWALL_EXPECT_MAX)
+		return bad(c, "firewall counts out of range");
+	if (!decisions_valid(f->decisions, f->n_decisions) ||
+	    !decisions_valid(f->input, f->n_input))
+		return bad(c, "a firewall decision is out of range or not terminated");
+	for (size_t i = 0; i < f->n_ifaces; i++)
+		if (!TERMINATED(f->ifaces[i]))
+			return bad(c, "firewall text is not terminated");
+	return 0;
+}
+
 static int check_plain(struct cursor *c, enum probe_id id, const void *part)
 {
 	switch (id) {
+	case PROBE_FIREWALL:
+		return check_firewall(c, part);
 	case PROBE_SSH:
 		return check_ssh(c, part);
 	case PROBE_FORWARDING:

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "probes/nftjson.h"
 #include "probes/rtnl.h"
 #include "probes/runner.h"
+#include "probes/ssh.h"
 #include "probes/text.h"
 #include "probes/wgquick.h"
 #include "probes/wireguard.h"
@@ -90,6 +92,49 @@ int firewall_decide(struct firewall *fw, const struct fwpath_layer *layers, size
 		if (r < 0)
 			return r;
 		d = new_decision(fw, iface, family, dir);
+		if (d)
+			fill_decision(d, &layers[i], &fd);
+	}
+	return 0;
+}
+
+static struct firewall_decision *new_input(struct firewall *fw, const char *iface)
+{
+	struct firewall_decision *d;
+
+	if (fw->n_input >= FIREWALL_INPUT_MAX) {
+		fw->input_cut = true;
+		return NULL;
+	}
+	d = &fw->input[fw->n_input++];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->iface, sizeof(d->iface), "%s", iface);
+	d->family = 4;
+	return d;
+}
+
+int firewall_decide_input(struct firewall *fw, const struct fwpath_layer *layers, size_t n_layers,
+                          const char *iface, const char *vpn_net, uint16_t port)
+{
+	struct fwpath_packet pk;
+	struct firewall_decision *d;
+
+	fwpath_packet_input(4, iface, vpn_net, IPPROTO_TCP, port, &pk);
+	if (n_layers == 0) {
+		d = new_input(fw, iface);
+		if (d) {
+			d->result = FWPATH_POLICY_ACCEPTS;
+			d->nothing_filters = true;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < n_layers; i++) {
+		struct fwpath_decision fd;
+		int r = fwpath_decide(layers[i].table, layers[i].chain, &pk, &fd);
+
+		if (r < 0)
+			return r;
+		d = new_input(fw, iface);
 		if (d)
 			fill_decision(d, &layers[i], &fd);
 	}
@@ -698,6 +743,28 @@ static int decide_family(struct firewall *fw, const struct rulesets *rs, int fam
 	return 0;
 }
 
+/* Every interface's new TCP connections to the SSH port, IPv4. */
+static int decide_input(const struct config *cfg, struct firewall *fw, const struct rulesets *rs)
+{
+	struct fwpath_layer layers[FIREWALL_LAYERS_MAX];
+	size_t n;
+
+	if (cfg->ssh_enabled == CONFIG_SWITCH_NO)
+		return 0;
+	fw->input_port = ssh_port(cfg);
+	fw->ufw = rs->v4.filter.present && fwrules_find_chain(&rs->v4.filter, "ufw-user-input");
+	n = fwpath_input_layers(&rs->v4, fw->nft_read ? &rs->nft : NULL, rs->skip_xt_tables, 4,
+	                        layers, FIREWALL_LAYERS_MAX);
+	for (size_t i = 0; i < fw->n_ifaces; i++) {
+		int r = firewall_decide_input(fw, layers, n, fw->ifaces[i], fw->vpn_subnet,
+		                              fw->input_port);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* nft and, when the VPN carries IPv6, ip6tables-save: neither failing
  * fails the probe; each failure is a fact of its own. */
 static void read_more(const struct config *cfg, struct firewall *fw, struct rulesets *rs)
@@ -758,6 +825,8 @@ static int judge(const struct config *cfg, struct firewall *fw, struct rulesets 
 		return r;
 	/* Forwarded VPN traffic leaves by the default route's NIC. */
 	r = decide_family(fw, rs, 4, uplink, fw->vpn_subnet);
+	if (r == 0)
+		r = decide_input(cfg, fw, rs);
 	if (r == 0 && fw->ipv6 && rs->have_v6)
 		r = decide_family(fw, rs, 6, fw->default6_if[0] ? fw->default6_if : uplink,
 		                  fw->vpn_subnet6);

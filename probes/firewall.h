@@ -30,6 +30,7 @@ struct config;
 #define FIREWALL_IFACES_MAX    8 /* as many as [wireguard] interfaces allows */
 #define FIREWALL_EXPECT_MAX    16
 #define FIREWALL_DECISIONS_MAX 96
+#define FIREWALL_INPUT_MAX     32
 
 /* What decides the fate of one kind of VPN packet (interface, family,
  * direction) in one base chain. Every base chain must accept. */
@@ -102,6 +103,14 @@ struct firewall {
 	char default_via[48];
 	char default6_if[IF_NAMESIZE];
 
+	/* INPUT: the first packet of a TCP connection from each WireGuard
+	 * interface (IPv4, from the VPN network) to the SSH port. */
+	uint16_t input_port; /* 0: not evaluated ([ssh] enabled = no) */
+	bool ufw;            /* ufw's chains are loaded (ufw-user-input) */
+	size_t n_input;
+	struct firewall_decision input[FIREWALL_INPUT_MAX];
+	bool input_cut;
+
 	/* The wg-quick lines that name the MASQUERADE NIC, for the hint. */
 	char postup_line[FIREWALL_TEXT_MAX * 2];
 	char postdown_line[FIREWALL_TEXT_MAX * 2];
@@ -115,6 +124,12 @@ struct firewall {
 int firewall_decide(struct firewall *fw, const struct fwpath_layer *layers, size_t n_layers,
                     const char *iface, int family, enum fwpath_direction dir, const char *uplink,
                     const char *vpn_net);
+
+/* The same for the packets to this host (fw->input): one decision per
+ * base chain of the input layers for a new TCP connection from iface to
+ * port. Pure. Returns 0 or -ENOMEM. */
+int firewall_decide_input(struct firewall *fw, const struct fwpath_layer *layers, size_t n_layers,
+                          const char *iface, const char *vpn_net, uint16_t port);
 
 /* The probe: runs iptables-save, nft, ip6tables-save, reads the wg-quick
  * files, asks rtnetlink for the default route and the links. */

@@ -31,6 +31,22 @@ void fwpath_packet_for(enum fwpath_direction dir, int family, const char *wg, co
 	*ret = pk;
 }
 
+void fwpath_packet_input(int family, const char *wg, const char *vpn_net, uint8_t proto,
+                         uint16_t dport, struct fwpath_packet *ret)
+{
+	struct fwpath_packet pk = {.family = family,
+	                           .in = wg,
+	                           .out = "",
+	                           .src = vpn_net,
+	                           .dst = "",
+	                           .ct_state = FWRULES_CT_NEW,
+	                           .proto = proto,
+	                           .dport = dport,
+	                           .dst_types = FWRULES_ADDRTYPE_LOCAL | FWRULES_ADDRTYPE_UNICAST};
+
+	*ret = pk;
+}
+
 /* ---- does a rule apply? ------------------------------------------------------- */
 
 /* Whether a rule applies to the packets in question: to all, none, or only
@@ -82,6 +98,36 @@ static enum applies state_applies(const struct fwrules_rule *r, unsigned ct_stat
 	return match != r->ct_neg ? APPLIES_ALL : APPLIES_NONE;
 }
 
+static enum applies proto_applies(const struct fwrules_rule *r, const struct fwpath_packet *pk)
+{
+	if (!r->proto)
+		return APPLIES_ALL;
+	if (!pk->proto)
+		return APPLIES_SOME;
+	return (r->proto == pk->proto) != r->proto_neg ? APPLIES_ALL : APPLIES_NONE;
+}
+
+static enum applies dport_applies(const struct fwrules_rule *r, const struct fwpath_packet *pk)
+{
+	if (!r->dport_min)
+		return APPLIES_ALL;
+	if (!pk->dport)
+		return APPLIES_SOME;
+	return (pk->dport >= r->dport_min && pk->dport <= r->dport_max) != r->dport_neg
+	           ? APPLIES_ALL
+	           : APPLIES_NONE;
+}
+
+static enum applies addrtype_applies(const struct fwrules_rule *r, const struct fwpath_packet *pk)
+{
+	if (!r->dst_types)
+		return APPLIES_ALL;
+	if (!pk->dst_types)
+		return APPLIES_SOME;
+	return ((r->dst_types & pk->dst_types) != 0) != r->dst_types_neg ? APPLIES_ALL
+	                                                                 : APPLIES_NONE;
+}
+
 static enum applies rule_applies(const struct fwrules_rule *r, const struct fwpath_packet *pk)
 {
 	enum applies a = APPLIES_ALL;
@@ -93,6 +139,9 @@ static enum applies rule_applies(const struct fwrules_rule *r, const struct fwpa
 	a = combine(a, addr_applies(r->src, r->src_neg, pk->src));
 	a = combine(a, addr_applies(r->dst, r->dst_neg, pk->dst));
 	a = combine(a, state_applies(r, pk->ct_state));
+	a = combine(a, proto_applies(r, pk));
+	a = combine(a, dport_applies(r, pk));
+	a = combine(a, addrtype_applies(r, pk));
 	if (r->conditional)
 		a = combine(a, APPLIES_SOME);
 	return a;
@@ -283,16 +332,25 @@ static int compare_layers(const void *a, const void *b)
 	       (x->chain->priority < y->chain->priority);
 }
 
-size_t fwpath_layers(const struct fwrules_ruleset *ipt, const struct fwrules_tables *nft,
-                     bool skip_xt_tables, int family, struct fwpath_layer *out, size_t max)
+static bool filters_input(const struct fwrules_chain *c)
+{
+	return !c->nat && c->hook == FWRULES_HOOK_INPUT;
+}
+
+/* The iptables view's chain of that name, then the native nft tables'
+ * chains for which filters() holds, sorted. */
+static size_t collect_layers(const struct fwrules_ruleset *ipt, const struct fwrules_tables *nft,
+                             bool skip_xt_tables, int family, const char *xt_chain,
+                             bool (*filters)(const struct fwrules_chain *),
+                             struct fwpath_layer *out, size_t max)
 {
 	size_t n = 0;
 
 	if (ipt && ipt->filter.present) {
-		const struct fwrules_chain *fwd = fwrules_find_chain(&ipt->filter, "FORWARD");
+		const struct fwrules_chain *base = fwrules_find_chain(&ipt->filter, xt_chain);
 
-		if (fwd && n < max)
-			out[n++] = (struct fwpath_layer){&ipt->filter, fwd, false};
+		if (base && n < max)
+			out[n++] = (struct fwpath_layer){&ipt->filter, base, false};
 	}
 	for (size_t i = 0; nft && i < nft->count; i++) {
 		const struct fwrules_table *t = &nft->items[i];
@@ -300,7 +358,7 @@ size_t fwpath_layers(const struct fwrules_ruleset *ipt, const struct fwrules_tab
 		if (!family_matches(t, family) || (skip_xt_tables && fwpath_is_xt_table(t)))
 			continue;
 		for (size_t j = 0; j < t->n_chains && n < max; j++)
-			if (filters_forwarded(&t->chains[j]))
+			if (filters(&t->chains[j]))
 				out[n++] = (struct fwpath_layer){t, &t->chains[j], true};
 	}
 	/* Stable for equal priorities: the iptables view first. */
@@ -312,6 +370,19 @@ size_t fwpath_layers(const struct fwrules_ruleset *ipt, const struct fwrules_tab
 			out[j - 1] = tmp;
 		}
 	return n;
+}
+
+size_t fwpath_layers(const struct fwrules_ruleset *ipt, const struct fwrules_tables *nft,
+                     bool skip_xt_tables, int family, struct fwpath_layer *out, size_t max)
+{
+	return collect_layers(ipt, nft, skip_xt_tables, family, "FORWARD", filters_forwarded, out,
+	                      max);
+}
+
+size_t fwpath_input_layers(const struct fwrules_ruleset *ipt, const struct fwrules_tables *nft,
+                           bool skip_xt_tables, int family, struct fwpath_layer *out, size_t max)
+{
+	return collect_layers(ipt, nft, skip_xt_tables, family, "INPUT", filters_input, out, max);
 }
 
 /* ---- MASQUERADE ------------------------------------------------------------------ */
@@ -351,7 +422,8 @@ static void note_snat(struct masq_search *s, const struct fwrules_chain *c, size
 /* An ACCEPT or RETURN for all VPN traffic, whatever its way out. */
 static bool ends_nat(const struct fwrules_rule *r, enum applies src)
 {
-	return src == APPLIES_ALL && !r->out[0] && !r->dst[0] && !r->conditional && !r->ct_states;
+	return src == APPLIES_ALL && !r->out[0] && !r->dst[0] && !fwrules_rule_narrowed(r) &&
+	       !r->ct_states;
 }
 
 static void masq_walk(struct masq_search *s, const struct fwrules_chain *c, int depth)

@@ -43,6 +43,9 @@ struct fwpath_packet {
 	const char *in, *out;  /* interface names */
 	const char *src, *dst; /* networks ("10.100.0.0/24"); "" = any address */
 	unsigned ct_state;     /* FWRULES_CT_NEW or FWRULES_CT_ESTABLISHED */
+	uint8_t proto;         /* IPPROTO_TCP, ...; 0 = not known */
+	uint16_t dport;        /* 0 = not known */
+	unsigned dst_types;    /* FWRULES_ADDRTYPE_* of the destination; 0 = not known */
 };
 
 /* Fills *ret with the packet of a direction: out (in = wg, out = uplink,
@@ -50,6 +53,11 @@ struct fwpath_packet {
  * network, ESTABLISHED). */
 void fwpath_packet_for(enum fwpath_direction dir, int family, const char *wg, const char *uplink,
                        const char *vpn_net, struct fwpath_packet *ret);
+
+/* Fills *ret with the first packet (NEW) of a connection from the VPN
+ * network through interface wg to a port of this host (the input hook). */
+void fwpath_packet_input(int family, const char *wg, const char *vpn_net, uint8_t proto,
+                         uint16_t dport, struct fwpath_packet *ret);
 
 struct fwpath_decision {
 	enum fwpath_result result;
@@ -81,6 +89,11 @@ struct fwpath_layer {
  * max). */
 size_t fwpath_layers(const struct fwrules_ruleset *ipt, const struct fwrules_tables *nft,
                      bool skip_xt_tables, int family, struct fwpath_layer *out, size_t max);
+
+/* The same for the packets to this host: iptables' INPUT and the native
+ * nft tables' filter chains on the input hook, by priority. */
+size_t fwpath_input_layers(const struct fwrules_ruleset *ipt, const struct fwrules_tables *nft,
+                           bool skip_xt_tables, int family, struct fwpath_layer *out, size_t max);
 
 /* Whether an nft table is one iptables-nft makes for its xtables view. */
 bool fwpath_is_xt_table(const struct fwrules_table *t);

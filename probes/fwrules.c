@@ -37,6 +37,65 @@ bool fwrules_copy_field(char *dst, size_t size, const char *src)
 	return true;
 }
 
+bool fwrules_rule_narrowed(const struct fwrules_rule *r)
+{
+	return r->conditional || r->proto || r->dport_min || r->dst_types;
+}
+
+int fwrules_proto_parse(const char *name)
+{
+	static const struct {
+		const char *name;
+		int number;
+	} names[] = {{"tcp", 6},        {"udp", 17},   {"icmp", 1},      {"icmpv6", 58},
+	             {"ipv6-icmp", 58}, {"sctp", 132}, {"udplite", 136}, {"esp", 50},
+	             {"ah", 51},        {"gre", 47}};
+	char *end;
+	long n;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(name, names[i].name) == 0)
+			return names[i].number;
+	if (!isdigit((unsigned char)name[0]))
+		return 0;
+	n = strtol(name, &end, 10);
+	return *end || n < 0 || n > 255 ? 0 : (int)n;
+}
+
+static int port_parse(const char *text, size_t len, uint16_t *ret)
+{
+	unsigned long n = 0;
+
+	if (len == 0 || len > 5)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)text[i]))
+			return -EINVAL;
+		n = n * 10 + (unsigned long)(text[i] - '0');
+	}
+	if (n == 0 || n > 65535)
+		return -EINVAL;
+	*ret = (uint16_t)n;
+	return 0;
+}
+
+int fwrules_ports_parse(const char *text, uint16_t *min, uint16_t *max)
+{
+	size_t len = strcspn(text, ":-");
+	uint16_t lo, hi;
+
+	if (port_parse(text, len, &lo) < 0)
+		return -EINVAL;
+	hi = lo;
+	if (text[len] && port_parse(text + len + 1, strlen(text + len + 1), &hi) < 0)
+		return -EINVAL;
+	if (hi < lo)
+		return -EINVAL;
+	*min = lo;
+	*max = hi;
+	return 0;
+}
+
 bool fwrules_iface_matches(const char *pattern, const char *name)
 {
 	size_t len = strlen(pattern);

@@ -27,6 +27,13 @@
 #define FWRULES_CT_INVALID     (1u << 3)
 #define FWRULES_CT_UNTRACKED   (1u << 4)
 
+/* Address types a rule matches of the destination (-m addrtype
+ * --dst-type), as a bit set. */
+#define FWRULES_ADDRTYPE_LOCAL     (1u << 0)
+#define FWRULES_ADDRTYPE_UNICAST   (1u << 1)
+#define FWRULES_ADDRTYPE_BROADCAST (1u << 2)
+#define FWRULES_ADDRTYPE_MULTICAST (1u << 3)
+
 struct fwrules_rule {
 	int line;   /* in the iptables-save output; 0 for nft */
 	char *text; /* "-A FORWARD -i wg0 -j ACCEPT", without the counters */
@@ -42,6 +49,15 @@ struct fwrules_rule {
 	/* States matched (0 = no state match); ct_neg for "! --ctstate". */
 	unsigned ct_states;
 	bool ct_neg;
+	/* -p / nft's l4proto (IPPROTO_TCP, ...), 0 = any; proto_neg for "! -p". */
+	uint8_t proto;
+	bool proto_neg;
+	/* --dport, nft's tcp/udp/th dport: a range, both 0 = any port. */
+	uint16_t dport_min, dport_max;
+	bool dport_neg;
+	/* -m addrtype --dst-type: FWRULES_ADDRTYPE_* (0 = no such match). */
+	unsigned dst_types;
+	bool dst_types_neg;
 	/* "ACCEPT", "DROP", "REJECT", "RETURN", "MASQUERADE", "SNAT", a
 	 * chain's name; "" when the rule only counts or logs. */
 	char target[FWRULES_TARGET_MAX];
@@ -58,6 +74,7 @@ enum fwrules_hook {
 	FWRULES_HOOK_FORWARD,
 	FWRULES_HOOK_POSTROUTING,
 	FWRULES_HOOK_OTHER,
+	FWRULES_HOOK_INPUT, /* iptables' INPUT, nft's input hook: packets to this host */
 };
 
 struct fwrules_chain {
@@ -109,6 +126,18 @@ struct fwrules_chain *fwrules_add_chain(struct fwrules_table *t, const char *nam
 
 /* Appends a copy of *r (which then owns r->text) to c. Returns 0 or -ENOMEM. */
 int fwrules_add_rule(struct fwrules_chain *c, const struct fwrules_rule *r);
+
+/* An IP protocol by name ("tcp", "udp", "icmp", "6") or number; 0 when
+ * not known ("all" is 0 too: any protocol). */
+int fwrules_proto_parse(const char *name);
+
+/* A port ("22") or range ("20:25", nft's "20-25") into *min, *max.
+ * Returns 0 or -EINVAL. */
+int fwrules_ports_parse(const char *text, uint16_t *min, uint16_t *max);
+
+/* Whether a rule matches on more than interfaces, addresses, family and
+ * state: a protocol, a port, or a match not understood. */
+bool fwrules_rule_narrowed(const struct fwrules_rule *r);
 
 /* Whether an iptables interface pattern ("eth0", "eth+") matches a name. */
 bool fwrules_iface_matches(const char *pattern, const char *name);

@@ -42,10 +42,11 @@ static int parse_chain_line(struct fwrules_table *t, const char *line, int linen
 	 * priorities xtables registers: filter 0, nat POSTROUTING 100. */
 	c->nat = strcmp(t->name, "nat") == 0;
 	c->priority = c->nat ? 100 : 0;
-	c->hook = !c->policy[0]                      ? FWRULES_HOOK_NONE
-	          : strcmp(name, "FORWARD") == 0     ? FWRULES_HOOK_FORWARD
-	          : strcmp(name, "POSTROUTING") == 0 ? FWRULES_HOOK_POSTROUTING
-	                                             : FWRULES_HOOK_OTHER;
+	c->hook = !c->policy[0]                           ? FWRULES_HOOK_NONE
+	          : strcmp(name, "FORWARD") == 0          ? FWRULES_HOOK_FORWARD
+	          : strcmp(name, "POSTROUTING") == 0      ? FWRULES_HOOK_POSTROUTING
+	          : strcmp(name, "INPUT") == 0 && !c->nat ? FWRULES_HOOK_INPUT
+	                                                  : FWRULES_HOOK_OTHER;
 	return 0;
 }
 
@@ -70,6 +71,8 @@ struct rule_cursor {
 	char *why;
 	size_t whylen;
 	bool neg, in_comment, in_state, in_target;
+	bool in_l4;       /* in -m tcp or -m udp, whose --dport is understood */
+	bool in_addrtype; /* in -m addrtype, whose --dst-type is understood */
 };
 
 /* -i, -o, -s or -d and its value, negated by a '!' before it. */
@@ -98,7 +101,7 @@ static int rule_iface_or_addr(struct rule_cursor *c, const char *tok)
 	}
 	*field_neg = c->neg;
 	c->neg = false;
-	c->in_comment = c->in_state = c->in_target = false;
+	c->in_comment = c->in_state = c->in_target = c->in_l4 = c->in_addrtype = false;
 	return 0;
 }
 
@@ -114,13 +117,28 @@ static int rule_target(struct rule_cursor *c, const char *tok)
 	}
 	c->r->is_goto = tok[1] == 'g';
 	c->in_target = true;
-	c->in_comment = c->in_state = false;
+	c->in_comment = c->in_state = c->in_l4 = c->in_addrtype = false;
 	c->neg = false;
 	return 0;
 }
 
+/* -p PROTOCOL: a known protocol is kept (the rule matches it only), "all"
+ * is every protocol; another narrows the rule to packets not known here. */
+static void rule_proto(struct rule_cursor *c, const char *val)
+{
+	int proto = fwrules_proto_parse(val);
+
+	if (proto && !c->r->proto) {
+		c->r->proto = (uint8_t)proto;
+		c->r->proto_neg = c->neg;
+	} else if (strcmp(val, "all") != 0 || c->neg) {
+		c->r->conditional = true;
+	}
+}
+
 /* -p PROTOCOL or -m MODULE: each narrows the rule, except the comment
- * match, whose --comment is kept for display. */
+ * match, whose --comment is kept for display; a protocol and the tcp and
+ * udp matches' destination port are understood. */
 static int rule_match(struct rule_cursor *c, const char *tok)
 {
 	char val[FWRULES_TOKEN_MAX];
@@ -131,7 +149,11 @@ static int rule_match(struct rule_cursor *c, const char *tok)
 	}
 	c->in_comment = tok[1] == 'm' && strcmp(val, "comment") == 0;
 	c->in_state = tok[1] == 'm' && (strcmp(val, "conntrack") == 0 || strcmp(val, "state") == 0);
-	if (!c->in_comment && !c->in_state)
+	c->in_l4 = tok[1] == 'm' && (strcmp(val, "tcp") == 0 || strcmp(val, "udp") == 0);
+	c->in_addrtype = tok[1] == 'm' && strcmp(val, "addrtype") == 0;
+	if (tok[1] == 'p')
+		rule_proto(c, val);
+	else if (!c->in_comment && !c->in_state && !c->in_l4 && !c->in_addrtype)
 		c->r->conditional = true;
 	c->in_target = false;
 	c->neg = false;
@@ -213,6 +235,60 @@ static int rule_states(struct rule_cursor *c, const char *tok)
 	return 0;
 }
 
+/* --dport PORT[:PORT] of the tcp or udp match, negated by a '!' before it. */
+static int rule_dport(struct rule_cursor *c, const char *tok)
+{
+	char val[FWRULES_TOKEN_MAX];
+
+	if (fwrules_next_token(&c->p, val, sizeof(val), false) != 1) {
+		snprintf(c->why, c->whylen, "missing value after %.10s", tok);
+		return -EINVAL;
+	}
+	if (c->r->dport_min || fwrules_ports_parse(val, &c->r->dport_min, &c->r->dport_max) < 0)
+		c->r->conditional = true;
+	else
+		c->r->dport_neg = c->neg;
+	c->neg = false;
+	return 0;
+}
+
+/* --dst-type LIST of the addrtype match ("LOCAL", "BROADCAST,MULTICAST"),
+ * negated by a '!' before it; other types narrow the rule. */
+static int rule_dst_type(struct rule_cursor *c, const char *tok)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = {{"LOCAL", FWRULES_ADDRTYPE_LOCAL},
+	             {"UNICAST", FWRULES_ADDRTYPE_UNICAST},
+	             {"BROADCAST", FWRULES_ADDRTYPE_BROADCAST},
+	             {"MULTICAST", FWRULES_ADDRTYPE_MULTICAST}};
+	char val[FWRULES_TOKEN_MAX], *save = NULL;
+	unsigned types = 0;
+	bool known = true;
+
+	if (fwrules_next_token(&c->p, val, sizeof(val), false) != 1) {
+		snprintf(c->why, c->whylen, "missing value after %.10s", tok);
+		return -EINVAL;
+	}
+	for (char *t = strtok_r(val, ",", &save); t && known; t = strtok_r(NULL, ",", &save)) {
+		known = false;
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strcmp(t, names[i].name) == 0) {
+				types |= names[i].bit;
+				known = true;
+			}
+	}
+	if (!known || !types || c->r->dst_types) {
+		c->r->conditional = true;
+	} else {
+		c->r->dst_types = types;
+		c->r->dst_types_neg = c->neg;
+	}
+	c->neg = false;
+	return 0;
+}
+
 /* One token of the options, with the value it takes, if any. */
 static int rule_option(struct rule_cursor *c, const char *tok)
 {
@@ -236,6 +312,10 @@ static int rule_option(struct rule_cursor *c, const char *tok)
 		return rule_comment(c);
 	if (c->in_state && (strcmp(tok, "--ctstate") == 0 || strcmp(tok, "--state") == 0))
 		return rule_states(c, tok);
+	if (c->in_l4 && (strcmp(tok, "--dport") == 0 || strcmp(tok, "--destination-port") == 0))
+		return rule_dport(c, tok);
+	if (c->in_addrtype && strcmp(tok, "--dst-type") == 0)
+		return rule_dst_type(c, tok);
 	/* Options of a match module or of the target, and their
 	 * values: a match's options narrow the rule, a target's do not. */
 	if (!c->in_target && tok[0] == '-')

@@ -99,8 +99,11 @@ static void chain_base(struct fwrules_chain *c, struct json_object *o)
 		return;
 	c->hook = strcmp(hook, "forward") == 0       ? FWRULES_HOOK_FORWARD
 	          : strcmp(hook, "postrouting") == 0 ? FWRULES_HOOK_POSTROUTING
+	          : strcmp(hook, "input") == 0       ? FWRULES_HOOK_INPUT
 	                                             : FWRULES_HOOK_OTHER;
 	c->nat = type && strcmp(type, "nat") == 0;
+	if (c->nat && c->hook == FWRULES_HOOK_INPUT)
+		c->hook = FWRULES_HOOK_OTHER;
 	c->priority = chain_priority(o);
 	/* A base chain without a policy accepts. */
 	snprintf(c->policy, sizeof(c->policy), "%s",
@@ -237,6 +240,13 @@ static bool meta_match(struct fwrules_rule *r, const char *key, bool neg, struct
 		add_text(t, piece);
 		return true;
 	}
+	if (strcmp(key, "l4proto") == 0 && fwrules_proto_parse(v) && !r->proto) {
+		r->proto = (uint8_t)fwrules_proto_parse(v);
+		r->proto_neg = neg;
+		snprintf(piece, sizeof(piece), "meta l4proto %s%s", neg ? "!= " : "", v);
+		add_text(t, piece);
+		return true;
+	}
 	if (strcmp(key, "nfproto") == 0 && !neg &&
 	    (strcmp(v, "ipv4") == 0 || strcmp(v, "ipv6") == 0)) {
 		r->family = v[3] == '4' ? 4 : 6;
@@ -247,6 +257,42 @@ static bool meta_match(struct fwrules_rule *r, const char *key, bool neg, struct
 	return false;
 }
 
+/* tcp dport 22, udp dport 20-25, th dport 22 (either protocol): a single
+ * port or a range; sets and maps are not understood. */
+static bool dport_match(struct fwrules_rule *r, const char *proto, bool neg,
+                        struct json_object *right, struct rule_text *t)
+{
+	struct json_object *range, *lo, *hi;
+	char piece[64];
+	int min, max;
+
+	if (r->dport_min || (strcmp(proto, "th") != 0 && r->proto))
+		return false;
+	if (json_object_is_type(right, json_type_int)) {
+		min = max = json_object_get_int(right);
+	} else if (json_object_object_get_ex(right, "range", &range) &&
+	           json_object_is_type(range, json_type_array) &&
+	           json_object_array_length(range) == 2 &&
+	           json_object_is_type(lo = json_object_array_get_idx(range, 0), json_type_int) &&
+	           json_object_is_type(hi = json_object_array_get_idx(range, 1), json_type_int)) {
+		min = json_object_get_int(lo);
+		max = json_object_get_int(hi);
+	} else {
+		return false;
+	}
+	if (min < 1 || max > 65535 || min > max)
+		return false;
+	if (strcmp(proto, "th") != 0)
+		r->proto = (uint8_t)fwrules_proto_parse(proto);
+	r->dport_min = (uint16_t)min;
+	r->dport_max = (uint16_t)max;
+	r->dport_neg = neg;
+	snprintf(piece, sizeof(piece), "%s dport %s%d%s%.0d", proto, neg ? "!= " : "", min,
+	         min == max ? "" : "-", min == max ? 0 : max);
+	add_text(t, piece);
+	return true;
+}
+
 static bool payload_match(struct fwrules_rule *r, struct json_object *payload, bool neg,
                           struct json_object *right, struct rule_text *t)
 {
@@ -255,6 +301,9 @@ static bool payload_match(struct fwrules_rule *r, struct json_object *payload, b
 	char addr[FWRULES_ADDR_MAX], piece[128];
 	bool src;
 
+	if (proto && field && strcmp(field, "dport") == 0 &&
+	    (strcmp(proto, "tcp") == 0 || strcmp(proto, "udp") == 0 || strcmp(proto, "th") == 0))
+		return dport_match(r, proto, neg, right, t);
 	if (!proto || !field || (strcmp(proto, "ip") != 0 && strcmp(proto, "ip6") != 0))
 		return false;
 	/* An address match only sees packets of its family. */

@@ -315,11 +315,11 @@ bool postup_expectation_present(const struct fwrules_ruleset *rs,
 	for (size_t i = 0; i < c->n_rules; i++) {
 		const struct fwrules_rule *r = &c->rules[i];
 
-		if (!r->conditional && strcmp(r->in, e->in) == 0 && r->in_neg == e->in_neg &&
-		    strcmp(r->out, e->out) == 0 && r->out_neg == e->out_neg &&
-		    fwrules_same_net(r->src, e->src) && r->src_neg == e->src_neg &&
-		    fwrules_same_net(r->dst, e->dst) && r->dst_neg == e->dst_neg &&
-		    strcmp(r->target, e->target) == 0 && !r->is_goto)
+		if (!fwrules_rule_narrowed(r) && strcmp(r->in, e->in) == 0 &&
+		    r->in_neg == e->in_neg && strcmp(r->out, e->out) == 0 &&
+		    r->out_neg == e->out_neg && fwrules_same_net(r->src, e->src) &&
+		    r->src_neg == e->src_neg && fwrules_same_net(r->dst, e->dst) &&
+		    r->dst_neg == e->dst_neg && strcmp(r->target, e->target) == 0 && !r->is_goto)
 			return true;
 	}
 	return false;

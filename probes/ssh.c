@@ -310,6 +310,15 @@ static void fetch_banner(const struct config *cfg, struct ssh *s)
 	text_copy_utf8(s->banner_error, sizeof(s->banner_error), err, strlen(err));
 }
 
+uint16_t ssh_port(const struct config *cfg)
+{
+	struct ssh s;
+
+	memset(&s, 0, sizeof(s));
+	read_port(cfg, &s);
+	return s.port;
+}
+
 int ssh_read(const struct config *cfg, struct ssh *ret, char *err, size_t errlen)
 {
 	struct ssh s;

@@ -92,6 +92,10 @@ enum ssh_reach ssh_classify(int family, const uint8_t *address, int v6only, cons
  * connect to a listener of that reach. */
 bool ssh_reach_usable(enum ssh_reach reach, const struct ssh *s);
 
+/* The SSH port: [ssh] port, else sshd's first Port (sshd_config and its
+ * includes, below the configured root), else 22. */
+uint16_t ssh_port(const struct config *cfg);
+
 /* Reads everything above. Returns 0; PROBE_SKIP-style -ENOENT when
  * [ssh] enabled = auto and there is no sshd_config (no sshd here); or a
  * negative errno when the kernel's socket list could not be read. */

@@ -15,6 +15,7 @@
 
 #include <nettle/curve25519.h>
 
+#include "probes/scrub.h"
 #include "probes/text.h"
 
 /* Room for the longest line a reply can have (an IPv6 endpoint with a
@@ -179,18 +180,6 @@ static int parse_allowed_ip(struct span s, struct wireguard_ip *ret)
  * bytes); the scrub covers far more. */
 #define WGUAPI_SCRUB_BYTES (16 * 1024)
 
-/* Zeros the stack below the caller's frame, where the function called just
- * before left copies of the private key. Not inlined, so that its frame
- * lies where that function's did. */
-__attribute__((noinline)) static void scrub_stack(void)
-{
-	unsigned char area[WGUAPI_SCRUB_BYTES];
-
-	explicit_bzero(area, sizeof(area));
-	/* Keeps the array (and its wipe) in this frame. */
-	__asm__ __volatile__("" : : "r"(area) : "memory");
-}
-
 /* The public key of a private one, as wg(8) derives it (X25519 of the base
  * point; nettle clamps the scalar per RFC 7748), leaving no copy of the
  * private key behind: neither in ours nor in nettle's stack frames. */
@@ -214,7 +203,7 @@ static int device_line(struct span key, struct span value, struct wireguard_devi
 		 * at once. */
 		if (r == 0 && memcmp(secret, zero, sizeof(zero)) != 0) {
 			derive_public(pub, secret);
-			scrub_stack();
+			scrub_stack(WGUAPI_SCRUB_BYTES);
 			wireguard_key_to_base64(dev->public_key, pub);
 			dev->has_public_key = true;
 		}

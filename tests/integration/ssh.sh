@@ -8,12 +8,22 @@
 # (the uplink's, where the default route points): the truth is whether
 # either gives its host key, which it does only after sshd's
 # identification line. Then `sparkmon check --json --only ssh` runs in the
-# server, and every ssh.* check is OK exactly when the truth says so.
+# server, and every ssh.* check is OK exactly when the truth says so. The
+# cases: where sshd listens (stopped, loopback, LAN or VPN address only,
+# another address, a Port from an include, a listener that never answers)
+# and what the firewall's input path does (a policy drop, real ufw with and
+# without its allow rule, a native nft input chain); for the firewall, the
+# fix the check prints, run as written, lets the client in and makes the
+# checks OK.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/common.sh"
 . "$here/lib/vpn_path.sh"
-need_tools ip wg wireguard-go ssh-keyscan ssh-keygen unshare timeout jq perl iptables nft
+need_tools ip wg wireguard-go ssh-keyscan ssh-keygen unshare timeout jq perl iptables nft ufw
+case "$(iptables -V)" in
+*nf_tables*) ;;
+*) die "iptables is not iptables-nft: update-alternatives --set iptables /usr/sbin/iptables-nft" ;;
+esac
 [ -x /usr/sbin/sshd ] || die "/usr/sbin/sshd is missing (make deps; tests/deps/ssh.txt)"
 need_root "network namespaces, TUN devices, sshd and mounts"
 
@@ -208,4 +218,85 @@ verdict silent 22 no
 [ "$(jq_ssh .banner.state silent)" = silent ] || fail "silent: banner state $(jq_ssh .banner.state silent)"
 stub_stop
 
+# ---- the firewall's input path ----------------------------------------------------
+
+# in_ufw CMD...: CMD in the server namespace with ufw's files copied to the
+# scratch folder: a real ufw run there changes nothing of this host's.
+in_ufw() {
+	ip netns exec "$vp_server" unshare -m sh -c \
+		'mount --bind "$0/ufw" /etc/ufw && mount --bind "$0/ufw.default" /etc/default/ufw &&
+		exec "$@"' "$tmp" "$@"
+}
+ufw_copy() {
+	rm -rf "$tmp/ufw" && cp -a /etc/ufw "$tmp/ufw"
+	sed 's|^IPT_SYSCTL=.*|IPT_SYSCTL=/dev/null|' /etc/default/ufw >"$tmp/ufw.default"
+}
+flush() {
+	timeout 10 ip netns exec "$vp_server" nft flush ruleset
+}
+
+# fixed CASE: runs the fixes ssh.firewall printed in CASE (each as sh -c,
+# ufw's with its files), then checks again as CASE-fixed: the truth must
+# now be yes.
+fixed() {
+	fixes=$(jq -r '.checks[] | select(.id == "ssh.firewall") | .fix[]?' "$tmp/$1.json")
+	[ -n "$fixes" ] || { fail "$1: ssh.firewall gives no fix"; return; }
+	echo "$fixes" | while IFS= read -r cmd; do
+		echo "   fix: $cmd"
+		case "$cmd" in
+		ufw\ *) in_ufw timeout 30 sh -c "$cmd" >/dev/null ;;
+		*) timeout 10 ip netns exec "$vp_server" sh -c "$cmd" ;;
+		esac || echo "FAIL: $1: the fix failed: $cmd" >&2
+	done
+	verdict "$1-fixed" 22 yes
+}
+
+sshd_config
+sshd_start
+
+echo "-- INPUT policy DROP (loopback and replies accepted)"
+flush
+timeout 10 ip netns exec "$vp_server" sh -c 'iptables -P INPUT DROP &&
+	iptables -A INPUT -i lo -j ACCEPT &&
+	iptables -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT'
+verdict input-drop 22 no
+jq -r '.checks[] | select(.id == "ssh.firewall") | .fix[0]' "$tmp/input-drop.json" |
+	grep -qx "/usr/sbin/iptables -I INPUT -i $vp_wg -p tcp --dport 22 -j ACCEPT" ||
+	fail "input-drop: not the iptables rule to add"
+fixed input-drop
+
+echo "-- ufw, default deny incoming, no rule for SSH"
+flush
+ufw_copy
+in_ufw timeout 30 ufw --force enable >/dev/null || die "ufw enable failed"
+verdict ufw-deny 22 no
+jq -r '.checks[] | select(.id == "ssh.firewall") | .fix[0]' "$tmp/ufw-deny.json" |
+	grep -qx "ufw allow in on $vp_wg to any port 22 proto tcp" ||
+	fail "ufw-deny: not ufw's rule to add"
+fixed ufw-deny
+
+echo "-- ufw with the rule for another port only"
+flush
+ufw_copy
+in_ufw timeout 30 sh -c "ufw --force enable && ufw allow in on $vp_wg to any port 2200 proto tcp" \
+	>/dev/null || die "ufw failed"
+verdict ufw-other-port 22 no
+
+echo "-- a native nft input chain, policy drop"
+flush
+timeout 10 ip netns exec "$vp_server" nft -f - <<NFT
+table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iifname "lo" accept
+		ct state established,related accept
+		iifname "$vp_wg" udp dport 22 accept
+	}
+}
+NFT
+verdict nft-drop 22 no
+fixed nft-drop
+flush
+
+sshd_stop
 finish

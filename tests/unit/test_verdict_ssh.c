@@ -247,6 +247,123 @@ static void test_banner_problems(void **state)
 	}
 }
 
+/* ---- ssh.firewall ------------------------------------------------------------ */
+
+static struct snapshot *firewall_snapshot(struct config *cfg, const char *iface)
+{
+	struct snapshot *s = new_snapshot(cfg);
+
+	s->probes[PROBE_FIREWALL].status = PROBE_OK;
+	s->firewall.input_port = 22;
+	s->firewall.n_ifaces = 1;
+	strcpy(s->firewall.ifaces[0], iface);
+	return s;
+}
+
+static struct firewall_decision *add_input(struct snapshot *s, const char *iface,
+                                           enum fwpath_result result, const char *chain,
+                                           const char *policy)
+{
+	struct firewall_decision *d = &s->firewall.input[s->firewall.n_input++];
+
+	strcpy(d->iface, iface);
+	d->family = 4;
+	d->result = result;
+	strcpy(d->base_chain, chain);
+	strcpy(d->chain, chain);
+	strcpy(d->policy, policy);
+	return d;
+}
+
+static void test_firewall_ok(void **state)
+{
+	struct config cfg;
+	struct snapshot *s = firewall_snapshot(&cfg, "wg-dgx-spark");
+	struct firewall_decision *d;
+
+	(void)state;
+	d = add_input(s, "wg-dgx-spark", FWPATH_RULE_ACCEPTS, "INPUT", "DROP");
+	strcpy(d->chain, "ufw-user-input");
+	d->rule_number = 1;
+	strcpy(d->rule, "-A ufw-user-input -i wg-dgx-spark -p tcp -m tcp --dport 22 -j ACCEPT");
+	verdict_is(&cfg, s, "ssh.firewall", CHECK_OK,
+	           "TCP port 22 from wg-dgx-spark is accepted: ufw-user-input rule 1 '-A "
+	           "ufw-user-input -i wg-dgx-spark -p tcp -m tcp --dport 22 -j ACCEPT'",
+	           "");
+	/* ssh off, or no WireGuard interface: nothing to judge. */
+	s->firewall.input_port = 0;
+	verdict_absent(&cfg, s, "ssh.firewall");
+	s->firewall.input_port = 22;
+	s->firewall.n_ifaces = 0;
+	verdict_absent(&cfg, s, "ssh.firewall");
+	free(s);
+}
+
+static void test_firewall_ufw(void **state)
+{
+	struct config cfg;
+	struct snapshot *s = firewall_snapshot(&cfg, "wg-dgx-spark");
+
+	(void)state;
+	s->firewall.ufw = true;
+	add_input(s, "wg-dgx-spark", FWPATH_POLICY_DROPS, "INPUT", "DROP");
+	verdict_is(&cfg, s, "ssh.firewall", CHECK_CRITICAL,
+	           "the firewall drops TCP port 22 from wg-dgx-spark: INPUT policy DROP",
+	           "Now: ufw allow in on wg-dgx-spark to any port 22 proto tcp; ufw keeps the rule "
+	           "after a reboot");
+	expect_fix(&cfg, s, "ssh.firewall",
+	           "ufw allow in on wg-dgx-spark to any port 22 proto tcp");
+	free(s);
+}
+
+static void test_firewall_iptables(void **state)
+{
+	struct config cfg;
+	struct snapshot *s = firewall_snapshot(&cfg, "wg;rm -rf x");
+	struct firewall_decision *d;
+
+	(void)state;
+	s->firewall.input_port = 2222;
+	add_input(s, "wg;rm -rf x", FWPATH_POLICY_ACCEPTS, "INPUT", "ACCEPT");
+	d = add_input(s, "wg;rm -rf x", FWPATH_RULE_DROPS, "INPUT", "ACCEPT");
+	d->rule_number = 3;
+	strcpy(d->rule, "-A INPUT -j DROP");
+	verdict_is(
+	    &cfg, s, "ssh.firewall", CHECK_CRITICAL,
+	    "the firewall drops TCP port 2222 from wg;rm -rf x: INPUT rule 3 '-A INPUT -j "
+	    "DROP'",
+	    "Now: /usr/sbin/iptables -I INPUT -i 'wg;rm -rf x' -p tcp --dport 2222 -j ACCEPT; "
+	    "add the same rule to PostUp in the wg-quick file (and -D in PostDown) to keep it "
+	    "after a reboot");
+	free(s);
+}
+
+static void test_firewall_nft(void **state)
+{
+	struct config cfg;
+	struct snapshot *s = firewall_snapshot(&cfg, "wg-dgx-spark");
+	struct firewall_decision *d;
+
+	(void)state;
+	s->firewall.ufw = true; /* a native table is not ufw's */
+	d = add_input(s, "wg-dgx-spark", FWPATH_POLICY_DROPS, "input", "DROP");
+	d->native = true;
+	strcpy(d->table_family, "inet");
+	strcpy(d->table, "filter");
+	verdict_is(&cfg, s, "ssh.firewall", CHECK_CRITICAL,
+	           "the firewall drops TCP port 22 from wg-dgx-spark: nft inet filter input policy "
+	           "DROP",
+	           "Now: nft insert rule inet filter input iifname '\"wg-dgx-spark\"' tcp dport 22 "
+	           "accept; add the same rule to /etc/nftables.conf to keep it after a reboot");
+	d->result = FWPATH_TOO_COMPLEX;
+	verdict_is(&cfg, s, "ssh.firewall", CHECK_UNKNOWN,
+	           "TCP port 22 from wg-dgx-spark: nft inet filter input: ruleset too complex to "
+	           "follow",
+	           "read the input rules by hand: iptables -S INPUT; nft list ruleset");
+	expect_fix(&cfg, s, "ssh.firewall", NULL);
+	free(s);
+}
+
 /* Off or not installed: absent. Failed: UNKNOWN with the probe's error. */
 static void test_probe_outcomes(void **state)
 {
@@ -273,7 +390,9 @@ int main(void)
 	    cmocka_unit_test(test_listening_ok),       cmocka_unit_test(test_listening_nothing),
 	    cmocka_unit_test(test_listening_loopback), cmocka_unit_test(test_listening_many),
 	    cmocka_unit_test(test_banner_ok),          cmocka_unit_test(test_banner_problems),
-	    cmocka_unit_test(test_probe_outcomes),
+	    cmocka_unit_test(test_probe_outcomes),     cmocka_unit_test(test_firewall_ok),
+	    cmocka_unit_test(test_firewall_ufw),       cmocka_unit_test(test_firewall_iptables),
+	    cmocka_unit_test(test_firewall_nft),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

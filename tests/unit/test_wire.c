@@ -315,22 +315,58 @@ static void spoil_ssh_listen_file(struct snapshot *s)
 	memset(s->ssh.listen[3].file, '/', sizeof(s->ssh.listen[3].file));
 }
 
+static void spoil_firewall_input_count(struct snapshot *s)
+{
+	s->firewall.n_input = FIREWALL_INPUT_MAX + 1;
+}
+
+static void spoil_firewall_decisions_count(struct snapshot *s)
+{
+	s->firewall.n_decisions = (size_t)-1;
+}
+
+static void spoil_firewall_input_rule(struct snapshot *s)
+{
+	s->firewall.n_input = 1;
+	memset(s->firewall.input[0].rule, 'r', sizeof(s->firewall.input[0].rule));
+}
+
+static void spoil_firewall_input_result(struct snapshot *s)
+{
+	s->firewall.n_input = 1;
+	s->firewall.input[0].result = (enum fwpath_result)50;
+}
+
 static void test_corrupt_values(void **state)
 {
 	struct {
 		enum probe_id id;
 		void (*spoil)(struct snapshot *);
 	} cases[] = {
-	    {PROBE_MEMORY, spoil_status},           {PROBE_MEMORY, spoil_error},
-	    {PROBE_GPU, spoil_gpu_count},           {PROBE_GPU, spoil_gpu_name},
-	    {PROBE_ENDPOINT, spoil_endpoint_count}, {PROBE_WIREGUARD, spoil_peer_key},
-	    {PROBE_WIREGUARD, spoil_peer_ips},      {PROBE_WIREGUARD, spoil_ip_family},
-	    {PROBE_WIREGUARD, spoil_backend},       {PROBE_FORWARDING, spoil_boot_file},
-	    {PROBE_FORWARDING, spoil_boot_service}, {PROBE_FORWARDING, spoil_ipv6_error},
-	    {PROBE_SSH, spoil_ssh_count},           {PROBE_SSH, spoil_ssh_usable},
-	    {PROBE_SSH, spoil_ssh_banner},          {PROBE_SSH, spoil_ssh_reach},
-	    {PROBE_SSH, spoil_ssh_family},          {PROBE_SSH, spoil_ssh_line},
-	    {PROBE_SSH, spoil_ssh_address},         {PROBE_SSH, spoil_ssh_listen_file},
+	    {PROBE_MEMORY, spoil_status},
+	    {PROBE_MEMORY, spoil_error},
+	    {PROBE_GPU, spoil_gpu_count},
+	    {PROBE_GPU, spoil_gpu_name},
+	    {PROBE_ENDPOINT, spoil_endpoint_count},
+	    {PROBE_WIREGUARD, spoil_peer_key},
+	    {PROBE_WIREGUARD, spoil_peer_ips},
+	    {PROBE_WIREGUARD, spoil_ip_family},
+	    {PROBE_WIREGUARD, spoil_backend},
+	    {PROBE_FORWARDING, spoil_boot_file},
+	    {PROBE_FORWARDING, spoil_boot_service},
+	    {PROBE_FORWARDING, spoil_ipv6_error},
+	    {PROBE_SSH, spoil_ssh_count},
+	    {PROBE_SSH, spoil_ssh_usable},
+	    {PROBE_SSH, spoil_ssh_banner},
+	    {PROBE_SSH, spoil_ssh_reach},
+	    {PROBE_SSH, spoil_ssh_family},
+	    {PROBE_SSH, spoil_ssh_line},
+	    {PROBE_SSH, spoil_ssh_address},
+	    {PROBE_SSH, spoil_ssh_listen_file},
+	    {PROBE_FIREWALL, spoil_firewall_input_count},
+	    {PROBE_FIREWALL, spoil_firewall_decisions_count},
+	    {PROBE_FIREWALL, spoil_firewall_input_rule},
+	    {PROBE_FIREWALL, spoil_firewall_input_result},
 	};
 
 	(void)state;
