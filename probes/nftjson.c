@@ -401,6 +401,28 @@ static int target_expr(struct fwrules_rule *r, const char *kind, struct json_obj
 	return 0;
 }
 
+/* xt: a match or target of iptables-nft that nft can only name. A
+ * target of a known name is that target; a comment match changes nothing;
+ * any other match narrows the rule. */
+static int xt_expr(struct fwrules_rule *r, struct json_object *v, struct rule_text *t)
+{
+	static const char *const targets[] = {"ACCEPT", "DROP", "REJECT", "MASQUERADE", "SNAT"};
+	const char *type = member_string(v, "type"), *name = member_string(v, "name");
+	char piece[80];
+
+	snprintf(piece, sizeof(piece), "xt %.10s %.40s", type ? type : "?", name ? name : "?");
+	add_text(t, piece);
+	if (type && name && strcmp(type, "target") == 0) {
+		for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
+			if (strcmp(name, targets[i]) == 0)
+				strcpy(r->target, targets[i]);
+		return 0;
+	}
+	if (!name || strcmp(name, "comment") != 0)
+		r->conditional = true;
+	return 0;
+}
+
 static int rule_expr(struct fwrules_rule *r, struct json_object *e, struct rule_text *t)
 {
 	struct json_object *v;
@@ -421,8 +443,8 @@ static int rule_expr(struct fwrules_rule *r, struct json_object *e, struct rule_
 		}
 		return 0;
 	}
-	/* xt: a match or target of iptables-nft that nft cannot show; a
-	 * match narrows the rule, a target decides nothing known here. */
+	if (strcmp(kind, "xt") == 0)
+		return xt_expr(r, v, t);
 	if (!is_passive(kind)) {
 		r->conditional = true;
 		add_text(t, kind);
