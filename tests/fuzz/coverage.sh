@@ -13,18 +13,23 @@ printf '%-10s %-22s %8s %8s\n' harness file lines covered
 for bin in "$dir"/fuzz_*; do
 	name=${bin##*/fuzz_}
 	case $name in
-	config) file=monitor/config.c ;;
-	query) file=monitor/history.c ;;
-	iptables | postup) file=probes/firewall.c ;;
-	sysctl) file=probes/forwarding.c ;;
-	fetch | state) file=probes/endpoint.c ;;
-	*) file=probes/$name.c ;;
+	config) files=monitor/config.c ;;
+	query) files=monitor/history.c ;;
+	wire) files=monitor/wire.c ;;
+	iptables) files=probes/iptsave.c ;;
+	sysctl) files="probes/sysctld.c probes/bootfwd.c probes/forwarding.c" ;;
+	fetch | state) files=probes/endpoint.c ;;
+	wgkernel | rtnl) files="probes/$name.c probes/netlink.c" ;;
+	*) files=probes/$name.c ;;
 	esac
 	rm -f "$dir/$name.profraw"
 	find "$corpora/$name" -type f -print0 | sort -z |
 		LLVM_PROFILE_FILE="$dir/$name.profraw" xargs -0 "$bin" >/dev/null 2>&1
 	llvm-profdata merge -sparse -o "$dir/$name.profdata" "$dir/$name.profraw"
-	# The TOTAL row: lines, missed lines, cover (the 8th to 10th columns).
-	llvm-cov report "$bin" -instr-profile="$dir/$name.profdata" "$file" |
-		awk -v h="$name" -v f="$file" '$1 == "TOTAL" { printf "%-10s %-22s %8s %8s\n", h, f, $8, $10 }'
+	# Each file's TOTAL row: lines, missed lines, cover (columns 8 to 10).
+	for file in $files; do
+		llvm-cov report "$bin" -instr-profile="$dir/$name.profdata" "$file" |
+			awk -v h="$name" -v f="$file" \
+				'$1 == "TOTAL" { printf "%-10s %-22s %8s %8s\n", h, f, $8, $10 }'
+	done
 done

@@ -13,8 +13,8 @@ bin=$2
 here=$(cd "$(dirname "$0")" && pwd)
 fixtures=$here/../fixtures
 ns=sm-fuzzseeds-$$
-for h in config iptables postup wgquick sysctl meminfo gpu wguapi wgkernel rtnl fetch query \
-	state; do
+for h in config iptables nftjson postup wgquick sysctl meminfo gpu wguapi wgkernel rtnl fetch \
+	query state; do
 	mkdir -p "$out/$h"
 done
 cp "$fixtures"/config/*.conf "$out/config/"
@@ -26,6 +26,13 @@ find "$fixtures/roots" -path '*sysctl*' -type f -exec sh -c \
 	'for f; do cp "$f" "$0/$(echo "$f" | tr / _)"; done' "$out/sysctl" {} +
 find "$fixtures/roots" -name ip_forward -type f -exec sh -c \
 	'for f; do cp "$f" "$0/$(echo "$f" | tr / _)"; done' "$out/sysctl" {} +
+printf '{ "ip-forward": false, "ipv6": true }\n' >"$out/sysctl/docker-daemon.json"
+printf '[Match]\nName=eth0\n\n[Network]\nIPForward=ipv4\nIPv6Forwarding=yes\n' \
+	>"$out/sysctl/networkd.network"
+printf 'sysctl -w net.ipv4.ip_forward=1; echo 1 > /proc/sys/net/ipv6/conf/all/forwarding' \
+	>"$out/sysctl/postup-sysctl"
+# Two files in one input (the harness cuts at the NUL).
+printf 'net.ipv4.ip_forward = 1\n\000net.ipv4.conf.*.forwarding=0\n' >"$out/sysctl/two-files"
 # PostUp commands: the wg-quick fixtures' and the guide's.
 n=0
 grep -h '^Post\(Up\|Down\) *=' "$fixtures"/wgquick/* | sed 's/^[^=]*= *//' | tr -d '\r' |
@@ -67,3 +74,32 @@ ip -n "$ns" addr add 10.100.0.1/24 dev wg-dgx-spark
 ip -n "$ns" route add default via 192.168.1.1 dev enP7s7
 ip -n "$ns" -6 route add default via fd00:1::1 dev enP7s7
 ip netns exec "$ns" "$bin" "$out"
+# nft -j list ruleset: wg-quick's PostUp rules through iptables-nft, then
+# Docker's chains, then a native nftables ruleset, then nothing.
+nft() { ip netns exec "$ns" nft "$@"; }
+ipt() { ip netns exec "$ns" iptables "$@"; }
+ipt -A FORWARD -i wg-dgx-spark -j ACCEPT
+ipt -t nat -A POSTROUTING -o enP7s7 -j MASQUERADE
+nft -j list ruleset >"$out/nftjson/postup.json"
+ipt -P FORWARD DROP
+ipt -N DOCKER-USER
+ipt -A DOCKER-USER -j RETURN
+ipt -I FORWARD -j DOCKER-USER
+ipt -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+ipt -A FORWARD -s 10.100.0.0/24 ! -o wg-dgx-spark -p tcp --dport 22 -j REJECT
+ip netns exec "$ns" ip6tables -A FORWARD -i wg-dgx-spark -j ACCEPT
+nft -j list ruleset >"$out/nftjson/docker.json"
+nft flush ruleset
+nft add table inet fw
+nft add chain inet fw forwarding '{ type filter hook forward priority 0; policy drop; }'
+nft add rule inet fw forwarding iifname wg-dgx-spark oifname enP7s7 accept
+nft add rule inet fw forwarding ct state established,related accept
+nft add chain inet fw sub
+nft add rule inet fw sub ip saddr 10.100.0.0/24 counter drop
+nft add rule inet fw forwarding jump sub
+nft add table ip nat
+nft add chain ip nat post '{ type nat hook postrouting priority 100; }'
+nft add rule ip nat post ip saddr 10.100.0.0/24 oifname enP7s7 masquerade
+nft -j list ruleset >"$out/nftjson/native.json"
+nft flush ruleset
+nft -j list ruleset >"$out/nftjson/empty.json"
