@@ -302,6 +302,19 @@ static void print_firewall_decisions(const struct firewall *fw, FILE *out)
 	}
 	if (fw->decisions_cut)
 		fputs("  (more base chains than shown)\n", out);
+	for (size_t i = 0; i < fw->n_input; i++) {
+		const struct firewall_decision *d = &fw->input[i];
+		char text[FIREWALL_TEXT_MAX + 128], label[64];
+
+		fwcheck_describe(d, text, sizeof(text));
+		snprintf(label, sizeof(label), "%s tcp/%u in", d->iface, fw->input_port);
+		fprintf(out, "  %-18s %-7s %s\n", label,
+		        d->result == FWPATH_RULE_ACCEPTS || d->result == FWPATH_POLICY_ACCEPTS
+		            ? "accepts"
+		        : d->result == FWPATH_TOO_COMPLEX ? "unknown"
+		                                          : "DROPS",
+		        text);
+	}
 }
 
 static void print_firewall(const struct snapshot *snap, FILE *out)

@@ -513,10 +513,13 @@ static struct json_object *firewall_object(const struct firewall *fw)
 	struct json_object *o = json_object_new_object();
 	struct json_object *fwd = json_object_new_array();
 	struct json_object *exp = json_object_new_array();
+	struct json_object *input = json_object_new_array();
 	struct json_object *masq = NULL;
 
 	for (size_t i = 0; i < fw->n_decisions; i++)
 		json_object_array_add(fwd, firewall_decision_object(&fw->decisions[i]));
+	for (size_t i = 0; i < fw->n_input; i++)
+		json_object_array_add(input, firewall_decision_object(&fw->input[i]));
 	for (size_t i = 0; i < fw->n_expect; i++) {
 		const struct postup_expectation *e = &fw->expect[i];
 		struct json_object *x = json_object_new_object();
@@ -558,6 +561,10 @@ static struct json_object *firewall_object(const struct firewall *fw)
 	json_object_object_add(o, "wg_quick_error", text_or_null(fw->wgquick_error));
 	json_object_object_add(o, "vpn_subnet", text_or_null(fw->vpn_subnet));
 	json_object_object_add(o, "vpn_subnet6", text_or_null(fw->vpn_subnet6));
+	json_object_object_add(o, "ssh_port",
+	                       fw->input_port ? json_object_new_int(fw->input_port) : NULL);
+	json_object_object_add(o, "ufw", json_object_new_boolean(fw->ufw));
+	json_object_object_add(o, "ssh_input", input);
 	json_object_object_add(o, "ipv6", json_object_new_boolean(fw->ipv6));
 	json_object_object_add(o, "ip6tables_save",
 	                       fw->ipv6 ? json_text(fw->ip6tables_save) : NULL);

@@ -231,6 +231,26 @@ static void test_ssh_area(void **state)
 	assert_null(member(banner, "error"));
 	json_object_put(doc);
 	free(text);
+
+	/* The firewall's input path to the SSH port, in the firewall area. */
+	snap->probes[PROBE_FIREWALL].status = PROBE_OK;
+	snap->firewall.input_port = 2222;
+	snap->firewall.ufw = true;
+	snap->firewall.n_input = 1;
+	strcpy(snap->firewall.input[0].iface, "wg0");
+	snap->firewall.input[0].family = 4;
+	snap->firewall.input[0].result = FWPATH_POLICY_DROPS;
+	strcpy(snap->firewall.input[0].base_chain, "INPUT");
+	text = json_status_string(&cfg, snap, &v, 0);
+	doc = json_tokener_parse(text);
+	ssh = member(doc, "firewall");
+	assert_int_equal(json_object_get_int(member(ssh, "ssh_port")), 2222);
+	assert_true(json_object_get_boolean(member(ssh, "ufw")));
+	l0 = json_object_array_get_idx(member(ssh, "ssh_input"), 0);
+	assert_string_equal(json_object_get_string(member(l0, "interface")), "wg0");
+	assert_string_equal(json_object_get_string(member(l0, "base_chain")), "INPUT");
+	json_object_put(doc);
+	free(text);
 	free_snapshot(snap);
 }
 
