@@ -360,11 +360,7 @@ static void reload(struct serve_state *st, const char *path)
 		log_config_errors(&errors);
 		goto out;
 	}
-	if (memcmp(fresh->http_listen, st->cfg.http_listen, sizeof(fresh->http_listen)) != 0 ||
-	    memcmp(fresh->http_allow, st->cfg.http_allow, sizeof(fresh->http_allow)) != 0 ||
-	    strcmp(fresh->http_auth_bcrypt, st->cfg.http_auth_bcrypt) != 0 ||
-	    strcmp(fresh->http_tls_cert, st->cfg.http_tls_cert) != 0)
-		log_warning("reload: [http] changes take effect at the next restart");
+	server_reload(st->server, fresh);
 	if (fresh->history_memory != st->cfg.history_memory ||
 	    fresh->history_retention_ms != st->cfg.history_retention_ms ||
 	    fresh->history_peers != st->cfg.history_peers || fresh->n_peers != st->cfg.n_peers ||
@@ -377,8 +373,6 @@ static void reload(struct serve_state *st, const char *path)
 		pthread_mutex_unlock(&st->history_lock);
 		log_info("reload: history restarted with the new sizes");
 	}
-	/* [http] is kept as it was started: the server holds its own copy. */
-	memcpy(fresh->http_listen, st->cfg.http_listen, sizeof(fresh->http_listen));
 	st->cfg = *fresh;
 	apply_limits(st);
 	log_info("reload: configuration reloaded");

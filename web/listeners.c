@@ -3,11 +3,20 @@
  * the others; and the limits each connection is held to. */
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "monitor/log.h"
 #include "web/serverimpl.h"
+
+/* GnuTLS's defaults, but only TLS 1.3 and 1.2, and the server's order of
+ * preference. */
+#define LISTENERS_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
+
+/* How long a replaced listener's connections may take to finish. */
+#define LISTENERS_DRAIN_MS 2000
 
 /* fmt is libmicrohttpd's own format string. */
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -89,6 +98,7 @@ struct MHD_Daemon *listeners_start(struct server *s, const struct netaddr_endpoi
 		flags |= MHD_USE_TLS;
 		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert);
 		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key);
+		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, LISTENERS_TLS_PRIORITIES);
 	}
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
@@ -143,7 +153,7 @@ void listeners_set_dynamic(struct server *s, const struct netaddr_endpoint *list
 			}
 			continue;
 		}
-		s->listeners[s->n_listeners++] = (struct listener){listen[j], d, true};
+		s->listeners[s->n_listeners++] = (struct listener){listen[j], d, true, false};
 		log_info("http: listening on %s", where);
 	}
 	/* Forget failures for addresses no longer wanted or now bound. */
@@ -167,4 +177,92 @@ void listeners_stop_all(struct server *s)
 	for (size_t i = 0; i < s->n_listeners; i++)
 		MHD_stop_daemon(s->listeners[i].daemon);
 	s->n_listeners = 0;
+}
+
+/* Stops a replaced daemon: it stops accepting at once (its listening
+ * socket closed, so that the kernel hands every new connection to the
+ * daemon that replaces it), and the requests it is answering may finish. */
+static void retire(struct MHD_Daemon *old)
+{
+	MHD_socket fd = MHD_quiesce_daemon(old);
+	struct timespec step = {0, 50 * 1000 * 1000};
+
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	for (int waited = 0; waited < LISTENERS_DRAIN_MS; waited += 50) {
+		const union MHD_DaemonInfo *info =
+		    MHD_get_daemon_info(old, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+		if (!info || info->num_connections == 0)
+			break;
+		nanosleep(&step, NULL);
+	}
+	MHD_stop_daemon(old);
+}
+
+/* A new daemon with the current settings, listening beside the old one on
+ * the same address (SO_REUSEPORT) before that one stops: the address is
+ * served throughout. */
+static void replace(struct server *s, struct listener *l)
+{
+	struct MHD_Daemon *d = listeners_start(s, &l->ep);
+	char where[80];
+
+	netaddr_format_endpoint((const struct sockaddr *)&l->ep.sa, where, sizeof(where));
+	if (!d) {
+		log_error(
+		    "reload: cannot listen on %s with the new settings; it keeps the old ones",
+		    where);
+		return;
+	}
+	retire(l->daemon);
+	l->daemon = d;
+	log_info("http: listening on %s with the new settings", where);
+}
+
+void listeners_reload(struct server *s, const struct netaddr_endpoint *eps, size_t n, bool relisten)
+{
+	char where[80];
+
+	pthread_mutex_lock(&s->listen_lock);
+	/* New addresses first, so that a moved listener is never absent. */
+	for (size_t j = 0; j < n; j++) {
+		bool have = false;
+		struct MHD_Daemon *d;
+
+		for (size_t i = 0; i < s->n_listeners && !have; i++)
+			have =
+			    !s->listeners[i].dynamic && same_endpoint(&s->listeners[i].ep, &eps[j]);
+		if (have || s->n_listeners == SERVER_LISTENERS_MAX)
+			continue;
+		netaddr_format_endpoint((const struct sockaddr *)&eps[j].sa, where, sizeof(where));
+		d = listeners_start(s, &eps[j]);
+		if (!d) {
+			log_error("reload: cannot listen on %s (in use, or not an address here?)",
+			          where);
+			continue;
+		}
+		s->listeners[s->n_listeners++] = (struct listener){eps[j], d, false, true};
+		log_info("http: listening on %s", where);
+	}
+	for (size_t i = 0; i < s->n_listeners;) {
+		struct listener *l = &s->listeners[i];
+		bool wanted = l->dynamic;
+
+		for (size_t j = 0; j < n && !wanted; j++)
+			wanted = same_endpoint(&l->ep, &eps[j]);
+		if (wanted) {
+			/* Those just started have the new settings already. */
+			if (relisten && !l->started_by_reload)
+				replace(s, l);
+			l->started_by_reload = false;
+			i++;
+			continue;
+		}
+		netaddr_format_endpoint((const struct sockaddr *)&l->ep.sa, where, sizeof(where));
+		retire(l->daemon);
+		log_info("http: stopped listening on %s (no longer in [http] listen)", where);
+		*l = s->listeners[--s->n_listeners];
+	}
+	pthread_mutex_unlock(&s->listen_lock);
 }

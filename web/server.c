@@ -8,12 +8,14 @@
 #include "web/server.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "monitor/log.h"
 #include "probes/readfile.h"
 #include "web/prometheus.h"
 #include "web/serverimpl.h"
@@ -32,14 +34,17 @@ void server_set_dynamic(struct server *s, const struct netaddr_endpoint *listen,
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
-static int load_tls(struct server *s, char *err, size_t errlen)
+/* Reads the PEM files cfg names into *cert and *key (both NULL when it
+ * names none). */
+static int load_tls(const struct config *cfg, char **cert, char **key, char *err, size_t errlen)
 {
 	size_t len;
 	int r;
 
-	if (!s->cfg.http_tls_cert[0] && !s->cfg.http_tls_key[0])
+	*cert = *key = NULL;
+	if (!cfg->http_tls_cert[0] && !cfg->http_tls_key[0])
 		return 0;
-	if (!s->cfg.http_tls_cert[0] || !s->cfg.http_tls_key[0]) {
+	if (!cfg->http_tls_cert[0] || !cfg->http_tls_key[0]) {
 		snprintf(err, errlen, "[http] tls_cert and tls_key go together");
 		return -EINVAL;
 	}
@@ -47,17 +52,27 @@ static int load_tls(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "this libmicrohttpd was built without TLS");
 		return -ENOTSUP;
 	}
-	r = readfile_read(s->cfg.http_tls_cert, SERVER_PEM_MAX, &s->tls_cert, &len);
+	r = readfile_read(cfg->http_tls_cert, SERVER_PEM_MAX, cert, &len);
 	if (r < 0) {
-		snprintf(err, errlen, "%s: %s", s->cfg.http_tls_cert, strerror(-r));
+		snprintf(err, errlen, "%s: %s", cfg->http_tls_cert, strerror(-r));
 		return r;
 	}
-	r = readfile_read(s->cfg.http_tls_key, SERVER_PEM_MAX, &s->tls_key, &len);
+	r = readfile_read(cfg->http_tls_key, SERVER_PEM_MAX, key, &len);
 	if (r < 0) {
-		snprintf(err, errlen, "%s: %s", s->cfg.http_tls_key, strerror(-r));
+		snprintf(err, errlen, "%s: %s", cfg->http_tls_key, strerror(-r));
+		free(*cert);
+		*cert = NULL;
 		return r;
 	}
 	return 0;
+}
+
+static void free_key(char *key)
+{
+	if (key) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
 }
 
 static void server_free(struct server *s)
@@ -70,10 +85,7 @@ static void server_free(struct server *s)
 	for (size_t i = 0; i < sizeof(published) / sizeof(published[0]); i++)
 		if (published[i])
 			MHD_destroy_response(published[i]);
-	if (s->tls_key) {
-		explicit_bzero(s->tls_key, strlen(s->tls_key));
-		free(s->tls_key);
-	}
+	free_key(s->tls_key);
 	free(s->tls_cert);
 	pthread_mutex_destroy(&s->out_lock);
 	pthread_mutex_destroy(&s->listen_lock);
@@ -81,6 +93,34 @@ static void server_free(struct server *s)
 	pthread_rwlock_destroy(&s->acl_lock);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
+}
+
+/* Basic authentication as cfg says: on (the check threads started once),
+ * off, or with other credentials (the remembered logins forgotten). */
+static int apply_auth(struct server *s, const struct config *cfg, char *err, size_t errlen)
+{
+	bool on = cfg->http_auth_user[0] || cfg->http_auth_bcrypt[0];
+	int r;
+
+	if (on && (!cfg->http_auth_user[0] || strncmp(cfg->http_auth_bcrypt, "$2", 2) != 0)) {
+		snprintf(err, errlen,
+		         "[http] auth_user needs auth_bcrypt, a bcrypt hash ($2b$...)");
+		return -EINVAL;
+	}
+	if (on && !s->auth_pool.initialized) {
+		r = authpool_start(&s->auth_pool, cfg);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot start: %s", strerror(-r));
+			return r;
+		}
+	}
+	if (s->auth_pool.initialized)
+		authpool_apply(&s->auth_pool, cfg);
+	pthread_mutex_lock(&s->auth_lock);
+	memset(s->auth_cache, 0, sizeof(s->auth_cache));
+	pthread_mutex_unlock(&s->auth_lock);
+	atomic_store(&s->auth, on);
+	return 0;
 }
 
 int server_start(const struct config *cfg, const struct server_hooks *hooks, struct server **ret,
@@ -118,26 +158,15 @@ int server_start(const struct config *cfg, const struct server_hooks *hooks, str
 		goto fail;
 	}
 	s->n_nets = (size_t)n;
-	if (cfg->http_auth_user[0] || cfg->http_auth_bcrypt[0]) {
-		if (!cfg->http_auth_user[0] || strncmp(cfg->http_auth_bcrypt, "$2", 2) != 0) {
-			snprintf(err, errlen,
-			         "[http] auth_user needs auth_bcrypt, a bcrypt hash ($2b$...)");
-			r = -EINVAL;
-			goto fail;
-		}
-		if (getrandom(s->auth_key, sizeof(s->auth_key), 0) != sizeof(s->auth_key)) {
-			snprintf(err, errlen, "getrandom failed");
-			r = -EIO;
-			goto fail;
-		}
-		r = authpool_start(&s->auth_pool, cfg);
-		if (r < 0) {
-			snprintf(err, errlen, "cannot start: %s", strerror(-r));
-			goto fail;
-		}
-		s->auth = true;
+	if (getrandom(s->auth_key, sizeof(s->auth_key), 0) != sizeof(s->auth_key)) {
+		snprintf(err, errlen, "getrandom failed");
+		r = -EIO;
+		goto fail;
 	}
-	r = load_tls(s, err, errlen);
+	r = apply_auth(s, cfg, err, errlen);
+	if (r < 0)
+		goto fail;
+	r = load_tls(cfg, &s->tls_cert, &s->tls_key, err, errlen);
 	if (r < 0)
 		goto fail;
 	n = netaddr_parse_endpoints(cfg->http_listen, eps, CONFIG_LIST_MAX);
@@ -157,7 +186,7 @@ int server_start(const struct config *cfg, const struct server_hooks *hooks, str
 			r = -EADDRNOTAVAIL;
 			goto fail;
 		}
-		s->listeners[s->n_listeners++] = (struct listener){eps[i], d, false};
+		s->listeners[s->n_listeners++] = (struct listener){eps[i], d, false, false};
 	}
 	*ret = s;
 	return 0;
@@ -167,6 +196,106 @@ fail:
 	listeners_stop_all(s);
 	server_free(s);
 	return r;
+}
+
+/* ---- reload --------------------------------------------------------------- */
+
+/* Logs each [http] key whose value differs (never the values: auth_bcrypt
+ * is a secret's hash). */
+static void log_changes(const struct config *old, const struct config *cfg, bool tls_files)
+{
+	static const struct {
+		const char *name;
+		size_t offset, size;
+	} keys[] = {
+#define KEY(name, field) {name, offsetof(struct config, field), sizeof(((struct config *)0)->field)}
+	    KEY("listen", http_listen),
+	    KEY("allow", http_allow),
+	    KEY("hostnames", http_hostnames),
+	    KEY("max_connections", http_max_connections),
+	    KEY("max_connections_per_ip", http_max_connections_per_ip),
+	    KEY("timeout", http_timeout_ms),
+	    KEY("request_timeout", http_request_timeout_ms),
+	    KEY("memory_limit", http_memory_limit),
+	    KEY("auth_user", http_auth_user),
+	    KEY("auth_bcrypt", http_auth_bcrypt),
+	    KEY("tls_cert", http_tls_cert),
+	    KEY("tls_key", http_tls_key),
+#undef KEY
+	};
+	char line[512];
+	size_t len = 0;
+
+	line[0] = '\0';
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (memcmp((const char *)old + keys[i].offset, (const char *)cfg + keys[i].offset,
+		           keys[i].size) != 0 &&
+		    len < sizeof(line))
+			len +=
+			    (size_t)snprintf(line + len, sizeof(line) - len, " %s", keys[i].name);
+	if (tls_files && len < sizeof(line))
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " (certificate files)");
+	if (len)
+		log_info("reload: [http] changed:%s", line);
+	if (old->http_listen_wireguard != cfg->http_listen_wireguard ||
+	    old->http_allow_wireguard != cfg->http_allow_wireguard)
+		log_info(
+		    "reload: [http] listen_wireguard, allow_wireguard apply at the next round");
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+void server_reload(struct server *s, const struct config *cfg)
+{
+	struct netaddr_endpoint eps[CONFIG_LIST_MAX];
+	struct netaddr_net nets[CONFIG_LIST_MAX];
+	char err[256], *cert = NULL, *key = NULL, *old_cert, *old_key;
+	int n_nets = netaddr_parse_nets(cfg->http_allow, nets, CONFIG_LIST_MAX);
+	int n_eps = netaddr_parse_endpoints(cfg->http_listen, eps, CONFIG_LIST_MAX);
+	bool tls_changed, relisten;
+
+	/* The file was checked when loaded: these fail only on a bug. */
+	if (n_nets < 0 || n_eps <= 0) {
+		log_error("reload: [http] listen or allow unusable; [http] kept as it was");
+		return;
+	}
+	if (load_tls(cfg, &cert, &key, err, sizeof(err)) < 0) {
+		log_error("reload: %s; [http] kept as it was", err);
+		return;
+	}
+	if (apply_auth(s, cfg, err, sizeof(err)) < 0) {
+		log_error("reload: %s; [http] kept as it was", err);
+		free(cert);
+		free_key(key);
+		return;
+	}
+	tls_changed = !same_text(cert, s->tls_cert) || !same_text(key, s->tls_key);
+	log_changes(&s->cfg, cfg,
+	            tls_changed && strcmp(s->cfg.http_tls_cert, cfg->http_tls_cert) == 0);
+	pthread_rwlock_wrlock(&s->acl_lock);
+	memcpy(s->nets, nets, (size_t)n_nets * sizeof(nets[0]));
+	s->n_nets = (size_t)n_nets;
+	memcpy(s->hostnames, cfg->http_hostnames, sizeof(s->hostnames));
+	pthread_rwlock_unlock(&s->acl_lock);
+	connlimit_apply(&s->conns, cfg);
+
+	/* What a listening daemon is started with: a change means new ones,
+	 * each started beside the one it replaces before that one stops. */
+	relisten = tls_changed || cfg->http_memory_limit != s->cfg.http_memory_limit ||
+	           cfg->http_timeout_ms != s->cfg.http_timeout_ms;
+	pthread_mutex_lock(&s->listen_lock);
+	s->cfg = *cfg;
+	old_cert = s->tls_cert;
+	old_key = s->tls_key;
+	s->tls_cert = cert;
+	s->tls_key = key;
+	pthread_mutex_unlock(&s->listen_lock);
+	listeners_reload(s, eps, (size_t)n_eps, relisten);
+	free(old_cert);
+	free_key(old_key);
 }
 
 /* Swaps in a fresh response; the old one is freed by libmicrohttpd once
@@ -265,9 +394,18 @@ void server_publish_metrics(struct server *s, struct prometheus_exposition *x)
 	swap_in(s, &s->metrics[PROMETHEUS_OPENMETRICS], om);
 }
 
+/* The first configured listener's address (a reload may have moved it). */
+static const struct sockaddr_storage *first_address(const struct server *s)
+{
+	for (size_t i = 0; i < s->n_listeners; i++)
+		if (!s->listeners[i].dynamic)
+			return &s->listeners[i].ep.sa;
+	return &s->listeners[0].ep.sa;
+}
+
 unsigned server_port(const struct server *s)
 {
-	const struct sockaddr_storage *sa = &s->listeners[0].ep.sa;
+	const struct sockaddr_storage *sa = first_address(s);
 
 	return sa->ss_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)sa)->sin6_port)
 	                                 : ntohs(((const struct sockaddr_in *)sa)->sin_port);
@@ -277,8 +415,7 @@ void server_url(const struct server *s, char *buf, size_t size)
 {
 	char where[80];
 
-	netaddr_format_endpoint((const struct sockaddr *)&s->listeners[0].ep.sa, where,
-	                        sizeof(where));
+	netaddr_format_endpoint((const struct sockaddr *)first_address(s), where, sizeof(where));
 	snprintf(buf, size, "%s://%s/", s->tls_cert ? "https" : "http", where);
 }
 

@@ -54,6 +54,13 @@ unsigned server_port(const struct server *s);
 /* "http://127.0.0.1:19586/" for the first listener. */
 void server_url(const struct server *s, char *buf, size_t size);
 
+/* Applies cfg's [http] keys (SIGHUP): allow-list, host names, limits and
+ * authentication at once; listening addresses, TLS files (read again)
+ * and per-connection settings by starting new listeners beside the old
+ * ones. Logs what changed; on an error logs it and keeps [http] as it
+ * was. Call it from the thread that calls server_set_dynamic(). */
+void server_reload(struct server *s, const struct config *cfg);
+
 void server_stop(struct server *s);
 
 #endif

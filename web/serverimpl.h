@@ -25,6 +25,7 @@ struct listener {
 	struct netaddr_endpoint ep;
 	struct MHD_Daemon *daemon;
 	bool dynamic;
+	bool started_by_reload; /* during listeners_reload() only */
 };
 
 /* Slots for the largest connection cap a configuration may set, and for
@@ -201,5 +202,10 @@ struct MHD_Daemon *listeners_start(struct server *s, const struct netaddr_endpoi
 void listeners_set_dynamic(struct server *s, const struct netaddr_endpoint *listen,
                            size_t n_listen);
 void listeners_stop_all(struct server *s);
+/* The configured addresses become eps: new ones are listened on before
+ * those no longer listed stop; with relisten (TLS, memory or timeout
+ * changed) each that stays gets a new daemon beside its old one. */
+void listeners_reload(struct server *s, const struct netaddr_endpoint *eps, size_t n,
+                      bool relisten);
 
 #endif
