@@ -289,8 +289,11 @@ for file in "$cases_dir"/${SPARKMON_ORACLE_CASES:-*}.case; do
 					explain "$tmp/after.json"; }
 				fixed="; its fix made the path work: $(paste -sd';' "$tmp/check.json.fix")"
 			else
-				fail "$name: the fix for $verdict was applied, the path is still broken:$how:" \
-					"$(tr '\n' ';' <"$tmp/check.json.fix")"
+				fix=$(paste -sd';' "$tmp/check.json.fix")
+				sparkmon_checks "$tmp/after.json"
+				fail "$name: the fix for $verdict ($fix) was applied, the path is still broken:$how;" \
+					"sparkmon now says ${checks:-nothing}"
+				explain "$tmp/after.json"
 			fi
 		fi
 	fi
