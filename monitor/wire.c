@@ -438,11 +438,37 @@ static bool decisions_valid(const struct firewall_decision *d, size_t n)
 
 /* The firewall's counts index its arrays, and its decisions' texts are
  * printed: both checked. */
+static bool expectation_valid(const struct postup_expectation *e)
+{
+	return TERMINATED(e->command) && TERMINATED(e->origin) && TERMINATED(e->reason) &&
+	       TERMINATED(e->table) && TERMINATED(e->chain) && TERMINATED(e->target) &&
+	       TERMINATED(e->in) && TERMINATED(e->out) && TERMINATED(e->src) && TERMINATED(e->dst);
+}
+
+static bool firewall_texts_valid(const struct firewall *f)
+{
+	return TERMINATED(f->iptables_save) && TERMINATED(f->ip6tables_save) &&
+	       TERMINATED(f->nft) && TERMINATED(f->nft_error) && TERMINATED(f->backend) &&
+	       TERMINATED(f->forward_policy) && TERMINATED(f->ipv6_error) &&
+	       TERMINATED(f->forward6_policy) && TERMINATED(f->wgquick_path) &&
+	       TERMINATED(f->wgquick_error) && TERMINATED(f->vpn_subnet) &&
+	       TERMINATED(f->vpn_subnet6) && TERMINATED(f->masq_table) &&
+	       TERMINATED(f->masq_rule) && TERMINATED(f->masq_chain) && TERMINATED(f->masq_out) &&
+	       TERMINATED(f->default_if) && TERMINATED(f->default_via) &&
+	       TERMINATED(f->default6_if) && TERMINATED(f->postup_line) &&
+	       TERMINATED(f->postdown_line);
+}
+
 static int check_firewall(struct cursor *c, const struct firewall *f)
 {
 	if (f->n_decisions > FIREWALL_DECISIONS_MAX || f->n_input > FIREWALL_INPUT_MAX ||
 	    f->n_ifaces > FIREWALL_IFACES_MAX || f->n_expect > FIREWALL_EXPECT_MAX)
 		return bad(c, "firewall counts out of range");
+	if (!firewall_texts_valid(f))
+		return bad(c, "firewall text is not terminated");
+	for (size_t i = 0; i < f->n_expect; i++)
+		if (!expectation_valid(&f->expect[i]))
+			return bad(c, "a PostUp expectation's text is not terminated");
 	if (!decisions_valid(f->decisions, f->n_decisions) ||
 	    !decisions_valid(f->input, f->n_input))
 		return bad(c, "a firewall decision is out of range or not terminated");

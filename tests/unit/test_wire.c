@@ -337,6 +337,17 @@ static void spoil_firewall_input_result(struct snapshot *s)
 	s->firewall.input[0].result = (enum fwpath_result)50;
 }
 
+static void spoil_firewall_command(struct snapshot *s)
+{
+	s->firewall.n_expect = 1;
+	memset(s->firewall.expect[0].command, 'c', sizeof(s->firewall.expect[0].command));
+}
+
+static void spoil_firewall_postup_line(struct snapshot *s)
+{
+	memset(s->firewall.postup_line, 'p', sizeof(s->firewall.postup_line));
+}
+
 static void test_corrupt_values(void **state)
 {
 	struct {
@@ -367,6 +378,8 @@ static void test_corrupt_values(void **state)
 	    {PROBE_FIREWALL, spoil_firewall_decisions_count},
 	    {PROBE_FIREWALL, spoil_firewall_input_rule},
 	    {PROBE_FIREWALL, spoil_firewall_input_result},
+	    {PROBE_FIREWALL, spoil_firewall_command},
+	    {PROBE_FIREWALL, spoil_firewall_postup_line},
 	};
 
 	(void)state;
