@@ -14,12 +14,14 @@
 # and what the firewall's input path does (a policy drop, real ufw with and
 # without its allow rule, a native nft input chain); for the firewall, the
 # fix the check prints, run as written, lets the client in and makes the
-# checks OK.
+# checks OK. Last, `sparkmon serve` runs there: its /metrics and /status.json,
+# from the web process, say what the collector found (sparkmon_ssh_up 1,
+# the version ssh-keyscan read; 0 once sshd stops).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/common.sh"
 . "$here/lib/vpn_path.sh"
-need_tools ip wg wireguard-go ssh-keyscan ssh-keygen unshare timeout jq perl iptables nft ufw
+need_tools ip wg wireguard-go ssh-keyscan ssh-keygen unshare timeout jq perl iptables nft ufw curl
 case "$(iptables -V)" in
 *nf_tables*) ;;
 *) die "iptables is not iptables-nft: update-alternatives --set iptables /usr/sbin/iptables-nft" ;;
@@ -298,5 +300,49 @@ verdict nft-drop 22 no
 fixed nft-drop
 flush
 
+# ---- sparkmon serve: the facts cross to the web process ---------------------------
+
+echo "-- serve: /metrics and /status.json"
+hport=$((20000 + $$ % 10000))
+cat >"$tmp/serve.conf" <<CONF
+[general]
+interval = 1s
+state_dir = $tmp/state
+[http]
+listen = 127.0.0.1:$hport
+listen_wireguard = no
+[wireguard]
+interfaces = $vp_wg
+wg_quick_file =
+[endpoint]
+ip_urls =
+[ssh]
+enabled = yes
+timeout = 2s
+CONF
+in_etc "$SPARKMON" -c "$tmp/serve.conf" serve 2>"$tmp/serve.log" &
+kill_at_exit $!
+t_logs="$t_logs $tmp/serve.log"
+# metrics_until PATTERN: /metrics from the server's namespace, until a line
+# matches (10 s at most); the last answer is left in $tmp/metrics.
+metrics_until() {
+	for _ in $(seq 50); do
+		timeout 5 ip netns exec "$vp_server" curl -s "http://127.0.0.1:$hport/metrics" \
+			>"$tmp/metrics" 2>/dev/null || true
+		grep -q "$1" "$tmp/metrics" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+metrics_until '^sparkmon_ssh_up 1$' || fail "serve: no sparkmon_ssh_up 1 with sshd running: $(grep ssh "$tmp/metrics")"
+want=$(echo "$line" | sed 's/^SSH-2\.0-//')
+grep -qxF "sparkmon_ssh_info{version=\"$want\"} 1" "$tmp/metrics" ||
+	fail "serve: sparkmon_ssh_info is not '$want': $(grep ssh_info "$tmp/metrics")"
+timeout 5 ip netns exec "$vp_server" curl -s "http://127.0.0.1:$hport/status.json" >"$tmp/status.json" || true
+[ "$(jq -r '.ssh.up' "$tmp/status.json")" = true ] || fail "serve: /status.json ssh.up is not true"
+[ "$(jq -r '.ssh.banner.line' "$tmp/status.json")" = "$line" ] ||
+	fail "serve: /status.json banner line '$(jq -r '.ssh.banner.line' "$tmp/status.json")'"
 sshd_stop
+metrics_until '^sparkmon_ssh_up 0$' && ok "serve: sparkmon_ssh_up follows sshd (1, then 0 when stopped)" ||
+	fail "serve: sparkmon_ssh_up stays $(grep '^sparkmon_ssh_up' "$tmp/metrics") after sshd stopped"
 finish
