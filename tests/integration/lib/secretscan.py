@@ -56,6 +56,24 @@ def sources(targets):
                 yield t, f.read()
 
 
+CHUNK = 1 << 20
+OVERLAP = 64  # longer than any pattern
+
+
+def search(rx, data):
+    """The first match, read a chunk at a time: chunks of zeros (untouched
+    stack, bss) are skipped without running the expression over them."""
+    view = memoryview(data)
+    for start in range(0, len(data), CHUNK):
+        chunk = bytes(view[start:start + CHUNK + OVERLAP])
+        if not chunk.strip(b"\0"):
+            continue
+        m = rx.search(chunk)
+        if m:
+            return rx.search(data, start)
+    return None
+
+
 def main(argv):
     if "--" not in argv:
         print(__doc__, file=sys.stderr)
@@ -79,7 +97,7 @@ def main(argv):
     scanned = 0
     for where, data in sources(targets):
         scanned += len(data)
-        m = rx.search(data)
+        m = search(rx, data)
         if m:
             hits += 1
             print(f"{where}: offset {m.start():#x}: a window of {table[m.group(0)]}")
