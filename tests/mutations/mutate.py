@@ -2,6 +2,7 @@
 """Applies or reverts one mutation of tests/mutations/ in a tree.
 
     mutate.py show   MUTATION            prints "file", then "tests" words
+    mutate.py check  MUTATION TREE       only says whether the snippet is there once
     mutate.py apply  MUTATION TREE       writes the mutant, keeps the original
     mutate.py revert MUTATION TREE       puts the original back
 
@@ -63,7 +64,7 @@ def parse(path):
 
 
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("show", "apply", "revert"):
+    if len(argv) < 3 or argv[1] not in ("show", "check", "apply", "revert"):
         print(__doc__, file=sys.stderr)
         return 2
     try:
@@ -97,6 +98,8 @@ def main(argv):
         print(f"mutate: {argv[2]}: stale: the snippet occurs {n} times in {target}",
               file=sys.stderr)
         return 2
+    if argv[1] == "check":
+        return 0
     with open(saved, "w", encoding="utf-8") as f:
         f.write(text)
     with open(path, "w", encoding="utf-8") as f:

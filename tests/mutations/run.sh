@@ -9,6 +9,8 @@
 # run, naming each one.
 #
 #   tests/mutations/run.sh [NAME...]     (make mutants; NAME without .mut)
+#   tests/mutations/run.sh --check       only: is every snippet still there,
+#                                        once? (seconds; after a refactoring)
 #
 # Tests named in a mutation: a unit test binary (test_verdict), the same
 # built with the sanitizers (asan:test_history), or a script run with
@@ -24,6 +26,15 @@ B=build-mutants
 command -v python3 >/dev/null || { echo "mutants: python3 is missing (make deps)" >&2; exit 1; }
 command -v git >/dev/null || { echo "mutants: git is missing" >&2; exit 1; }
 
+if [ "${1:-}" = --check ]; then
+	stale=""
+	for m in "$dir"/*.mut; do
+		$mutate check "$m" "$root" || stale="$stale $(basename "$m" .mut)"
+	done
+	[ -z "$stale" ] || { echo "mutants: STALE:$stale" >&2; exit 1; }
+	echo "mutants: every snippet found once ($(ls "$dir"/*.mut | wc -l) mutations)"
+	exit 0
+fi
 if [ $# -gt 0 ]; then
 	muts=""
 	for n in "$@"; do
