@@ -55,7 +55,9 @@ arm64)
 	qemu=${QEMU:-qemu-system-aarch64}
 	apt_arch=:arm64
 	# The results port: virtio over MMIO, both modules in Debian's kernel.
-	extra_modules="virtio_mmio virtio_console"
+	# inet_diag and tcp_diag answer NETLINK_SOCK_DIAG for TCP (a full
+	# system loads them on demand; this initramfs has no modprobe).
+	extra_modules="virtio_mmio virtio_console inet_diag tcp_diag"
 	;;
 *)
 	echo "vm.sh: SPARKMON_VM_ARCH must be amd64 or arm64, not '$arch'" >&2
@@ -115,8 +117,15 @@ prepare_kernel() {
 	fi
 	dir=$cache/${pkg}_$ver
 	if [ -f "$dir/ready" ]; then
-		echo "$dir"
-		return
+		missing=""
+		for m in $extra_modules wireguard veth; do
+			grep -qx "$m.ko" "$dir/modules.load" || missing="$missing $m"
+		done
+		if [ -z "$missing" ]; then
+			echo "$dir"
+			return
+		fi
+		echo "vm.sh: $dir lacks$missing: preparing it again" >&2
 	fi
 	echo "vm.sh: preparing $pkg $ver in $dir" >&2
 	# Prepared aside and renamed into place, so that two runs at once never
@@ -155,6 +164,7 @@ prepare_kernel() {
 	echo "$kver" >"$dir/kernel-version"
 	rm -rf "$dir/root" "$dir/dl"
 	touch "$dir/ready"
+	[ -f "$final/ready" ] && [ -n "${missing:-}" ] && rm -rf "$final"
 	mv -T "$dir" "$final" 2>/dev/null || rm -rf "$dir"
 	[ -f "$final/ready" ] || die "preparing $final failed"
 	echo "$final"
