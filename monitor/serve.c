@@ -70,6 +70,7 @@ struct serve_state {
 	int fd;
 	char *rx;
 	size_t rx_len, rx_cap;
+	char bad_message[256]; /* the last reason a message was refused */
 	struct verdict *prev, *now;
 	enum probe_status probe_status[PROBE__COUNT];
 	bool probe_seen[PROBE__COUNT];
@@ -503,8 +504,18 @@ static void on_heartbeat(struct serve_state *st, const struct wire_heartbeat *hb
 	atomic_store(&st->overdue_probe, hb->overdue_probe);
 }
 
+/* A refused message is logged when its reason changes, not every round. */
+static void log_bad_message(struct serve_state *st, const char *err)
+{
+	if (strcmp(err, st->bad_message) == 0)
+		return;
+	log_error("collector: a message refused, its facts dropped: %s", err);
+	snprintf(st->bad_message, sizeof(st->bad_message), "%s", err);
+}
+
 /* Applies the whole frames at the start of the receive buffer. Returns
- * whether facts changed, or a negative errno for a bad frame. */
+ * whether facts changed, or a negative errno for a stream that cannot be
+ * read on (a bad header). */
 static int apply_frames(struct serve_state *st)
 {
 	size_t used = 0;
@@ -524,15 +535,17 @@ static int apply_frames(struct serve_state *st)
 		if (size == 0 || (uint64_t)size > st->rx_len - used)
 			break;
 		r = wire_apply(st->rx + used, (size_t)size, st->snap, &hb, &type, err, sizeof(err));
+		used += (size_t)size;
 		if (r < 0) {
-			log_error("collector: a bad message: %s", err);
-			return r;
+			/* A whole frame whose facts are refused: it is dropped
+			 * (the probe's last facts stay), the stream goes on. */
+			log_bad_message(st, err);
+			continue;
 		}
 		if (type == WIRE_HEARTBEAT)
 			on_heartbeat(st, &hb);
 		else
 			changed = 1;
-		used += (size_t)size;
 	}
 	memmove(st->rx, st->rx + used, st->rx_len - used);
 	st->rx_len -= used;

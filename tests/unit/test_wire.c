@@ -127,6 +127,31 @@ static void test_round_trip(void **state)
 	free_snapshot(b);
 }
 
+/* What a probe that has not run yet (or never succeeded) leaves: a part of
+ * zeros, which the collector sends all the same. Every probe's is taken. */
+static void test_zero_parts(void **state)
+{
+	struct snapshot *zero = calloc(1, sizeof(*zero)), *b = calloc(1, sizeof(*b));
+
+	(void)state;
+	assert_non_null(zero);
+	assert_non_null(b);
+	for (int id = 0; id < PROBE__COUNT; id++) {
+		struct wire_heartbeat hb;
+		enum wire_type type;
+		char err[256] = "", *buf;
+		size_t len;
+
+		zero->probes[id].status = PROBE_FAILED;
+		buf = encode(zero, (enum probe_id)id, &len);
+		if (wire_apply(buf, len, b, &hb, &type, err, sizeof(err)) != 0)
+			fail_msg("probe %s: a part of zeros refused: %s", probetab[id].name, err);
+		free(buf);
+	}
+	free_snapshot(zero);
+	free_snapshot(b);
+}
+
 static void test_heartbeat(void **state)
 {
 	struct wire_heartbeat hb = {.overdue_probe = PROBE_GPU, .overdue_seconds = 42}, got;
@@ -446,10 +471,10 @@ static void test_flipped_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_heartbeat),
-	    cmocka_unit_test(test_truncated),      cmocka_unit_test(test_header),
-	    cmocka_unit_test(test_corrupt_values), cmocka_unit_test(test_oversized_counts),
-	    cmocka_unit_test(test_flipped_bytes),
+	    cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_zero_parts),
+	    cmocka_unit_test(test_heartbeat),        cmocka_unit_test(test_truncated),
+	    cmocka_unit_test(test_header),           cmocka_unit_test(test_corrupt_values),
+	    cmocka_unit_test(test_oversized_counts), cmocka_unit_test(test_flipped_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
