@@ -6,7 +6,8 @@
 # netlink messages and continues a peer with 1256 allowed IPs. Here, on the
 # host, sparkmon's JSON is compared field by field with `wg show <if> dump`
 # taken just before and just after it, and the unprivileged run, the vanished
-# device and the secrets are checked.
+# device and the secrets are checked, in the outputs and in the memory of a
+# running `sparkmon serve` (tests/integration/lib/memscan.c, in the VM).
 #
 # Needs $SPARKMON (tests/integration/run.sh sets it); the library next to it
 # is linked into wgpoll. The kernel package is fetched once with
@@ -35,8 +36,9 @@ if [ -n "${SPARKMON_KERNEL_REUSE:-}" ]; then
 	# (tests/arm64/kernel.sh), which runs this scenario in its own VM.
 	out=$SPARKMON_KERNEL_REUSE
 elif ! wgpoll=$("$vm" wgpoll "$(dirname "$SPARKMON")") ||
+	! cc -O2 -o "$work/memscan" "$here/lib/memscan.c" ||
 	! "$vm" run --scenario "$here/kernel/scenario-wireguard.sh" --out "$out" --timeout 150 \
-		--bin "$SPARKMON" --bin "$wgpoll"; then
+		--bin "$SPARKMON" --bin "$wgpoll" --bin "$work/memscan"; then
 	echo "wireguard_kernel: the VM scenario failed; its log:" >&2
 	cat "$out/scenario.log" "$out/init-error" 2>/dev/null >&2
 	exit 1
@@ -253,6 +255,21 @@ while read -r secret; do
 	fi
 done <"$out/secrets"
 [ "$leaks" = 0 ] && ok "no piece of a private or preshared key in any output"
+
+# ---- the live daemon's memory -------------------------------------------------
+# Inside the VM, memscan read both processes of `sparkmon serve` after it had
+# polled wg0 for a few seconds. (An output of another VM, given by
+# SPARKMON_KERNEL_REUSE, may come without it.)
+if [ -z "${SPARKMON_KERNEL_REUSE:-}" ] || [ -e "$out/memscan.rc" ]; then
+	rc=$(cat "$out/memscan.rc" 2>/dev/null || echo missing)
+	if [ "$rc" = 0 ] && [ "$(cat "$out/memscan.collector" 2>/dev/null)" != none ] &&
+		grep -q '^scanned [1-9]' "$out/memscan.txt"; then
+		ok "serve polling kernel WireGuard: no window of a key in either process's memory ($(tail -1 "$out/memscan.txt"))"
+	else
+		fail "memory of serve (memscan exit $rc): $(head -5 "$out/memscan.txt" 2>/dev/null)"
+		tail -5 "$out/serve.log" >&2 2>/dev/null || true
+	fi
+fi
 
 echo "wireguard_kernel: $(($(date +%s) - start)) s in all"
 # The VM's output stays for a look when something failed (or when asked).

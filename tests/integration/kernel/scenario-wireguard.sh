@@ -148,4 +148,26 @@ if [ -x /usr/bin/wgpoll ]; then
 	echo $? >"$out/race.rc"
 fi
 
+# The live daemon's memory: `sparkmon serve` polls wg0 (its private key, a
+# preshared key) for a few rounds, then memscan (lib/memscan.c on the host)
+# reads every mapping of both of its processes; the host reads the result.
+if [ -x /usr/bin/sparkmon ] && [ -x /usr/bin/memscan ]; then
+	printf '[general]\ninterval = 1s\n[wireguard]\ninterfaces = wg0\n[http]\nlisten = 127.0.0.1:19599\n[endpoint]\nip_urls =\n' \
+		>/tmp/serve.conf
+	ip netns exec a sparkmon -c /tmp/serve.conf serve >"$out/serve.log" 2>&1 &
+	web=$!
+	sleep 8
+	collector=none
+	for s in /proc/[0-9]*/stat; do
+		# pid (comm) state ppid ...: the comm has no blank.
+		read -r spid scomm sstate sppid srest <"$s" 2>/dev/null || continue
+		[ "$sppid" = "$web" ] && collector=$spid
+	done
+	echo "$collector" >"$out/memscan.collector"
+	memscan /tmp/a.key /tmp/psk -- "$web" "$collector" >"$out/memscan.txt" 2>&1
+	echo $? >"$out/memscan.rc"
+	kill "$web"
+	wait "$web"
+fi
+
 echo "scenario done"
