@@ -7,6 +7,7 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -123,7 +124,7 @@ struct server {
 	struct connlimit conns;
 
 	/* Basic authentication: successes are remembered as keyed hashes. */
-	bool auth;
+	atomic_bool auth;
 	pthread_mutex_t auth_lock;
 	uint64_t auth_key[2];
 	struct auth_entry auth_cache[SERVER_AUTH_CACHE];
