@@ -465,25 +465,37 @@ static void stop_collector(struct serve_state *st)
 	waitpid(st->collector, &status, 0);
 }
 
-/* The configuration stays readable for a reload (its folder when the file
- * does not exist yet), and the TLS files for the server. */
+/* The folder a file lies in, its links followed: "" for no file. */
+static void folder_of(const char *path, char *buf, size_t size)
+{
+	char *real = *path ? realpath(path, NULL) : NULL;
+	const char *p = real ? real : path;
+	const char *slash = strrchr(p, '/');
+
+	if (!*p)
+		buf[0] = '\0';
+	else if (!slash)
+		snprintf(buf, size, ".");
+	else
+		snprintf(buf, size, "%.*s", slash == p ? 1 : (int)(slash - p), p);
+	free(real);
+}
+
+/* What stays readable: the folders of the configuration and of the TLS
+ * files, so that a reload reads them again even when they were replaced
+ * by new files (an editor's rename, a renewed certificate), and nothing
+ * else. */
 static int enter_sandbox(struct serve_state *st, const char *config_path)
 {
-	const char *conf = config_path ? config_path : CONFIG_DEFAULT_PATH;
 	struct sandbox_policy policy = {.keep_fd = st->fd};
-	char note[160], err[256], dir[CONFIG_PATH_MAX];
+	char note[160], err[256], dirs[3][CONFIG_PATH_MAX];
 	int r;
 
-	if (access(conf, F_OK) == 0) {
-		policy.readable[0] = conf;
-	} else {
-		snprintf(dir, sizeof(dir), "%s", conf);
-		if (strrchr(dir, '/'))
-			*strrchr(dir, '/') = '\0';
-		policy.readable[0] = dir;
-	}
-	policy.readable[1] = st->cfg.http_tls_cert;
-	policy.readable[2] = st->cfg.http_tls_key;
+	folder_of(config_path ? config_path : CONFIG_DEFAULT_PATH, dirs[0], sizeof(dirs[0]));
+	folder_of(st->cfg.http_tls_cert, dirs[1], sizeof(dirs[1]));
+	folder_of(st->cfg.http_tls_key, dirs[2], sizeof(dirs[2]));
+	for (int i = 0; i < 3; i++)
+		policy.readable[i] = dirs[i];
 	r = sandbox_enter(&policy, note, sizeof(note), err, sizeof(err));
 	if (r < 0) {
 		log_error("sandbox: %s", err);

@@ -13,8 +13,8 @@
 #define SANDBOX_READABLE_MAX 8
 
 struct sandbox_policy {
-	/* Files that stay readable (the configuration, for a reload; the
-	 * TLS files); NULL or "" entries are skipped. */
+	/* Files, or folders whose files, stay readable (the configuration,
+	 * for a reload; the TLS files); NULL or "" entries are skipped. */
 	const char *readable[SANDBOX_READABLE_MAX];
 	int keep_fd; /* the one descriptor kept besides 0, 1 and 2; -1 none */
 };

@@ -16,7 +16,7 @@
 # shown on the sandbox itself (tests/unit/test_sandbox.c).
 set -eu
 . "$(dirname "$0")/lib/common.sh"
-need_tools wireguard-go wg ip curl python3
+need_tools wireguard-go wg ip curl python3 jq
 need_root "network namespaces, TUN devices, reading another process's memory"
 
 tag=$$
@@ -93,6 +93,25 @@ files=$(for fd in /proc/"$web"/fd/*; do
 done | grep '^/' || true)
 [ -z "$files" ] || fail "the web process holds files: $files"
 ok "web process holds no file beyond stdin, stdout and stderr"
+
+# ---- a reload reads a replaced configuration --------------------------------------
+# Editors and configuration tools write a new file and rename it over the
+# old one: the web process (which evaluates the checks) must read it too.
+mem_status() {
+	in_ns curl -sf "http://127.0.0.1:$port/status.json" |
+		jq -r '.checks[] | select(.id == "memory.available") | .status'
+}
+[ "$(mem_status)" = ok ] || fail "memory.available is '$(mem_status)' before the reload"
+{ cat "$tmp/sparkmon.conf"; printf '[memory]\nwarning_below = 99.99%%\ncritical_below = 99.98%%\n'; } \
+	>"$tmp/sparkmon.conf.new"
+mv "$tmp/sparkmon.conf.new" "$tmp/sparkmon.conf"
+kill -HUP "$web"
+for _ in $(seq 30); do
+	[ "$(mem_status)" = critical ] && break
+	sleep 0.1
+done
+[ "$(mem_status)" = critical ] && ok "a configuration renamed into place is read on SIGHUP" ||
+	fail "after the reload memory.available is '$(mem_status)'; log: $(tail -3 "$tmp/sparkmon.log")"
 
 # ---- no key in memory ---------------------------------------------------------
 sleep 3 # several polls of the device, each reply with both keys
