@@ -683,13 +683,13 @@ static int find_masquerade(struct firewall *fw, const struct rulesets *rs, const
 	for (size_t i = 0; i < rs->nft.count; i++) {
 		const struct fwrules_table *t = &rs->nft.items[i];
 
-		if ((strcmp(t->family, "ip") != 0 && strcmp(t->family, "inet") != 0) ||
-		    (rs->skip_xt_tables && fwpath_is_xt_table(t)))
+		if (strcmp(t->family, "ip") != 0 && strcmp(t->family, "inet") != 0)
 			continue;
 		for (size_t j = 0; j < t->n_chains; j++) {
 			const struct fwrules_chain *c = &t->chains[j];
 
-			if (!c->nat || c->hook != FWRULES_HOOK_POSTROUTING)
+			if (!c->nat || c->hook != FWRULES_HOOK_POSTROUTING ||
+			    (rs->skip_xt_tables && fwpath_is_xt_chain(t, c)))
 				continue;
 			r = fwpath_find_masquerade(t, c, fw->vpn_subnet, nic, &m);
 			if (r < 0)
@@ -765,6 +765,17 @@ static int decide_input(const struct config *cfg, struct firewall *fw, const str
 	return 0;
 }
 
+/* A table of nft's ruleset that is not only iptables-nft's own. */
+static bool native_table(const struct rulesets *rs, const struct fwrules_table *t)
+{
+	if (!rs->skip_xt_tables || !fwpath_is_xt_table(t))
+		return true;
+	for (size_t i = 0; i < t->n_chains; i++)
+		if (t->chains[i].hook != FWRULES_HOOK_NONE && !fwpath_is_xt_chain(t, &t->chains[i]))
+			return true;
+	return false;
+}
+
 /* nft and, when the VPN carries IPv6, ip6tables-save: neither failing
  * fails the probe; each failure is a fact of its own. */
 static void read_more(const struct config *cfg, struct firewall *fw, struct rulesets *rs)
@@ -775,7 +786,7 @@ static void read_more(const struct config *cfg, struct firewall *fw, struct rule
 		fw->nft_read = true;
 		fw->nft_tables = (unsigned)rs->nft.count;
 		for (size_t i = 0; i < rs->nft.count; i++)
-			if (!rs->skip_xt_tables || !fwpath_is_xt_table(&rs->nft.items[i]))
+			if (native_table(rs, &rs->nft.items[i]))
 				fw->nft_native_tables++;
 	}
 	if (!fw->ipv6)

@@ -5,13 +5,15 @@
  * (fwpath) do the rest. What it leaves in the snapshot is `struct
  * firewall`: fixed-size facts for the verdict and the renderers.
  *
- * Which tables are evaluated: the iptables view (iptables-save) always;
- * every nft table besides, except, when iptables-save reports the
- * nf_tables backend, the tables iptables-nft owns (family ip/ip6 named
- * filter, nat, mangle, raw, security). Those are the iptables view itself:
- * read from iptables-save they keep iptables' rule text and rule numbers,
- * which the hints and the PostUp comparison need. With the legacy backend
- * an nft table of those names is not iptables' and is evaluated too. */
+ * Which base chains are evaluated: the iptables view's (iptables-save)
+ * always; every nft base chain besides, except, unless iptables-save
+ * reports the legacy backend, those iptables-nft owns: the built-in chains
+ * (FORWARD, POSTROUTING, ...) of the ip/ip6 tables filter, nat, mangle,
+ * raw and security. Those are the iptables view itself: read from
+ * iptables-save they keep iptables' rule text and rule numbers, which the
+ * hints and the PostUp comparison need. A chain of another name in such a
+ * table ("table ip nat { chain postrouting }") is native and evaluated;
+ * with the legacy backend every nft chain is. */
 #ifndef SPARKMON_FIREWALL_H
 #define SPARKMON_FIREWALL_H
 

@@ -15,16 +15,20 @@ void fwpath_packet_for(enum fwpath_direction dir, int family, const char *wg, co
 {
 	struct fwpath_packet pk = {.family = family, .src = "", .dst = ""};
 
+	/* The other end is a host on the internet: what a full-tunnel
+	 * client reaches through the uplink. */
 	if (dir == FWPATH_OUT) {
 		pk.in = wg;
 		pk.out = uplink;
 		pk.src = vpn_net;
+		pk.dst = FWPATH_INTERNET;
 		pk.ct_state = FWRULES_CT_NEW;
 	} else {
 		/* After MASQUERADE, conntrack turns the reply's destination
 		 * back into the VPN client's address before FORWARD. */
 		pk.in = uplink;
 		pk.out = wg;
+		pk.src = FWPATH_INTERNET;
 		pk.dst = vpn_net;
 		pk.ct_state = FWRULES_CT_ESTABLISHED;
 	}
@@ -67,6 +71,35 @@ static enum applies iface_applies(const char *pattern, bool neg, const char *nam
 	return fwrules_iface_matches(pattern, name) != neg ? APPLIES_ALL : APPLIES_NONE;
 }
 
+/* Networks no internet host has an address in: private, shared (CGNAT),
+ * loopback, link-local, multicast and reserved ranges. */
+static bool is_not_internet(const struct fwrules_net *n)
+{
+	static const char *const ranges[] = {"0.0.0.0/8",      "10.0.0.0/8",     "100.64.0.0/10",
+	                                     "127.0.0.0/8",    "169.254.0.0/16", "172.16.0.0/12",
+	                                     "192.168.0.0/16", "224.0.0.0/3",    "::/127",
+	                                     "fc00::/7",       "fe80::/10",      "ff00::/8"};
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		struct fwrules_net r;
+
+		if (fwrules_net_parse(ranges[i], &r) == 0 && fwrules_net_contains(&r, n))
+			return true;
+	}
+	return false;
+}
+
+/* A rule's network against "any host on the internet": all of them (a /0),
+ * none (a LAN or special range), or some (any other public range). */
+static enum applies internet_applies(const struct fwrules_net *r, bool neg)
+{
+	if (r->prefix == 0)
+		return neg ? APPLIES_NONE : APPLIES_ALL;
+	if (is_not_internet(r))
+		return neg ? APPLIES_ALL : APPLIES_NONE;
+	return APPLIES_SOME;
+}
+
 static enum applies addr_applies(const char *rule_net, bool neg, const char *packet_net)
 {
 	struct fwrules_net r, p;
@@ -74,6 +107,9 @@ static enum applies addr_applies(const char *rule_net, bool neg, const char *pac
 
 	if (!*rule_net)
 		return APPLIES_ALL;
+	if (packet_net && strcmp(packet_net, FWPATH_INTERNET) == 0)
+		return fwrules_net_parse(rule_net, &r) < 0 ? APPLIES_SOME
+		                                           : internet_applies(&r, neg);
 	if (!packet_net || !*packet_net || fwrules_net_parse(rule_net, &r) < 0 ||
 	    fwrules_net_parse(packet_net, &p) < 0)
 		return APPLIES_SOME;
@@ -297,6 +333,19 @@ int fwpath_decide(const struct fwrules_table *t, const struct fwrules_chain *bas
 
 /* ---- base chains --------------------------------------------------------------- */
 
+bool fwpath_is_xt_chain(const struct fwrules_table *t, const struct fwrules_chain *c)
+{
+	static const char *const names[] = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT",
+	                                    "POSTROUTING"};
+
+	if (!fwpath_is_xt_table(t))
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(c->name, names[i]) == 0)
+			return true;
+	return false;
+}
+
 bool fwpath_is_xt_table(const struct fwrules_table *t)
 {
 	static const char *const names[] = {"filter", "nat", "mangle", "raw", "security"};
@@ -355,10 +404,11 @@ static size_t collect_layers(const struct fwrules_ruleset *ipt, const struct fwr
 	for (size_t i = 0; nft && i < nft->count; i++) {
 		const struct fwrules_table *t = &nft->items[i];
 
-		if (!family_matches(t, family) || (skip_xt_tables && fwpath_is_xt_table(t)))
+		if (!family_matches(t, family))
 			continue;
 		for (size_t j = 0; j < t->n_chains && n < max; j++)
-			if (filters(&t->chains[j]))
+			if (filters(&t->chains[j]) &&
+			    !(skip_xt_tables && fwpath_is_xt_chain(t, &t->chains[j])))
 				out[n++] = (struct fwpath_layer){t, &t->chains[j], true};
 	}
 	/* Stable for equal priorities: the iptables view first. */

@@ -23,6 +23,10 @@
  * for nft; xtables has no fixed limit). */
 #define FWPATH_DEPTH_MAX 256
 
+/* The address of a packet's far end when it is any host on the internet
+ * (struct fwpath_packet src or dst). */
+#define FWPATH_INTERNET "internet"
+
 enum fwpath_direction {
 	FWPATH_OUT,  /* wg -> uplink: the first packet of a connection (NEW) */
 	FWPATH_BACK, /* uplink -> wg: its replies (ESTABLISHED) */
@@ -83,9 +87,9 @@ struct fwpath_layer {
 /* The base chains that filter forwarded packets of a family (hook forward,
  * and filter chains on postrouting), by priority: the iptables view's
  * FORWARD (ipt, may be NULL) and the native nft tables' chains (nft, may be
- * NULL). With skip_xt_tables, nft tables that iptables-nft owns (family
- * ip/ip6, named filter, nat, mangle, raw or security) are left out: the
- * iptables view already holds them. Returns how many were written (at most
+ * NULL). With skip_xt_tables, the base chains iptables-nft owns
+ * (fwpath_is_xt_chain) are left out: the iptables view already holds
+ * them. Returns how many were written (at most
  * max). */
 size_t fwpath_layers(const struct fwrules_ruleset *ipt, const struct fwrules_tables *nft,
                      bool skip_xt_tables, int family, struct fwpath_layer *out, size_t max);
@@ -95,8 +99,15 @@ size_t fwpath_layers(const struct fwrules_ruleset *ipt, const struct fwrules_tab
 size_t fwpath_input_layers(const struct fwrules_ruleset *ipt, const struct fwrules_tables *nft,
                            bool skip_xt_tables, int family, struct fwpath_layer *out, size_t max);
 
-/* Whether an nft table is one iptables-nft makes for its xtables view. */
+/* Whether an nft table has the family and name of one iptables-nft makes
+ * for its xtables view (ip/ip6 filter, nat, mangle, raw, security). */
 bool fwpath_is_xt_table(const struct fwrules_table *t);
+
+/* Whether a base chain is iptables-nft's: in such a table, and named as
+ * xtables names its built-in chains (FORWARD, POSTROUTING, ...). A chain of
+ * another name there ("table ip nat { chain postrouting ... }", as Debian's
+ * nftables.conf writes it) is native nftables. */
+bool fwpath_is_xt_chain(const struct fwrules_table *t, const struct fwrules_chain *c);
 
 /* The MASQUERADE/SNAT rule in a nat postrouting chain that covers traffic
  * from vpn_net ("" = unknown), preferring one whose -o is prefer_out. */

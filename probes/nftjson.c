@@ -452,13 +452,114 @@ static int rule_expr(struct fwrules_rule *r, struct json_object *e, struct rule_
 	return 0;
 }
 
+#define NFTJSON_SET_MAX 32
+
+/* The match of expression e when it compares an interface name with an
+ * anonymous set ("iifname { "wg0", "wg1" }", not negated): the set's
+ * elements, all strings; NULL otherwise. */
+static struct json_object *name_set(struct json_object *e)
+{
+	struct json_object *m, *left, *right, *set, *meta;
+	const char *kind = only_key(e, &m), *op, *key;
+
+	if (!kind || strcmp(kind, "match") != 0 || !json_object_object_get_ex(m, "left", &left) ||
+	    !json_object_object_get_ex(m, "right", &right) ||
+	    !json_object_object_get_ex(right, "set", &set) ||
+	    !json_object_is_type(set, json_type_array) || !json_object_array_length(set) ||
+	    json_object_array_length(set) > NFTJSON_SET_MAX)
+		return NULL;
+	op = member_string(m, "op");
+	if (op && strcmp(op, "==") != 0 && strcmp(op, "in") != 0)
+		return NULL;
+	kind = only_key(left, &meta);
+	key = kind && strcmp(kind, "meta") == 0 ? member_string(meta, "key") : NULL;
+	if (!key || (strcmp(key, "iifname") != 0 && strcmp(key, "oifname") != 0))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(set); i++)
+		if (!json_object_is_type(json_object_array_get_idx(set, i), json_type_string))
+			return NULL;
+	return set;
+}
+
+/* {"match": {"op": "==", "left": <e's left>, "right": name}}: expression e
+ * (a name_set() match) for one of its names. NULL when out of memory. */
+static struct json_object *one_name(struct json_object *e, struct json_object *name)
+{
+	struct json_object *m, *left, *match = json_object_new_object();
+	struct json_object *expr = json_object_new_object();
+
+	if (!match || !expr) {
+		json_object_put(match);
+		json_object_put(expr);
+		return NULL;
+	}
+	only_key(e, &m);
+	json_object_object_get_ex(m, "left", &left);
+	json_object_object_add(match, "op", json_object_new_string("=="));
+	json_object_object_add(match, "left", json_object_get(left));
+	json_object_object_add(match, "right", json_object_get(name));
+	json_object_object_add(expr, "match", match);
+	return expr;
+}
+
+/* Appends one rule made of exprs to c; expression number `at` (if not -1)
+ * is replaced by `replaced`. */
+static int add_one(struct fwrules_chain *c, struct json_object *exprs, size_t at,
+                   struct json_object *replaced, const char *comment, char *err, size_t errlen)
+{
+	struct fwrules_rule r = {.line = 0};
+	struct rule_text t = {.n = 0};
+
+	for (size_t i = 0; i < json_object_array_length(exprs); i++)
+		if (rule_expr(&r, i == at ? replaced : json_object_array_get_idx(exprs, i), &t) < 0)
+			return fwrules_fail(err, errlen, 0, -EINVAL,
+			                    "jump target too long in %.64s", c->name);
+	if (comment)
+		text_copy_utf8(r.comment, sizeof(r.comment), comment, strlen(comment));
+	r.text = strdup(t.buf);
+	if (!r.text || fwrules_add_rule(c, &r) < 0) {
+		free(r.text);
+		return fwrules_fail(err, errlen, 0, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* A rule whose interface is one of an anonymous set of names is, for a
+ * packet, the same as one rule per name, in the set's order: so it is
+ * kept (each of them counts as a rule of the chain). */
+static int add_rules(struct fwrules_chain *c, struct json_object *exprs, size_t *n_rules,
+                     const char *comment, char *err, size_t errlen)
+{
+	struct json_object *set = NULL;
+	size_t at = (size_t)-1;
+	int r = 0;
+
+	for (size_t i = 0; i < json_object_array_length(exprs) && !set; i++)
+		if ((set = name_set(json_object_array_get_idx(exprs, i))))
+			at = i;
+	for (size_t i = 0; i < (set ? json_object_array_length(set) : 1) && r == 0; i++) {
+		struct json_object *one = NULL;
+
+		if (++*n_rules > FWRULES_RULES_MAX)
+			return fwrules_fail(err, errlen, 0, -E2BIG, "more than %d rules",
+			                    FWRULES_RULES_MAX);
+		if (set) {
+			one = one_name(json_object_array_get_idx(exprs, at),
+			               json_object_array_get_idx(set, i));
+			if (!one)
+				return fwrules_fail(err, errlen, 0, -ENOMEM, "out of memory");
+		}
+		r = add_one(c, exprs, at, one, comment, err, errlen);
+		json_object_put(one);
+	}
+	return r;
+}
+
 static int add_rule(struct fwrules_tables *ts, struct json_object *o, size_t *n_rules, char *err,
                     size_t errlen)
 {
 	const char *family = member_string(o, "family"), *table = member_string(o, "table");
 	const char *chain = member_string(o, "chain"), *comment = member_string(o, "comment");
-	struct fwrules_rule r = {.line = 0};
-	struct rule_text t = {.n = 0};
 	struct json_object *exprs;
 	struct fwrules_table *tab;
 	struct fwrules_chain *c;
@@ -470,25 +571,11 @@ static int add_rule(struct fwrules_tables *ts, struct json_object *o, size_t *n_
 	if (!c)
 		return fwrules_fail(err, errlen, 0, -EINVAL,
 		                    "rule of unknown chain %.8s %.64s %.64s", family, table, chain);
-	if (++*n_rules > FWRULES_RULES_MAX)
-		return fwrules_fail(err, errlen, 0, -E2BIG, "more than %d rules",
-		                    FWRULES_RULES_MAX);
 	if (!json_object_object_get_ex(o, "expr", &exprs) ||
 	    !json_object_is_type(exprs, json_type_array))
 		return fwrules_fail(err, errlen, 0, -EINVAL, "rule of %.64s without expressions",
 		                    chain);
-	for (size_t i = 0; i < json_object_array_length(exprs); i++)
-		if (rule_expr(&r, json_object_array_get_idx(exprs, i), &t) < 0)
-			return fwrules_fail(err, errlen, 0, -EINVAL,
-			                    "jump target too long in %.64s", chain);
-	if (comment)
-		text_copy_utf8(r.comment, sizeof(r.comment), comment, strlen(comment));
-	r.text = strdup(t.buf);
-	if (!r.text || fwrules_add_rule(c, &r) < 0) {
-		free(r.text);
-		return fwrules_fail(err, errlen, 0, -ENOMEM, "out of memory");
-	}
-	return 0;
+	return add_rules(c, exprs, n_rules, comment, err, errlen);
 }
 
 /* ---- the document --------------------------------------------------------------- */

@@ -6,7 +6,7 @@
 set -eu
 . "$(dirname "$0")/lib/common.sh"
 need_tools ip iptables-nft iptables-nft-save iptables-legacy iptables-legacy-save \
-	ip6tables-nft ip6tables-nft-save nft jq setpriv
+	ip6tables-nft ip6tables-nft-save nft jq wireguard-go setpriv
 need_root "network namespaces, iptables"
 NFT_SAVE=$(command -v iptables-nft-save)
 LEGACY_SAVE=$(command -v iptables-legacy-save)
@@ -287,6 +287,25 @@ expect "$ns" nftnat firewall.forward6 CRITICAL "FORWARD policy is DROP and no ru
 expect "$ns" nftnat firewall.forward OK "IPv4 forwarding accepted both ways"
 apply_fix "$ns" nftnat firewall.forward6
 expect "$ns" nftnat firewall.forward6 OK "wg0 back: FORWARD rule 1 '-A FORWARD -o wg0 -j ACCEPT'"
+
+echo "-- a userspace interface (wireguard-go), no interface configured: found by the firewall probe"
+ns="smfw$$-wggo"
+netns_add "$ns"
+wg_go "$ns" "fwgo$$" "$tmp/wggo.log"
+ip -n "$ns" addr add 10.100.0.1/24 dev "fwgo$$"
+ip -n "$ns" link set "fwgo$$" up
+ip netns exec "$ns" iptables-nft -P FORWARD DROP
+cat >"$tmp/auto.conf" <<CONF
+[general]
+state_dir = $tmp
+[firewall]
+iptables_save = $NFT_SAVE
+CONF
+out=$(ip netns exec "$ns" "$SPARKMON" -c "$tmp/auto.conf" check --only firewall.forward 2>&1 || true)
+case "$out" in
+*"no rule accepts traffic from fwgo$$"*) echo "ok: userspace interface judged" ;;
+*) fail "userspace interface not judged: $out" ;;
+esac
 
 echo "-- iptables-save missing, failing, not permitted: UNKNOWN, never OK"
 config missing /nonexistent/iptables-save

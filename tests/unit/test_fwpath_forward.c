@@ -158,6 +158,34 @@ static void test_conditional_and_earlier_drop(void **state)
 	fwrules_ruleset_free(&rs);
 }
 
+/* The far end of VPN traffic is any host on the internet: a rule for a LAN
+ * range is not about it, a negated one is about all of it (Docker's
+ * DOCKER-USER hardening drops the replies). */
+static void test_internet_side(void **state)
+{
+	struct fwrules_ruleset rs;
+	struct fwpath_decision d;
+
+	(void)state;
+	parse_text("*filter\n:FORWARD DROP [0:0]\n:DOCKER-USER - [0:0]\n"
+	           "-A FORWARD -j DOCKER-USER\n"
+	           "-A FORWARD -i wg0 -d 192.168.1.0/24 -j DROP\n"
+	           "-A FORWARD -i wg0 -d 8.8.8.0/24 -j DROP\n"
+	           "-A FORWARD -i wg0 -j ACCEPT\n"
+	           "-A FORWARD -o wg0 -j ACCEPT\n"
+	           "-A DOCKER-USER -i eth0 ! -s 192.168.0.0/16 -j DROP\n"
+	           "-A DOCKER-USER -j RETURN\n"
+	           "COMMIT\n",
+	           4, &rs);
+	/* Out: the LAN-only DROP is not about the internet, the 8.8.8.0/24
+	 * one about some of it: the ACCEPT decides. */
+	d = decide(&rs, FWPATH_OUT, "wg0", "eth0", "10.100.0.0/24");
+	assert_decided_by(&d, FWPATH_RULE_ACCEPTS, "FORWARD", 4);
+	d = decide(&rs, FWPATH_BACK, "wg0", "eth0", "10.100.0.0/24");
+	assert_decided_by(&d, FWPATH_RULE_DROPS, "DOCKER-USER", 1);
+	fwrules_ruleset_free(&rs);
+}
+
 /* RETURN ends a chain for the packets it matches; -g returns to the caller
  * of the chain that went there. */
 static void test_return_and_goto(void **state)
@@ -369,6 +397,8 @@ static void test_xt_tables_not_twice(void **state)
 	n = fwpath_layers(&rs, &nft, true, 4, layers, 8);
 	assert_int_equal(n, 1);
 	assert_false(layers[0].native);
+	assert_true(
+	    fwpath_is_xt_chain(&nft.items[0], fwrules_find_chain(&nft.items[0], "FORWARD")));
 	/* A legacy view: the nft table of that name is someone else's. */
 	n = fwpath_layers(&rs, &nft, false, 4, layers, 8);
 	assert_int_equal(n, 2);
@@ -378,6 +408,17 @@ static void test_xt_tables_not_twice(void **state)
 	fwrules_ruleset_free(&rs);
 	free(buf);
 	free(ipt);
+
+	/* Debian's nftables.conf: "table ip nat { chain postrouting ... }" is
+	 * native, whatever the table's name. */
+	buf = "{\"nftables\": [{\"table\": {\"family\": \"ip\", \"name\": \"nat\"}}, "
+	      "{\"chain\": {\"family\": \"ip\", \"table\": \"nat\", \"name\": "
+	      "\"postrouting\", \"type\": \"nat\", \"hook\": \"postrouting\", \"prio\": 100, "
+	      "\"policy\": \"accept\"}}]}";
+	assert_int_equal(nftjson_parse(buf, strlen(buf), &nft, err, sizeof(err)), 0);
+	assert_true(fwpath_is_xt_table(&nft.items[0]));
+	assert_false(fwpath_is_xt_chain(&nft.items[0], &nft.items[0].chains[0]));
+	fwrules_tables_free(&nft);
 }
 
 int main(void)
@@ -386,6 +427,7 @@ int main(void)
 	    cmocka_unit_test(test_docker_both_directions),
 	    cmocka_unit_test(test_ufw),
 	    cmocka_unit_test(test_conditional_and_earlier_drop),
+	    cmocka_unit_test(test_internet_side),
 	    cmocka_unit_test(test_return_and_goto),
 	    cmocka_unit_test(test_diamond_is_linear),
 	    cmocka_unit_test(test_too_complex),

@@ -101,6 +101,36 @@ static void test_xt_expressions(void **state)
 	free(buf);
 }
 
+/* iifname { "wg0", "wg1" } accept: one rule per name, in order. */
+static void test_name_sets(void **state)
+{
+	static const char text[] =
+	    "{\"nftables\": [{\"table\": {\"family\": \"inet\", \"name\": \"t\"}}, "
+	    "{\"chain\": {\"family\": \"inet\", \"table\": \"t\", \"name\": \"c\"}}, "
+	    "{\"rule\": {\"family\": \"inet\", \"table\": \"t\", \"chain\": \"c\", \"expr\": "
+	    "[{\"match\": {\"op\": \"==\", \"left\": {\"meta\": {\"key\": \"iifname\"}}, "
+	    "\"right\": {\"set\": [\"wg0\", \"wg1\"]}}}, {\"accept\": null}]}}, "
+	    "{\"rule\": {\"family\": \"inet\", \"table\": \"t\", \"chain\": \"c\", \"expr\": "
+	    "[{\"match\": {\"op\": \"!=\", \"left\": {\"meta\": {\"key\": \"oifname\"}}, "
+	    "\"right\": {\"set\": [\"wg0\", \"wg1\"]}}}, {\"drop\": null}]}}]}";
+	struct fwrules_tables ts;
+	const struct fwrules_chain *c;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(nftjson_parse(text, strlen(text), &ts, err, sizeof(err)), 0);
+	c = fwrules_find_chain(table(&ts, "inet", "t"), "c");
+	assert_int_equal(c->n_rules, 3);
+	assert_string_equal(c->rules[0].in, "wg0");
+	assert_string_equal(c->rules[1].in, "wg1");
+	assert_false(c->rules[1].conditional);
+	assert_string_equal(c->rules[1].text, "iifname \"wg1\" accept");
+	/* A negated set is not one rule per name: some packets only. */
+	assert_true(c->rules[2].conditional);
+	assert_string_equal(c->rules[2].target, "DROP");
+	fwrules_tables_free(&ts);
+}
+
 /* Bad input: a clear error, nothing written. */
 static void test_bad_input(void **state)
 {
@@ -150,6 +180,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_native_ruleset),
 	    cmocka_unit_test(test_xt_expressions),
+	    cmocka_unit_test(test_name_sets),
 	    cmocka_unit_test(test_bad_input),
 	};
 
