@@ -95,8 +95,8 @@ static void server_free(struct server *s)
 	free(s);
 }
 
-/* Basic authentication as cfg says: on (the check threads started once),
- * off, or with other credentials (the remembered logins forgotten). */
+/* Basic authentication as cfg says (s->cfg holds what it said before):
+ * on (the check threads started once), off, or with other credentials. */
 static int apply_auth(struct server *s, const struct config *cfg, char *err, size_t errlen)
 {
 	bool on = cfg->http_auth_user[0] || cfg->http_auth_bcrypt[0];
@@ -116,9 +116,13 @@ static int apply_auth(struct server *s, const struct config *cfg, char *err, siz
 	}
 	if (s->auth_pool.initialized)
 		authpool_apply(&s->auth_pool, cfg);
-	pthread_mutex_lock(&s->auth_lock);
-	memset(s->auth_cache, 0, sizeof(s->auth_cache));
-	pthread_mutex_unlock(&s->auth_lock);
+	/* Logins remembered for other credentials are forgotten. */
+	if (strcmp(s->cfg.http_auth_user, cfg->http_auth_user) != 0 ||
+	    strcmp(s->cfg.http_auth_bcrypt, cfg->http_auth_bcrypt) != 0) {
+		pthread_mutex_lock(&s->auth_lock);
+		memset(s->auth_cache, 0, sizeof(s->auth_cache));
+		pthread_mutex_unlock(&s->auth_lock);
+	}
 	atomic_store(&s->auth, on);
 	return 0;
 }

@@ -2,8 +2,10 @@
 # SIGHUP applies [http]: a tightened allow-list refuses the removed network
 # on its next connection, a new certificate (written over the old files)
 # is served, a new listening address is served and one no longer listed
-# is not; requests keep being answered throughout, with no moment where
-# an address that stays is not served. TLS speaks 1.2 and 1.3 only.
+# is not, basic authentication and host names take effect; requests keep
+# being answered throughout, with no moment where an address that stays
+# is not served; the log names the keys that changed, never their values.
+# TLS speaks 1.2 and 1.3 only.
 set -eu
 . "$(dirname "$0")/lib/abuse.sh"
 need_tools openssl
@@ -19,7 +21,7 @@ cp "$tmp/first.pem" "$tmp/cert.pem"
 cp "$tmp/first.key" "$tmp/key.pem"
 port=$(free_port)
 port2=$(free_port)
-conf() { # LISTEN ALLOW
+conf() { # LISTEN ALLOW [more [http] lines]
 	cat >"$tmp/serve.conf" <<CONF
 [general]
 interval = 1s
@@ -30,6 +32,7 @@ allow = $2
 allow_wireguard = no
 tls_cert = $tmp/cert.pem
 tls_key = $tmp/key.pem
+${3:-}
 CONF
 }
 conf "127.0.0.1:$port" "127.0.0.0/8"
@@ -89,9 +92,20 @@ grep -q 'reload: \[http\] changed: listen allow (certificate files)' "$tmp/serve
 ok "logged: $(grep -o 'reload: \[http\] changed:.*' "$tmp/serve.log")"
 
 # The first address no longer listed: not served; the second still is.
-conf "127.0.0.1:$port2" "127.0.0.1/32"
+# Basic authentication and a host name, turned on by the same reload.
+hash=$(perl -e 'print crypt("s3cret", "\$2b\$05\$abcdefghijklmnopqrstuu")')
+conf "127.0.0.1:$port2" "127.0.0.1/32" "auth_user = admin
+auth_bcrypt = $hash
+hostnames = gpu.example"
 kill -HUP "$pid"
 sleep 3
 expect 000 "$(code "$port" 127.0.0.1)" "an address no longer listed"
-expect 200 "$(code "$port2" 127.0.0.1)" "the address still listed"
+expect 401 "$(code "$port2" 127.0.0.1)" "the address still listed, without a login"
+expect 200 "$(code "$port2" 127.0.0.1 -u admin:s3cret)" "the address still listed, with a login"
+expect 200 "$(code "$port2" 127.0.0.1 -u admin:s3cret -H 'Host: gpu.example')" "a host name added"
+expect 421 "$(code "$port2" 127.0.0.1 -u admin:s3cret -H 'Host: other.example')" "a host name not added"
+grep -q 'reload: \[http\] changed: listen allow hostnames auth_user auth_bcrypt$' "$tmp/serve.log" ||
+	fail "the second reload did not log what changed: $(grep 'changed:' "$tmp/serve.log" | tr '\n' ' ')"
+grep -q 's3cret\|abcdefghijklmnopqrstuu' "$tmp/serve.log" && fail "the log shows the password or its hash"
+ok "logged: $(grep -o 'reload: \[http\] changed:.*' "$tmp/serve.log" | tail -1), no secret"
 finish
