@@ -142,6 +142,8 @@ static const struct key_def config_keys[] = {
      "SSH port; 0: sshd's own Port (sshd_config and its includes), else 22"},
     {"ssh", "timeout", KEY_DURATION, FIELD(ssh_timeout_ms), 100, SECONDS(30),
      "connecting to sshd and reading its identification line take at most this long"},
+    {"ssh", "interval", KEY_DURATION, FIELD(ssh_interval_ms), SECONDS(1), SECONDS(86400),
+     "how often the ssh probe connects to sshd (each connection is a line in sshd's log)"},
 };
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -183,6 +185,7 @@ void config_defaults(struct config *cfg)
 	cfg->endpoint_timeout_ms = SECONDS(10);
 	cfg->ssh_enabled = CONFIG_SWITCH_AUTO;
 	cfg->ssh_timeout_ms = SECONDS(3);
+	cfg->ssh_interval_ms = SECONDS(60);
 }
 
 /* ---- errors -------------------------------------------------------------- */

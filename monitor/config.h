@@ -110,8 +110,9 @@ struct config {
 
 	/* [ssh] */
 	enum config_switch ssh_enabled;
-	uint32_t ssh_port;       /* 0 = sshd's own Port, else 22 */
-	uint64_t ssh_timeout_ms; /* connect and identification line, together */
+	uint32_t ssh_port;        /* 0 = sshd's own Port, else 22 */
+	uint64_t ssh_timeout_ms;  /* connect and identification line, together */
+	uint64_t ssh_interval_ms; /* how often the ssh probe runs */
 };
 
 /* Collected problems, one "file:line: message" per line. */

@@ -72,6 +72,12 @@ static int run_ssh(const struct config *cfg, struct snapshot *snap, char *err, s
 	return r == -ENOENT ? PROBE_SKIP : r;
 }
 
+/* Each run is a connection in sshd's log: on a slower schedule. */
+static uint64_t ssh_interval(const struct config *cfg)
+{
+	return cfg->ssh_interval_ms;
+}
+
 const struct probe_def probetab[PROBE__COUNT] = {
     [PROBE_MEMORY] = {.name = "memory", .run = run_memory, PROBE_AREA(memory)},
     [PROBE_FORWARDING] = {.name = "forwarding", .run = run_forwarding, PROBE_AREA(forwarding)},
@@ -85,7 +91,7 @@ const struct probe_def probetab[PROBE__COUNT] = {
                         .run = run_endpoint,
                         PROBE_AREA(endpoint),
                         .interval_ms = endpoint_interval},
-    [PROBE_SSH] = {.name = "ssh", .run = run_ssh, PROBE_AREA(ssh)},
+    [PROBE_SSH] = {.name = "ssh", .run = run_ssh, PROBE_AREA(ssh), .interval_ms = ssh_interval},
 };
 
 static double elapsed_seconds(const struct timespec *start)

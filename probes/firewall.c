@@ -749,9 +749,9 @@ static int decide_input(const struct config *cfg, struct firewall *fw, const str
 	struct fwpath_layer layers[FIREWALL_LAYERS_MAX];
 	size_t n;
 
-	if (cfg->ssh_enabled == CONFIG_SWITCH_NO)
-		return 0;
 	fw->input_port = ssh_port(cfg);
+	if (!fw->input_port)
+		return 0;
 	fw->ufw = rs->v4.filter.present && fwrules_find_chain(&rs->v4.filter, "ufw-user-input");
 	n = fwpath_input_layers(&rs->v4, fw->nft_read ? &rs->nft : NULL, rs->skip_xt_tables, 4,
 	                        layers, FIREWALL_LAYERS_MAX);

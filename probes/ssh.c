@@ -315,7 +315,9 @@ uint16_t ssh_port(const struct config *cfg)
 	struct ssh s;
 
 	memset(&s, 0, sizeof(s));
-	read_port(cfg, &s);
+	if (cfg->ssh_enabled == CONFIG_SWITCH_NO ||
+	    (read_port(cfg, &s) == -ENOENT && cfg->ssh_enabled == CONFIG_SWITCH_AUTO))
+		return 0;
 	return s.port;
 }
 

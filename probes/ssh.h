@@ -93,7 +93,8 @@ enum ssh_reach ssh_classify(int family, const uint8_t *address, int v6only, cons
 bool ssh_reach_usable(enum ssh_reach reach, const struct ssh *s);
 
 /* The SSH port: [ssh] port, else sshd's first Port (sshd_config and its
- * includes, below the configured root), else 22. */
+ * includes, below the configured root), else 22; 0 when the ssh checks
+ * are off ([ssh] enabled = no, or auto without an sshd_config). */
 uint16_t ssh_port(const struct config *cfg);
 
 /* Reads everything above. Returns 0; PROBE_SKIP-style -ENOENT when

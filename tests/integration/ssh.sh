@@ -319,6 +319,7 @@ ip_urls =
 [ssh]
 enabled = yes
 timeout = 2s
+interval = 1s
 CONF
 in_etc "$SPARKMON" -c "$tmp/serve.conf" serve 2>"$tmp/serve.log" &
 kill_at_exit $!
