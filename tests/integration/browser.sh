@@ -72,7 +72,19 @@ public_key = $pubB
 required = yes
 [http]
 listen = 127.0.0.1:$port
+[ssh]
+enabled = yes
+port = 22
+interval = 1s
 CONF
+# An SSH server of a few lines on port 22: its identification line, then it
+# closes.
+inA perl -MIO::Socket::INET -e '
+	my $s = IO::Socket::INET->new(Listen => 5, LocalAddr => "0.0.0.0", LocalPort => 22,
+		ReuseAddr => 1) or die "ssh stub: $!\n";
+	alarm 120;
+	while (my $c = $s->accept) { print $c "SSH-2.0-Stub_1.0 <i>x</i>\r\n"; close $c }' &
+kill_at_exit $!
 serve "$tmp/sparkmon.conf" "$tmp/sparkmon.log" "$nsA"
 wait_http -n "$nsA" "http://127.0.0.1:$port/status.json" -f
 # A few rounds of history with traffic in between (a rate needs two readings).
@@ -110,6 +122,15 @@ grep -q 'class="light [a-z]*"' "$dom" || fail "no traffic lights"
 ok "traffic lights present"
 grep -q '<td>Mem:</td>' "$dom" || fail "memory table missing"
 ok "memory table present"
+# SSH: up, the identification line as text, the wildcard listener.
+grep -q 'data-ssh-up="yes"' "$dom" || fail "the SSH section does not say up"
+grep -q 'SSH-2.0-Stub_1.0 &lt;i&gt;x&lt;/i&gt;' "$dom" || fail "the SSH banner is not shown as text"
+ok "SSH section: up, the identification line as text"
+r=$(row 0.0.0.0)
+case $r in
+*"|0.0.0.0|all addresses|–|yes|"*) ok "SSH row $r" ;;
+*) fail "SSH listener row: '$r'" ;;
+esac
 
 # GPU table: temperature, utilization, power; memory, or "unified" (GB10).
 r=$(row H100)
