@@ -9,9 +9,12 @@ failed=""
 for t in "$dir"/*.sh; do
 	[ "$(basename "$t")" = run.sh ] && continue
 	echo "== integration: $(basename "$t")"
+	start=$(date +%s)
 	if ! SPARKMON="$bin" "$t"; then
 		failed="$failed $(basename "$t")"
 	fi
+	# The time each test takes, to keep the whole run within its budget.
+	echo "== integration: $(basename "$t") took $(($(date +%s) - start)) s"
 done
 if [ -n "$failed" ]; then
 	echo "integration tests FAILED:$failed" >&2
