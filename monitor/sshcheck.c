@@ -40,6 +40,9 @@ void sshcheck_port_source(const struct ssh *s, char *buf, size_t size)
 	case SSH_PORT_SSHD:
 		snprintf(buf, size, "Port in %s:%d", s->port_file, s->port_line);
 		return;
+	case SSH_PORT_LISTEN:
+		snprintf(buf, size, "ListenAddress in %s:%d", s->port_file, s->port_line);
+		return;
 	case SSH_PORT_DEFAULT:
 		break;
 	}

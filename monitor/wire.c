@@ -408,7 +408,7 @@ static int check_ssh(struct cursor *c, const struct ssh *s)
 	if (s->n_listeners > SSH_LISTENERS_MAX || s->total_listeners < s->n_listeners ||
 	    /* A part never read is all zeros: usable 0 of no listener. */
 	    s->usable < -1 || s->usable >= (int32_t)(s->n_listeners ? s->n_listeners : 1) ||
-	    (unsigned)s->banner > SSH_BANNER_FAILED || (unsigned)s->port_source > SSH_PORT_CONFIG)
+	    (unsigned)s->banner > SSH_BANNER_FAILED || (unsigned)s->port_source > SSH_PORT_LISTEN)
 		return bad(c, "ssh facts out of range");
 	if (!TERMINATED(s->port_file) || !TERMINATED(s->sshd_config_error) ||
 	    !TERMINATED(s->vpn_ifname) || !TERMINATED(s->vpn_address) ||

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -100,8 +101,24 @@ const char *ssh_banner_state_name(enum ssh_banner_state state)
 
 /* ---- the port ------------------------------------------------------------ */
 
-/* [ssh] port, else sshd's first Port, else 22. A missing sshd_config is
- * -ENOENT for the caller to judge; an unreadable one is kept as a fact. */
+/* The port of a ListenAddress that names one ("10.0.0.1:2222",
+ * "[fd00::1]:2222"), else 0: sshd then listens there on that port only. */
+static uint16_t listen_port(const char *value)
+{
+	const char *colon = value[0] == '[' ? strstr(value, "]:") : strchr(value, ':');
+	char *end;
+	unsigned long n;
+
+	if (!colon || (value[0] != '[' && strchr(colon + 1, ':')))
+		return 0;
+	colon += value[0] == '[' ? 2 : 1;
+	n = strtoul(colon, &end, 10);
+	return *colon && !*end && n > 0 && n <= 65535 ? (uint16_t)n : 0;
+}
+
+/* [ssh] port, else sshd's first Port, else the port of its first
+ * ListenAddress that names one, else 22. A missing sshd_config is -ENOENT
+ * for the caller to judge; an unreadable one is kept as a fact. */
 static int read_port(const struct config *cfg, struct ssh *s)
 {
 	struct sshdconf sc;
@@ -122,6 +139,15 @@ static int read_port(const struct config *cfg, struct ssh *s)
 			snprintf(s->port_file, sizeof(s->port_file), "%s", sc.port_file);
 			s->port_line = sc.port_line;
 		}
+		for (unsigned i = 0; !sc.port && i < sc.n_listen && i < SSHDCONF_LISTEN_MAX; i++)
+			if (listen_port(sc.listen[i].value)) {
+				s->port = listen_port(sc.listen[i].value);
+				s->port_source = SSH_PORT_LISTEN;
+				snprintf(s->port_file, sizeof(s->port_file), "%s",
+				         sc.listen[i].file);
+				s->port_line = sc.listen[i].line;
+				break;
+			}
 	} else if (r != -ENOENT) {
 		s->sshd_config_found = true;
 		text_copy_utf8(s->sshd_config_error, sizeof(s->sshd_config_error), err,
@@ -138,38 +164,64 @@ static int read_port(const struct config *cfg, struct ssh *s)
 
 /* ---- addresses ----------------------------------------------------------- */
 
-static int first_address(int ifindex, char *buf, size_t size)
+/* Every address of the watched WireGuard interfaces and of the default
+ * route's interface: a listener on any of them is one a VPN client can
+ * use (the first of each is kept in struct ssh for the words). */
+#define SSH_KNOWN_MAX 32
+
+struct known_addrs {
+	struct {
+		char text[SSH_ADDRESS_MAX];
+		enum ssh_reach reach;
+		char ifname[IF_NAMESIZE];
+	} items[SSH_KNOWN_MAX];
+	size_t count;
+};
+
+/* Adds the addresses of one interface, IPv4 first (the design's clients
+ * reach the server over IPv4), and writes the first into first/first_if
+ * when those are still empty. */
+static int add_addresses(const struct rtnl_link *l, enum ssh_reach reach, struct known_addrs *k,
+                         char *first, char *first_if)
 {
 	struct rtnl_addrs addrs = {.items = NULL};
-	int r = rtnl_dump_addrs(AF_UNSPEC, ifindex, &addrs, NETLINK_DEFAULT_TIMEOUT_MS);
+	int r = rtnl_dump_addrs(AF_UNSPEC, l->ifindex, &addrs, NETLINK_DEFAULT_TIMEOUT_MS);
 
 	if (r < 0)
 		return r;
-	/* IPv4 first: the design's clients reach the server over IPv4. */
-	for (int pass = 0; pass < 2 && !buf[0]; pass++)
-		for (size_t i = 0; i < addrs.count && !buf[0]; i++)
-			if ((addrs.items[i].family == AF_INET) == (pass == 0))
-				format_address(addrs.items[i].family, addrs.items[i].address, buf,
-				               size);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < addrs.count && k->count < SSH_KNOWN_MAX; i++) {
+			if ((addrs.items[i].family == AF_INET) != (pass == 0))
+				continue;
+			format_address(addrs.items[i].family, addrs.items[i].address,
+			               k->items[k->count].text, SSH_ADDRESS_MAX);
+			k->items[k->count].reach = reach;
+			snprintf(k->items[k->count].ifname, IF_NAMESIZE, "%s", l->name);
+			if (!first[0]) {
+				snprintf(first, SSH_ADDRESS_MAX, "%s", k->items[k->count].text);
+				snprintf(first_if, IF_NAMESIZE, "%s", l->name);
+			}
+			k->count++;
+		}
 	rtnl_addrs_free(&addrs);
 	return 0;
 }
 
-static void read_vpn(const struct config *cfg, const struct rtnl_links *links, struct ssh *s)
+static void read_vpn(const struct config *cfg, const struct rtnl_links *links, struct ssh *s,
+                     struct known_addrs *k)
 {
 	struct wireguard_names names;
 
 	wireguard_discover(cfg, links, &names);
-	for (size_t i = 0; i < names.count && !s->vpn_address[0]; i++) {
+	for (size_t i = 0; i < names.count; i++) {
 		const struct rtnl_link *l = rtnl_links_find(links, names.names[i]);
 
-		if (l && first_address(l->ifindex, s->vpn_address, sizeof(s->vpn_address)) == 0 &&
-		    s->vpn_address[0])
-			snprintf(s->vpn_ifname, sizeof(s->vpn_ifname), "%s", l->name);
+		if (l)
+			add_addresses(l, SSH_REACH_VPN, k, s->vpn_address, s->vpn_ifname);
 	}
 }
 
-static void read_lan(const struct rtnl_links *links, struct ssh *s)
+static void read_lan(const struct rtnl_links *links, struct ssh *s, struct known_addrs *k)
 {
 	struct rtnl_route route;
 
@@ -177,28 +229,49 @@ static void read_lan(const struct rtnl_links *links, struct ssh *s)
 	    rtnl_dump_default_route(AF_INET6, &route, NETLINK_DEFAULT_TIMEOUT_MS) < 0)
 		return;
 	for (size_t i = 0; i < links->count; i++)
-		if (links->items[i].ifindex == route.oif &&
-		    first_address(route.oif, s->lan_address, sizeof(s->lan_address)) == 0 &&
-		    s->lan_address[0])
-			snprintf(s->lan_ifname, sizeof(s->lan_ifname), "%s", links->items[i].name);
+		if (links->items[i].ifindex == route.oif)
+			add_addresses(&links->items[i], SSH_REACH_LAN, k, s->lan_address,
+			              s->lan_ifname);
 }
 
-static int read_addresses(const struct config *cfg, struct ssh *s)
+static int read_addresses(const struct config *cfg, struct ssh *s, struct known_addrs *k)
 {
 	struct rtnl_links links = {.items = NULL};
 	int r = rtnl_dump_links(&links, NETLINK_DEFAULT_TIMEOUT_MS);
 
 	if (r < 0)
 		return r;
-	read_vpn(cfg, &links, s);
-	read_lan(&links, s);
+	read_vpn(cfg, &links, s, k);
+	read_lan(&links, s, k);
 	rtnl_links_free(&links);
 	return 0;
 }
 
+/* A listener's address among the known ones (an IPv4-mapped IPv6 address
+ * as its IPv4 address): its reach and interface. */
+static void place(const struct sockdiag_listener *f, const struct known_addrs *k,
+                  struct ssh_listener *l)
+{
+	int family = f->family;
+	const uint8_t *a = f->address;
+	char text[SSH_ADDRESS_MAX];
+
+	if (family == AF_INET6 && memcmp(a, v4mapped_prefix, 12) == 0) {
+		family = AF_INET;
+		a += 12;
+	}
+	format_address(family, a, text, sizeof(text));
+	for (size_t i = 0; i < k->count; i++)
+		if (strcmp(k->items[i].text, text) == 0) {
+			l->reach = k->items[i].reach;
+			snprintf(l->ifname, sizeof(l->ifname), "%s", k->items[i].ifname);
+			return;
+		}
+}
+
 /* ---- listeners ----------------------------------------------------------- */
 
-static int read_listeners(struct ssh *s, char *err, size_t errlen)
+static int read_listeners(struct ssh *s, const struct known_addrs *k, char *err, size_t errlen)
 {
 	struct sockdiag_listener found[SSH_LISTENERS_MAX];
 	size_t count = 0;
@@ -219,10 +292,9 @@ static int read_listeners(struct ssh *s, char *err, size_t errlen)
 		format_address(found[i].family, found[i].address, l->address, sizeof(l->address));
 		l->reach = ssh_classify(found[i].family, found[i].address, found[i].v6only,
 		                        s->vpn_address, s->lan_address);
-		if (l->reach == SSH_REACH_VPN)
-			snprintf(l->ifname, sizeof(l->ifname), "%s", s->vpn_ifname);
-		else if (l->reach == SSH_REACH_LAN)
-			snprintf(l->ifname, sizeof(l->ifname), "%s", s->lan_ifname);
+		if (l->reach == SSH_REACH_VPN || l->reach == SSH_REACH_LAN ||
+		    l->reach == SSH_REACH_OTHER)
+			place(&found[i], k, l);
 		if (s->usable < 0 && ssh_reach_usable(l->reach, s))
 			s->usable = (int32_t)i;
 	}
@@ -323,6 +395,7 @@ uint16_t ssh_port(const struct config *cfg)
 
 int ssh_read(const struct config *cfg, struct ssh *ret, char *err, size_t errlen)
 {
+	struct known_addrs known = {.count = 0};
 	struct ssh s;
 	int r;
 
@@ -337,12 +410,12 @@ int ssh_read(const struct config *cfg, struct ssh *ret, char *err, size_t errlen
 		snprintf(err, errlen, "no /etc/ssh/sshd_config: sshd is not installed");
 		return -ENOENT;
 	}
-	r = read_addresses(cfg, &s);
+	r = read_addresses(cfg, &s, &known);
 	if (r < 0) {
 		snprintf(err, errlen, "addresses (rtnetlink): %s", strerror(-r));
 		return r;
 	}
-	r = read_listeners(&s, err, errlen);
+	r = read_listeners(&s, &known, err, errlen);
 	if (r < 0)
 		return r;
 	if (s.n_listeners)

@@ -35,6 +35,7 @@ enum ssh_port_source {
 	SSH_PORT_DEFAULT, /* no Port anywhere: sshd's 22 */
 	SSH_PORT_SSHD,    /* a Port line of sshd's configuration */
 	SSH_PORT_CONFIG,  /* [ssh] port */
+	SSH_PORT_LISTEN,  /* no Port line; a ListenAddress that names its port */
 };
 
 enum ssh_banner_state {
@@ -58,7 +59,7 @@ struct ssh_listener {
 struct ssh {
 	uint16_t port;
 	enum ssh_port_source port_source;
-	char port_file[SSHDCONF_FILE_MAX]; /* of the Port line, "" unless SSH_PORT_SSHD */
+	char port_file[SSHDCONF_FILE_MAX]; /* of the Port or ListenAddress line, else "" */
 	int port_line;
 	bool sshd_config_found;
 	char sshd_config_error[SSH_ERROR_MAX]; /* why it could not be read; "" if read or absent */

@@ -652,7 +652,8 @@ static struct json_object *ssh_object(const struct ssh *s)
 {
 	static const char *const sources[] = {[SSH_PORT_DEFAULT] = "default",
 	                                      [SSH_PORT_SSHD] = "sshd_config",
-	                                      [SSH_PORT_CONFIG] = "sparkmon.conf"};
+	                                      [SSH_PORT_CONFIG] = "sparkmon.conf",
+	                                      [SSH_PORT_LISTEN] = "sshd_config ListenAddress"};
 	struct json_object *o = json_object_new_object();
 	struct json_object *b = json_object_new_object();
 

@@ -39,6 +39,9 @@ t_logs="$tmp/sshd.log $tmp/vp-wg-server.log"
 vpn_path_setup sh
 lan=198.51.100.1
 vpn=10.100.0.1
+# A second address on the LAN interface: a LAN address too.
+lan2=198.51.100.9
+ip -n "$vp_server" addr add "$lan2/24" dev "$vp_uplink"
 etc=$tmp/etc-ssh
 mkdir -p "$etc/sshd_config.d" "$tmp/state"
 # sshd's privilege separation directory.
@@ -114,10 +117,10 @@ stub_stop() {
 }
 
 # truth PORT: ssh-keyscan from the client, through the tunnel, to the VPN
-# or the LAN address gets a host key; what it says about the server's
+# or a LAN address gets a host key; what it says about the server's
 # identification line is left in $tmp/keyscan.err.
 truth() {
-	for a in $vpn $lan; do
+	for a in $vpn $lan $lan2; do
 		if timeout 10 ip netns exec "$vp_client" ssh-keyscan -T 3 -t ed25519 -p "$1" "$a" \
 			2>"$tmp/keyscan.err" | grep -q ssh-ed25519; then
 			echo yes
@@ -189,6 +192,19 @@ echo "-- ListenAddress: the LAN address only"
 sshd_config "ListenAddress $lan"
 sshd_start
 verdict lan-only 22 yes
+sshd_stop
+
+echo "-- ListenAddress: the LAN interface's second address only"
+sshd_config "ListenAddress $lan2"
+sshd_start
+verdict lan2-only 22 yes
+sshd_stop
+
+echo "-- ListenAddress with its port, no Port line"
+sshd_config "ListenAddress $vpn:2200"
+sshd_start
+verdict listen-port 2200 yes
+[ "$(jq_ssh .port listen-port)" = 2200 ] || fail "listen-port: sparkmon watched port $(jq_ssh .port listen-port)"
 sshd_stop
 
 echo "-- ListenAddress: the VPN address only"

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "monitor/config.h"
 #include "probes/ssh.h"
 
 static enum ssh_reach classify(int family, const char *addr, int v6only)
@@ -54,11 +55,37 @@ static void test_usable(void **state)
 	assert_string_equal(ssh_banner_state_name(SSH_BANNER_SILENT), "silent");
 }
 
+/* The port the checks watch, and when they are off. */
+static void test_port(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	strcpy(cfg.root, "tests/fixtures/sshdconf/root");
+	assert_int_equal(ssh_port(&cfg), 2222);
+	/* No Port line: the first ListenAddress that names a port. */
+	strcpy(cfg.root, "tests/fixtures/sshdconf/listenport");
+	assert_int_equal(ssh_port(&cfg), 2201);
+	cfg.ssh_port = 22;
+	assert_int_equal(ssh_port(&cfg), 22);
+	cfg.ssh_enabled = CONFIG_SWITCH_NO;
+	assert_int_equal(ssh_port(&cfg), 0);
+	/* No sshd_config: off when auto, sshd's default when yes. */
+	cfg.ssh_port = 0;
+	strcpy(cfg.root, "tests/fixtures/sshdconf/none");
+	cfg.ssh_enabled = CONFIG_SWITCH_AUTO;
+	assert_int_equal(ssh_port(&cfg), 0);
+	cfg.ssh_enabled = CONFIG_SWITCH_YES;
+	assert_int_equal(ssh_port(&cfg), 22);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_classify),
 	    cmocka_unit_test(test_usable),
+	    cmocka_unit_test(test_port),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

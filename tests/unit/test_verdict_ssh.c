@@ -98,6 +98,11 @@ static void test_listening_ok(void **state)
 	           "sshd listens on port 2222 on 10.100.0.1 (VPN, wg-dgx-spark) (Port in "
 	           "/etc/ssh/sshd_config.d/10-port.conf:2)",
 	           "");
+	s->ssh.port_source = SSH_PORT_LISTEN;
+	verdict_is(&cfg, s, "ssh.listening", CHECK_OK,
+	           "sshd listens on port 2222 on 10.100.0.1 (VPN, wg-dgx-spark) (ListenAddress in "
+	           "/etc/ssh/sshd_config.d/10-port.conf:2)",
+	           "");
 	s->ssh.port_source = SSH_PORT_CONFIG;
 	s->ssh.listeners[0].reach = SSH_REACH_LAN;
 	strcpy(s->ssh.listeners[0].ifname, "enP7s7");
