@@ -119,6 +119,33 @@ static void test_ufw_deny(void **state)
 	free(text);
 }
 
+/* `ufw allow OpenSSH` (the openssh-server application profile, any
+ * interface) and `ufw limit 22/tcp` (its rate-limit rules come first and
+ * decide nothing for all packets; the ACCEPT chain after them does), as
+ * real ufw leaves them. */
+static void test_ufw_app_and_limit(void **state)
+{
+	static const char *const names[] = {"ufw-input-app.txt", "ufw-input-limit.txt"};
+	static const char *const chains[] = {"ufw-user-input", "ufw-user-limit-accept"};
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		struct fwrules_ruleset rs;
+		struct fwpath_decision d;
+		size_t len;
+		char *text = slurp(names[i], &len);
+
+		parse_ipt(text, &rs);
+		d = input_of(&rs, WG, 22);
+		assert_int_equal(d.result, FWPATH_RULE_ACCEPTS);
+		assert_string_equal(d.chain->name, chains[i]);
+		assert_int_equal(input_of(&rs, "eth0", 22).result, FWPATH_RULE_ACCEPTS);
+		assert_int_equal(input_of(&rs, WG, 2222).result, FWPATH_POLICY_DROPS);
+		fwrules_ruleset_free(&rs);
+		free(text);
+	}
+}
+
 static void test_iptables_ports(void **state)
 {
 	(void)state;
@@ -293,10 +320,10 @@ static void test_ports_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ufw_allow),      cmocka_unit_test(test_ufw_deny),
-	    cmocka_unit_test(test_iptables_ports), cmocka_unit_test(test_parsed_fields),
-	    cmocka_unit_test(test_nft_input),      cmocka_unit_test(test_forward_unchanged),
-	    cmocka_unit_test(test_ports_parse),
+	    cmocka_unit_test(test_ufw_allow),         cmocka_unit_test(test_ufw_deny),
+	    cmocka_unit_test(test_ufw_app_and_limit), cmocka_unit_test(test_iptables_ports),
+	    cmocka_unit_test(test_parsed_fields),     cmocka_unit_test(test_nft_input),
+	    cmocka_unit_test(test_forward_unchanged), cmocka_unit_test(test_ports_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
