@@ -355,7 +355,7 @@ bool fwcheck_forward6(const struct config *cfg, const struct snapshot *snap, str
 bool fwcheck_masquerade(const struct config *cfg, const struct snapshot *snap, struct check *out)
 {
 	const struct firewall *fw = &snap->firewall;
-	char hint[CHECK_TEXT_MAX], subnet[64] = "", tool[256], q[96];
+	char hint[CHECK_TEXT_MAX], subnet[64] = "", tool[256], q[96], rule[192];
 	struct fixer f = {.out = out};
 
 	(void)cfg;
@@ -368,18 +368,27 @@ bool fwcheck_masquerade(const struct config *cfg, const struct snapshot *snap, s
 		                  fw->masq_rule_number, fw->masq_rule);
 		return true;
 	}
+	/* First in POSTROUTING: an earlier ACCEPT or RETURN for the VPN's
+	 * packets would end NAT before a rule appended after it. */
 	if (fw->default_if[0]) {
 		fwcheck_tool(fw->iptables_save, "iptables", tool, sizeof(tool));
 		fix_start(&f, tool);
-		fix_words(&f, "-t", "nat", "-A", "POSTROUTING", "-o", fw->default_if, "-j",
-		          "MASQUERADE", NULL);
+		fix_words(&f, "-t", "nat", "-I", "POSTROUTING", "1", NULL);
+		if (fw->vpn_subnet[0])
+			fix_words(&f, "-s", fw->vpn_subnet, NULL);
+		fix_words(&f, "-o", fw->default_if, "-j", "MASQUERADE", NULL);
 		fix_end(&f);
 		fix_done(&f);
 	}
-	snprintf(hint, sizeof(hint),
-	         "iptables -t nat -A POSTROUTING -o %s -j MASQUERADE, and the same in PostUp of %s",
-	         fw->default_if[0] ? quoted(fw->default_if, q, sizeof(q)) : "<uplink NIC>",
-	         file_or(fw, "the wg-quick file"));
+	snprintf(rule, sizeof(rule), "%s%s%s-o %s -j MASQUERADE", fw->vpn_subnet[0] ? "-s " : "",
+	         fw->vpn_subnet, fw->vpn_subnet[0] ? " " : "",
+	         fw->default_if[0] ? quoted(fw->default_if, q, sizeof(q)) : "<uplink NIC>");
+	format_text(
+	    hint, sizeof(hint),
+	    "Now: %s. For good, in %s: PostUp = iptables -t nat -I POSTROUTING %s / PostDown "
+	    "= iptables -t nat -D POSTROUTING %s",
+	    out->n_fix ? out->fix[0] : "iptables -t nat -I POSTROUTING 1 ...",
+	    file_or(fw, "the wg-quick file"), rule, rule);
 	verdict_set_check(
 	    out, CHECK_CRITICAL, hint,
 	    "no MASQUERADE or SNAT rule on postrouting covers the VPN%s: clients reach "

@@ -184,7 +184,18 @@ for backend in nft legacy; do
 	make_ns "$backend-nomasq" up0
 	ip netns exec "$ns" $ipt -A FORWARD -i wg0 -j ACCEPT
 	expect "$ns" "$backend" firewall.masquerade CRITICAL "no MASQUERADE or SNAT rule"
-	expect_hint "$ns" "$backend" firewall.masquerade "iptables -t nat -A POSTROUTING -o up0 -j MASQUERADE"
+	expect_hint "$ns" "$backend" firewall.masquerade "PostUp = iptables -t nat -I POSTROUTING -s 10.100.0.0/24 -o up0 -j MASQUERADE / PostDown = iptables -t nat -D POSTROUTING -s 10.100.0.0/24 -o up0 -j MASQUERADE"
+	apply_fix "$ns" "$backend" firewall.masquerade
+	expect "$ns" "$backend" firewall.masquerade OK "rule 1 '-A POSTROUTING -s 10.100.0.0/24 -o up0 -j MASQUERADE'"
+
+	echo "-- $backend: a nat ACCEPT before the MASQUERADE"
+	make_ns "$backend-natacc" up0
+	ip netns exec "$ns" $ipt -A FORWARD -i wg0 -j ACCEPT
+	ip netns exec "$ns" $ipt -t nat -A POSTROUTING -s 10.100.0.0/24 -j ACCEPT
+	ip netns exec "$ns" $ipt -t nat -A POSTROUTING -o up0 -j MASQUERADE
+	expect "$ns" "$backend" firewall.masquerade CRITICAL "no MASQUERADE or SNAT rule"
+	apply_fix "$ns" "$backend" firewall.masquerade
+	expect "$ns" "$backend" firewall.masquerade OK "rule 1"
 
 	echo "-- $backend: a DROP rule before the ACCEPT"
 	make_ns "$backend-drop" up0

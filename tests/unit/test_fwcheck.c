@@ -145,6 +145,29 @@ static void test_uplink_fix_quotes_rule(void **state)
 	free(snap);
 }
 
+/* The MASQUERADE that is missing goes first, for the VPN's network only. */
+static void test_masquerade_fix(void **state)
+{
+	struct snapshot *snap = calloc(1, sizeof(*snap));
+	struct firewall *fw = &snap->firewall;
+	struct check c = {.n_fix = 0};
+
+	(void)state;
+	assert_non_null(snap);
+	strcpy(fw->iptables_save, "/usr/sbin/iptables-nft-save");
+	strcpy(fw->vpn_subnet, "10.100.0.0/24");
+	strcpy(fw->default_if, "enP7s7");
+	assert_true(fwcheck_masquerade(NULL, snap, &c));
+	assert_int_equal(c.status, CHECK_CRITICAL);
+	assert_int_equal(c.n_fix, 1);
+	assert_string_equal(c.fix[0], "/usr/sbin/iptables-nft -t nat -I POSTROUTING 1 -s "
+	                              "10.100.0.0/24 -o enP7s7 -j MASQUERADE");
+	assert_non_null(strstr(c.hint, "PostUp = iptables -t nat -I POSTROUTING -s 10.100.0.0/24 "
+	                               "-o enP7s7 -j MASQUERADE / PostDown = iptables -t nat -D "
+	                               "POSTROUTING -s 10.100.0.0/24 -o enP7s7 -j MASQUERADE"));
+	free(snap);
+}
+
 static void test_tool(void **state)
 {
 	char buf[64];
@@ -161,7 +184,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_docker_replies), cmocka_unit_test(test_names_quoted),
 	    cmocka_unit_test(test_ipv6_check),     cmocka_unit_test(test_uplink_fix_quotes_rule),
-	    cmocka_unit_test(test_tool),
+	    cmocka_unit_test(test_masquerade_fix), cmocka_unit_test(test_tool),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
