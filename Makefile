@@ -155,11 +155,21 @@ abuse: $(BUILD)/sparkmon
 # in its own folder there; about 3 minutes).
 mutants:
 	@tests/mutations/run.sh
+# The soak (tests/soak/soak.sh): sparkmon serve under churn for
+# SOAK_SECONDS (default an hour), results in SOAK_OUT (default a temporary
+# folder); soak-short is its three-minute run in make test.
+SOAK_SECONDS ?= 3600
+.PHONY: soak soak-short
+soak: $(BUILD)/sparkmon
+	@SPARKMON=$(abspath $(BUILD)/sparkmon) tests/soak/soak.sh $(SOAK_SECONDS)
+soak-short: $(BUILD)/sparkmon
+	@SPARKMON=$(abspath $(BUILD)/sparkmon) tests/soak/soak.sh 180
 
 test: deps
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory arm64 arm64-kernel
-	@$(MAKE) --no-print-directory unit unit-asan fuzz-replay cli integration abuse mutants
+	@$(MAKE) --no-print-directory unit unit-asan fuzz-replay cli integration abuse mutants \
+	  soak-short
 
 # ---- fuzzing -----------------------------------------------------------------
 # One libFuzzer harness per parser (tests/fuzz/fuzz_*.c), built by clang
