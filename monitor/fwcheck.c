@@ -387,7 +387,9 @@ bool fwcheck_masquerade(const struct config *cfg, const struct snapshot *snap, s
 	    hint, sizeof(hint),
 	    "Now: %s. For good, in %s: PostUp = iptables -t nat -I POSTROUTING %s / PostDown "
 	    "= iptables -t nat -D POSTROUTING %s",
-	    out->n_fix ? out->fix[0] : "iptables -t nat -I POSTROUTING 1 ...",
+	    out->n_fix ? out->fix[0]
+	               : "find the uplink NIC (ip route show default), then iptables -t nat "
+	                 "-I POSTROUTING 1 ...",
 	    file_or(fw, "the wg-quick file"), rule, rule);
 	verdict_set_check(
 	    out, CHECK_CRITICAL, hint,

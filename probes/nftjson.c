@@ -320,6 +320,24 @@ static bool payload_match(struct fwrules_rule *r, struct json_object *payload, b
 	return true;
 }
 
+/* "ct state established,related", as nft lists it. */
+static void add_states_text(struct rule_text *t, unsigned states, bool neg)
+{
+	static const char *const names[] = {"new", "established", "related", "invalid",
+	                                    "untracked"};
+	char piece[80] = "ct state ";
+
+	if (neg)
+		strcat(piece, "!= ");
+	for (size_t i = 0, n = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (states & (1u << i)) {
+			if (n++)
+				strcat(piece, ",");
+			strcat(piece, names[i]);
+		}
+	add_text(t, piece);
+}
+
 /* {"match": {"op", "left", "right"}}. Returns false for a match outside
  * what is understood: the rule then applies to some packets only. */
 static bool match_expr(struct fwrules_rule *r, struct json_object *m, struct rule_text *t)
@@ -351,7 +369,7 @@ static bool match_expr(struct fwrules_rule *r, struct json_object *m, struct rul
 		    !ct_states(right, &r->ct_states))
 			return false;
 		r->ct_neg = neg;
-		add_text(t, neg ? "ct state != (...)" : "ct state (...)");
+		add_states_text(t, r->ct_states, neg);
 		return true;
 	}
 	return false;

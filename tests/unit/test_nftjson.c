@@ -54,6 +54,7 @@ static void test_native_ruleset(void **state)
 	assert_string_equal(c->rules[1].src, "fd00:100::/64");
 	assert_string_equal(c->rules[1].in, "wg0");
 	assert_int_equal(c->rules[2].ct_states, FWRULES_CT_ESTABLISHED | FWRULES_CT_RELATED);
+	assert_string_equal(c->rules[2].text, "ct state established,related accept");
 	/* iifname "wg*": a prefix, as xtables writes it */
 	assert_string_equal(c->rules[3].in, "wg+");
 	assert_string_equal(c->rules[3].target, "vpn");
