@@ -468,43 +468,18 @@ cp "$tmp/sparkmon.log" "$out/sparkmon.log"
 cp "$tmp/history.json" "$out/history.json"
 
 # ---- the plot ---------------------------------------------------------------------
-awk -F, -v title="sparkmon serve soak, $duration s, 1000 peers" '
-NR == 1 { next }
-{ n++; t[n] = $1; for (c = 2; c <= 11; c++) v[c, n] = $c
-  if ($1 > tmax) tmax = $1
-  for (c = 2; c <= 8; c += 1) if (c != 4 && c != 5 && c != 6 && ($c / 1024) > mmax) mmax = $c / 1024
-  for (c = 4; c <= 11; c++) if (c == 4 || c == 5 || c == 9 || c == 10) if ($c > cmax) cmax = $c }
-function line(c, scale, top, y0, h, color, label, ly,   i, pts) {
-  pts = ""
-  for (i = 1; i <= n; i++) pts = pts sprintf("%.1f,%.1f ", 60 + t[i] / tmax * 620, y0 + h - v[c, i] / scale / top * h)
-  printf "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"%s\"/>\n", color, pts
-  printf "<text x=\"690\" y=\"%d\" fill=\"%s\">%s</text>\n", ly, color, label }
-function axes(y0, h, top, unit,   k) {
-  printf "<rect x=\"60\" y=\"%d\" width=\"620\" height=\"%d\" fill=\"none\" stroke=\"#999\"/>\n", y0, h
-  for (k = 0; k <= 4; k++) printf "<text x=\"55\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", y0 + h - k * h / 4 + 4, top * k / 4
-  printf "<text x=\"10\" y=\"%d\">%s</text>\n", y0 - 6, unit }
-END {
-  if (tmax == 0) tmax = 1; mtop = int(mmax * 1.2) + 1; ctop = int(cmax * 1.2) + 1
-  print "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"860\" height=\"480\" font-family=\"sans-serif\" font-size=\"12\">"
-  print "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
-  printf "<text x=\"60\" y=\"20\" font-size=\"14\">%s</text>\n", title
-  axes(50, 180, mtop, "MiB")
-  line(2, 1024, mtop, 50, 180, "#c00", "web RSS", 60); line(3, 1024, mtop, 50, 180, "#f88", "web PSS", 76)
-  line(7, 1024, mtop, 50, 180, "#00c", "collector RSS", 92); line(8, 1024, mtop, 50, 180, "#88f", "collector PSS", 108)
-  axes(270, 160, ctop, "count")
-  line(4, 1, ctop, 270, 160, "#c00", "web fds", 280); line(5, 1, ctop, 270, 160, "#f80", "web threads", 296)
-  line(9, 1, ctop, 270, 160, "#00c", "collector fds", 312); line(10, 1, ctop, 270, 160, "#0a0", "collector threads", 328)
-  printf "<text x=\"370\" y=\"465\" text-anchor=\"middle\">seconds (samples every 10 s, %d)</text>\n", n
-  print "</svg>" }' "$out/samples.csv" >"$out/soak.svg"
+"$(dirname "$0")/plot.sh" "$out/samples.csv" "sparkmon serve soak, $duration s, 1000 peers" \
+	>"$out/soak.svg"
 say "plot: $out/soak.svg"
 
 # It still stops when told (its own liveness bound: 5 s).
-(sleep 10 && kill -KILL "$web" 2>/dev/null) &
-guard=$!
 t0=$(date +%s%N)
 kill -TERM "$web"
-wait "$web" 2>/dev/null || true
-kill "$guard" 2>/dev/null || true
+for _ in $(seq 100); do
+	state=$(awk '{ print $3 }' "/proc/$web/stat" 2>/dev/null || true)
+	[ -z "$state" ] || [ "$state" = Z ] && break
+	sleep 0.1
+done
 stop_ms=$((($(date +%s%N) - t0) / 1000000))
 [ "$stop_ms" -le 5000 ] || fail "sparkmon took $stop_ms ms to stop on SIGTERM"
 say "stopped $stop_ms ms after SIGTERM"
