@@ -64,7 +64,9 @@ function renderChecks(doc) {
       el('span', { class: 'light ' + st, title: st }),
       el('span', { class: 'id' }, c.id + ' ', el('span', { class: 'badge ' + st }, st)),
       el('span', { class: 'summary' }, c.summary || ''),
-      c.hint ? el('span', { class: 'hint' }, c.hint) : null);
+      c.hint ? el('span', { class: 'hint' }, c.hint) : null,
+      // The commands that fix it now, each to copy as it is (text, never HTML).
+      ...(Array.isArray(c.fix) ? c.fix.map(f => el('code', { class: 'fix' }, String(f))) : []));
   }));
 }
 
