@@ -284,6 +284,40 @@ static void test_goto_and_return(void **state)
 	fwrules_ruleset_free(&rs);
 }
 
+/* --ctstate lists: known states only; anything else narrows the rule,
+ * never read as a state. */
+static void test_states(void **state)
+{
+	static const char text[] =
+	    "*filter\n:FORWARD DROP [0:0]\n"
+	    "-A FORWARD -m state --state ESTABLISHED,RELATED -j ACCEPT\n"
+	    "-A FORWARD -m conntrack --ctstate DNAT -j ACCEPT\n"
+	    "-A FORWARD -m conntrack ! --ctstate NEW --ctdir ORIGINAL -j DROP\n"
+	    "COMMIT\n";
+	struct fwrules_ruleset rs;
+	const struct fwrules_chain *c;
+	unsigned states = 4242;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(iptsave_parse_states("NEW,ESTABLISHED", &states), 0);
+	assert_int_equal(states, FWRULES_CT_NEW | FWRULES_CT_ESTABLISHED);
+	states = 4242;
+	assert_int_equal(iptsave_parse_states("NEW,BOGUS", &states), -EINVAL);
+	assert_int_equal(iptsave_parse_states("", &states), -EINVAL);
+	assert_int_equal(states, 4242); /* untouched on error */
+	assert_int_equal(iptsave_parse_v4(text, sizeof(text) - 1, &rs, err, sizeof(err)), 0);
+	c = fwrules_find_chain(&rs.filter, "FORWARD");
+	assert_int_equal(c->rules[0].ct_states, FWRULES_CT_ESTABLISHED | FWRULES_CT_RELATED);
+	assert_false(c->rules[0].conditional);
+	assert_int_equal(c->rules[1].ct_states, 0);
+	assert_true(c->rules[1].conditional);
+	assert_int_equal(c->rules[2].ct_states, FWRULES_CT_NEW);
+	assert_true(c->rules[2].ct_neg);
+	assert_true(c->rules[2].conditional); /* --ctdir */
+	fwrules_ruleset_free(&rs);
+}
+
 static void test_iface_patterns(void **state)
 {
 	(void)state;
@@ -443,6 +477,7 @@ int main(void)
 	    cmocka_unit_test(test_empty_and_legacy_warning),
 	    cmocka_unit_test(test_5000_rules),
 	    cmocka_unit_test(test_goto_and_return),
+	    cmocka_unit_test(test_states),
 	    cmocka_unit_test(test_iface_patterns),
 	    cmocka_unit_test(test_commands),
 	    cmocka_unit_test(test_command_not_shown),
