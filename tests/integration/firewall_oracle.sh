@@ -15,15 +15,9 @@
 # Each case also states the truth it was written to show ("truth:"); when
 # the packets disagree, the case itself is wrong and fails.
 #
-# Runs when tests/integration/firewall_oracle.enabled exists or
-# SPARKMON_ORACLE=1; otherwise it says so and passes. About a minute and a
-# half on two cores.
+# About a minute and a half on two cores.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-if [ ! -e "$here/firewall_oracle.enabled" ] && [ "${SPARKMON_ORACLE:-0}" != 1 ]; then
-	echo "firewall_oracle: off (create tests/integration/firewall_oracle.enabled or set SPARKMON_ORACLE=1)"
-	exit 0
-fi
 . "$here/lib/common.sh"
 . "$here/lib/vpn_path.sh"
 need_tools ip wg wireguard-go ping busybox jq timeout conntrack nft ufw \
