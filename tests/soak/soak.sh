@@ -261,7 +261,12 @@ else
 	for ((s = 210; s < duration - 30; s += 300)); do uplinks="$uplinks$s "; done
 fi
 broken=no hups=0 cur=85 refused=0 applied=0 breaks=""
-refusals() { grep -c 'reload: configuration has errors' "$tmp/sparkmon.log" || true; }
+# refusals: how many reloads were refused with the line that names the file,
+# line, key and value of the invalid configuration.
+refusals() {
+	grep -A1 'reload: configuration has errors, keeping the old one' "$tmp/sparkmon.log" |
+		grep -c "sparkmon.conf:[0-9]*: temperature_warning: 'hot' is not a number" || true
+}
 # at T: what happens at second T of the run (each second once, also when
 # the loop below fell behind).
 at() {
@@ -327,10 +332,8 @@ at() {
 				[ "$(refusals)" -gt "$nref" ] && break
 				sleep 0.2
 			done
-			# The refusal names the file, line and key; the old value stays.
-			if [ "$(refusals)" -gt "$nref" ] &&
-				grep -q "sparkmon.conf:[0-9]*: temperature_warning" "$tmp/sparkmon.log" &&
-				[ "$(gpu_warning)" = "$cur" ]; then
+			# Refused and logged; the old value stays.
+			if [ "$(refusals)" -gt "$nref" ] && [ "$(gpu_warning)" = "$cur" ]; then
 				refused=$((refused + 1))
 			else
 				fail "invalid configuration not refused and logged, or not the old one kept"
@@ -461,6 +464,11 @@ missed=$(grep -c verdict-missed "$out/events.csv" || true)
 say "events: $(grep -c rules- "$out/events.csv" || true) rule flips, $(grep -c interface-deleted "$out/events.csv" || true) interface deletions, $(grep -c uplink-down "$out/events.csv" || true) uplink downs, $(grep -c churn "$out/events.csv" || true) churns; verdict missed $missed; $nb faults looked up in the history; longest gaps: $(echo "$gaps" | tr '\n' ' ')"
 say "verdict latencies: $(grep -o 'after [0-9]* ms' "$out/events.csv" | awk '{ print $2 }' | sort -n | tr '\n' ' ')ms"
 say "SIGHUP: $applied valid applied, $refused invalid refused and logged"
+# Both processes kept the configuration: the collector never ran a probe
+# that the test's configurations switch off (ssh; the endpoint's public IP).
+if grep -E 'sparkmon: (ssh|endpoint)\.' "$tmp/sparkmon.log" >"$tmp/foreign"; then
+	fail "a check that the configuration switches off ran: $(head -2 "$tmp/foreign")"
+fi
 [ "$applied" -ge 1 ] && [ "$refused" -ge 1 ] || fail "SIGHUP: $applied applied, $refused refused"
 say "nvidia-smi: $(cat "$tmp/smi-runs") runs, every third hung"
 say "tunnel: $(grep -o '[0-9]* received' "$tmp/ping.log" || echo '? received') of $(grep -o '[0-9]* packets transmitted' "$tmp/ping.log" || echo '?')"
