@@ -776,21 +776,27 @@ static bool native_table(const struct rulesets *rs, const struct fwrules_table *
 	return false;
 }
 
-/* nft and, when the VPN carries IPv6, ip6tables-save: neither failing
- * fails the probe; each failure is a fact of its own. */
-static void read_more(const struct config *cfg, struct firewall *fw, struct rulesets *rs)
+/* nft and, when the VPN carries IPv6, ip6tables-save. A missing nft is a
+ * fact (no native rules to read); an nft that is there but fails (hangs,
+ * floods, exits non-zero) fails the probe, as native rules it did not show
+ * may drop what iptables' rules accept. A failing ip6tables-save is a fact
+ * of its own, for the IPv6 check. Returns 0 or the nft failure. */
+static int read_more(const struct config *cfg, struct firewall *fw, struct rulesets *rs)
 {
 	char err6[200] = "";
+	int r = cfg->firewall_nft[0] ? read_nft(cfg->firewall_nft, &rs->nft, fw) : -ENOENT;
 
-	if (cfg->firewall_nft[0] && read_nft(cfg->firewall_nft, &rs->nft, fw) == 0) {
+	if (r == 0) {
 		fw->nft_read = true;
 		fw->nft_tables = (unsigned)rs->nft.count;
 		for (size_t i = 0; i < rs->nft.count; i++)
 			if (native_table(rs, &rs->nft.items[i]))
 				fw->nft_native_tables++;
+	} else if (r != -ENOENT) {
+		return r;
 	}
 	if (!fw->ipv6)
-		return;
+		return 0;
 	if (read_ruleset(cfg->firewall_ip6tables_save, 6, &rs->v6, err6, sizeof(err6)) == 0) {
 		rs->have_v6 = true;
 		fw->ipv6_read = true;
@@ -799,6 +805,7 @@ static void read_more(const struct config *cfg, struct firewall *fw, struct rule
 	} else {
 		snprintf(fw->ipv6_error, sizeof(fw->ipv6_error), "%s", err6);
 	}
+	return 0;
 }
 
 static void free_files(struct iface_files *files)
@@ -812,7 +819,7 @@ static void free_files(struct iface_files *files)
 /* Everything after the rulesets are read: the VPN, the expectations, the
  * masquerade and the decisions. */
 static int judge(const struct config *cfg, struct firewall *fw, struct rulesets *rs,
-                 struct net_state *st, struct iface_files *files)
+                 struct net_state *st, struct iface_files *files, char *err, size_t errlen)
 {
 	const char *uplink, *prefer;
 	size_t n_ifaces;
@@ -829,7 +836,9 @@ static int judge(const struct config *cfg, struct firewall *fw, struct rulesets 
 	/* Output without a header (nothing loaded) is iptables-nft's too:
 	 * only a legacy view leaves the nft tables of xtables' names apart. */
 	rs->skip_xt_tables = strcmp(rs->v4.backend, "legacy") != 0;
-	read_more(cfg, fw, rs);
+	r = read_more(cfg, fw, rs);
+	if (r < 0)
+		return fwrules_fail(err, errlen, 0, r, "%s", fw->nft_error);
 	prefer = check_expectations(fw, &rs->v4, rs->have_v6 ? &rs->v6 : NULL);
 	r = judge_masquerade(fw, rs, st, files, n_ifaces, prefer ? prefer : uplink);
 	if (r < 0)
@@ -867,9 +876,11 @@ int firewall_read(const struct config *cfg, struct firewall *ret, char *err, siz
 	r = read_net(st, err, errlen);
 	if (r < 0)
 		goto out;
-	r = judge(cfg, fw, rs, st, files);
+	err[0] = '\0';
+	r = judge(cfg, fw, rs, st, files, err, errlen);
 	if (r < 0) {
-		fwrules_fail(err, errlen, 0, r, "%s", strerror(-r));
+		if (!err[0])
+			fwrules_fail(err, errlen, 0, r, "%s", strerror(-r));
 		goto out;
 	}
 	sanitize_facts(fw);
