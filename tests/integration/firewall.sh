@@ -30,7 +30,9 @@ make_ns() {
 }
 
 # config NAME IPTABLES_SAVE [WG_QUICK_TEMPLATE [NFT]]: ip6tables-save
-# beside iptables-save, of the same backend.
+# beside iptables-save, of the same backend. No public-IP lookup: the
+# namespace's default route leads nowhere, and a DNS query would wait for
+# its timeout on every status run.
 config() {
 	cat >"$tmp/$1.conf" <<CONF
 [general]
@@ -42,6 +44,8 @@ wg_quick_file = ${3:-}
 iptables_save = $2
 ip6tables_save = $(dirname "$2")/ip6$(basename "$2" | sed 's/^ip//')
 nft = ${4:-$(command -v nft)}
+[endpoint]
+ip_urls =
 CONF
 }
 
@@ -311,6 +315,8 @@ cat >"$tmp/auto.conf" <<CONF
 state_dir = $tmp
 [firewall]
 iptables_save = $NFT_SAVE
+[endpoint]
+ip_urls =
 CONF
 out=$(ip netns exec "$ns" "$SPARKMON" -c "$tmp/auto.conf" check --only firewall.forward 2>&1 || true)
 case "$out" in
