@@ -288,7 +288,8 @@ at() {
 	fi
 	if [[ "$deletions" == *" $t "* ]]; then
 		ip -n "$vp_server" link del "$vp_wg"
-		breaks="$breaks $(date +%s)"
+		# While the rules are broken the status is critical already.
+		[ $broken = yes ] || breaks="$breaks $(date +%s)"
 		event interface-deleted
 		check_status wireguard.interface not-ok
 		# Gone for 10 s: the history holds a whole bucket of it even
