@@ -23,6 +23,7 @@ struct series {
 	bool has_raw;         /* counters: the previous reading */
 	double raw, raw_t;
 	int64_t fed_bucket; /* of the last value given, a gap (NaN) included */
+	bool worst;         /* a bucket keeps its highest value, not the mean */
 	float *ring;        /* bucket b lives at ring[b % cap] */
 };
 
@@ -162,7 +163,7 @@ static int64_t newest_bucket(const struct series *s)
 }
 
 static struct series *get_series(struct rings *h, const char *name, const char *label,
-                                 int64_t bucket)
+                                 int64_t bucket, bool worst)
 {
 	struct series *s = find_series(h, name);
 
@@ -194,11 +195,20 @@ static struct series *get_series(struct rings *h, const char *name, const char *
 			ring[i] = NAN;
 		s->ring = ring;
 		s->used = true;
+		s->worst = worst;
 		s->last_bucket = -1;
 		snprintf(s->name, sizeof(s->name), "%s", name);
 	}
 	snprintf(s->label, sizeof(s->label), "%s", label ? label : name);
 	return s;
+}
+
+/* What the bucket being filled stands for: its mean, or its highest value
+ * for a series where a short spike is the point (the overall status: a
+ * minute of CRITICAL among quiet polls must not average down to WARNING). */
+static double bucket_value(const struct series *s)
+{
+	return s->worst ? s->sum : s->sum / s->count;
 }
 
 /* Stores the finished bucket and marks skipped buckets as gaps. */
@@ -218,13 +228,14 @@ static void flush(struct rings *h, struct series *s)
 		from = 0;
 	for (int64_t b = from; b < s->open_bucket; b++)
 		s->ring[(size_t)(b % (int64_t)h->cap)] = NAN;
-	s->ring[(size_t)(s->open_bucket % (int64_t)h->cap)] = (float)(s->sum / s->count);
+	s->ring[(size_t)(s->open_bucket % (int64_t)h->cap)] = (float)bucket_value(s);
 	s->last_bucket = s->open_bucket;
 	s->sum = 0;
 	s->count = 0;
 }
 
-static int rings_add(struct rings *h, const char *name, const char *label, double t, double value)
+static int rings_add(struct rings *h, const char *name, const char *label, double t, double value,
+                     bool worst)
 {
 	int64_t bucket;
 	struct series *s;
@@ -234,7 +245,7 @@ static int rings_add(struct rings *h, const char *name, const char *label, doubl
 	if (!(t >= 0 && t / h->step < HISTORY_BUCKET_MAX))
 		return 0;
 	bucket = (int64_t)(t / h->step);
-	s = get_series(h, name, label, bucket);
+	s = get_series(h, name, label, bucket, worst);
 
 	if (!s)
 		return -ENOSPC;
@@ -252,7 +263,7 @@ static int rings_add(struct rings *h, const char *name, const char *label, doubl
 	if (s->last_bucket < 0 && !s->count)
 		s->first_bucket = bucket;
 	s->open_bucket = bucket;
-	s->sum += value;
+	s->sum = s->worst ? (s->count && s->sum > value ? s->sum : value) : s->sum + value;
 	s->count++;
 	return 0;
 }
@@ -260,8 +271,16 @@ static int rings_add(struct rings *h, const char *name, const char *label, doubl
 int history_add(struct history *h, const char *name, const char *label, double t, double value)
 {
 	if (h->fine)
-		rings_add(h->fine, name, label, t, value);
-	return rings_add(h->coarse, name, label, t, value);
+		rings_add(h->fine, name, label, t, value, false);
+	return rings_add(h->coarse, name, label, t, value, false);
+}
+
+int history_add_worst(struct history *h, const char *name, const char *label, double t,
+                      double value)
+{
+	if (h->fine)
+		rings_add(h->fine, name, label, t, value, true);
+	return rings_add(h->coarse, name, label, t, value, true);
 }
 
 static int rings_add_counter(struct rings *h, const char *name, const char *label, double t,
@@ -272,7 +291,7 @@ static int rings_add_counter(struct rings *h, const char *name, const char *labe
 
 	if (s && s->has_raw && t > s->raw_t && counter >= s->raw)
 		rate = (counter - s->raw) / (t - s->raw_t);
-	if (rings_add(h, name, label, t, rate) < 0)
+	if (rings_add(h, name, label, t, rate, false) < 0)
 		return -ENOSPC;
 	s = find_series(h, name);
 	s->has_raw = true;
@@ -299,8 +318,8 @@ static bool area_valid(const struct snapshot *snap, enum probe_id id)
 static void record_status(struct history *h, const struct verdict *verdict, double t)
 {
 	/* Plotted as severity (0 ok .. 3 critical) so that higher is worse. */
-	history_add(h, "status", "overall status (0 ok, 1 warning, 2 unknown, 3 critical)", t,
-	            verdict_severity(verdict->overall));
+	history_add_worst(h, "status", "overall status (0 ok, 1 warning, 2 unknown, 3 critical)", t,
+	                  verdict_severity(verdict->overall));
 }
 
 static void record_memory(struct history *h, const struct snapshot *snap, double t)
@@ -495,16 +514,18 @@ static struct json_object *series_json(const struct rings *h, const struct serie
 			double v = NAN;
 
 			if (i == s->open_bucket && s->count)
-				v = s->sum / s->count;
+				v = bucket_value(s);
 			else if (i <= s->last_bucket && i > s->last_bucket - (int64_t)h->cap &&
 			         i >= 0)
 				v = s->ring[(size_t)(i % (int64_t)h->cap)];
 			if (!isnan(v)) {
-				sum += v;
+				sum = s->worst ? (cnt && sum > v ? sum : v) : sum + v;
 				cnt++;
 			}
 		}
-		json_object_array_add(values, cnt ? json_object_new_double(sum / cnt) : NULL);
+		if (cnt && !s->worst)
+			sum /= cnt;
+		json_object_array_add(values, cnt ? json_object_new_double(sum) : NULL);
 	}
 	json_object_object_add(o, "name", json_object_new_string(s->name));
 	json_object_object_add(o, "label", json_object_new_string(s->label));

@@ -46,6 +46,12 @@ size_t history_capacity(const struct history *h);
  * -ENOSPC. */
 int history_add(struct history *h, const char *name, const char *label, double t, double value);
 
+/* Same, for a series whose points keep the highest value given in their
+ * step, also when adjacent points are merged to fit a reply: a short spike
+ * stays visible at any zoom. The series' kind is fixed when it is created. */
+int history_add_worst(struct history *h, const char *name, const char *label, double t,
+                      double value);
+
 /* Same for a counter: the series holds its rate per second. A counter that
  * goes backwards (reset) gives no point for that interval. */
 int history_add_counter(struct history *h, const char *name, const char *label, double t,

@@ -522,11 +522,57 @@ static void test_thousand_peers(void **state)
 	free(cfg);
 }
 
+/* The overall status keeps the worst of each step, also when neighbours
+ * are merged to fit a reply: ten seconds of CRITICAL among OK polls stay
+ * CRITICAL in the plot at every zoom, where a mean would show a warning. */
+static void test_status_keeps_worst(void **state)
+{
+	struct config *cfg = config_with_peers(0);
+	struct snapshot *snap = calloc(1, sizeof(*snap));
+	struct verdict *verdict = calloc(1, sizeof(*verdict));
+	struct history *h = history_new(100000, 10000, 64 * 1024, 8); /* 10 points of 10 s */
+	const enum check_status seq[] = {CHECK_OK,      CHECK_CRITICAL, CHECK_WARNING, CHECK_OK,
+	                                 CHECK_WARNING, CHECK_OK,       CHECK_OK,      CHECK_OK};
+	double v[32];
+	size_t n;
+
+	(void)state;
+	assert_non_null(h);
+	assert_non_null(snap);
+	assert_non_null(verdict);
+	/* Two polls a step: steps hold (OK, CRITICAL), (WARNING, OK),
+	 * (WARNING, OK), (OK, OK); the last one still open. */
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		verdict->overall = seq[i];
+		history_record(h, cfg, snap, verdict, 10000.0 + 5.0 * (double)i);
+	}
+	n = values_of(h, "status", 0, v, 32, NULL, NULL);
+	assert_int_equal(n, 4);
+	assert_true(v[0] == 3.0 && v[1] == 1.0 && v[2] == 1.0 && v[3] == 0.0);
+	/* Merged in pairs: (CRITICAL, WARNING) and (WARNING, OK). */
+	n = values_of(h, "status", 2, v, 32, NULL, NULL);
+	assert_int_equal(n, 2);
+	assert_true(v[0] == 3.0 && v[1] == 1.0);
+	/* An open step whose worst came first keeps it. */
+	verdict->overall = CHECK_UNKNOWN;
+	history_record(h, cfg, snap, verdict, 10040.0);
+	verdict->overall = CHECK_OK;
+	history_record(h, cfg, snap, verdict, 10045.0);
+	n = values_of(h, "status", 0, v, 32, NULL, NULL);
+	assert_int_equal(n, 5);
+	assert_true(v[4] == 2.0);
+	history_free(h);
+	free(snap);
+	free(verdict);
+	free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sizing),
 	    cmocka_unit_test(test_gaps_and_averaging),
+	    cmocka_unit_test(test_status_keeps_worst),
 	    cmocka_unit_test(test_counter_rate),
 	    cmocka_unit_test(test_ring_handover),
 	    cmocka_unit_test(test_select_peers),
