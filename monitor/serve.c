@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "monitor/collector.h"
+#include "monitor/events.h"
 #include "monitor/history.h"
 #include "monitor/log.h"
 #include "monitor/netaddr.h"
@@ -77,6 +78,7 @@ struct serve_state {
 
 	pthread_mutex_t history_lock;
 	struct history *history;
+	struct events *events; /* under history_lock too */
 
 	/* Read by HTTP threads for /healthz. */
 	_Atomic uint64_t heartbeat_ms;
@@ -244,6 +246,7 @@ static void publish_round(struct serve_state *st)
 	pthread_mutex_lock(&st->history_lock);
 	if (st->history)
 		history_record(st->history, &st->cfg, snap, st->now, (double)snap->generated_at);
+	events_record(st->events, st->prev, st->now, (double)snap->generated_at);
 	pthread_mutex_unlock(&st->history_lock);
 	/* Each output is handed over as soon as it is built, so that the
 	 * previous one can be freed before the next is rendered. */
@@ -306,6 +309,17 @@ static char *history_doc(void *arg, const char *series, size_t *ret_len)
 	return doc;
 }
 
+static char *events_doc(void *arg, size_t *ret_len)
+{
+	struct serve_state *st = arg;
+	char *doc;
+
+	pthread_mutex_lock(&st->history_lock);
+	doc = events_reply(st->events, ret_len);
+	pthread_mutex_unlock(&st->history_lock);
+	return doc;
+}
+
 /* ---- configuration ------------------------------------------------------- */
 
 static struct history *make_history(const struct config *cfg)
@@ -313,8 +327,10 @@ static struct history *make_history(const struct config *cfg)
 	/* Peers get series only when configured or among the busiest few, so
 	 * the number of series, and the memory, does not grow with peers. */
 	size_t max_series = history_series_for(cfg);
+	/* The timeline of state changes takes its share of the budget first. */
+	size_t budget = (size_t)cfg->history_memory, events = events_footprint(EVENTS_MAX);
 	struct history *h = history_new(cfg->history_retention_ms, cfg->interval_ms,
-	                                (size_t)cfg->history_memory, max_series);
+	                                budget > events ? budget - events : 0, max_series);
 
 	if (!h)
 		log_warning("history: %llu bytes cannot hold %zu series; history is off",
@@ -751,9 +767,11 @@ int serve_run(const char *config_path)
 		goto out;
 	}
 	st->history = make_history(&st->cfg);
+	st->events = events_new(EVENTS_MAX);
 	hooks.arg = st;
 	hooks.health = health;
 	hooks.history = history_doc;
+	hooks.events = events_doc;
 	r = server_start(&st->cfg, &hooks, &st->server, err, sizeof(err));
 	if (r < 0) {
 		log_error("http: %s", err);
@@ -777,6 +795,7 @@ out:
 	if (st->fd >= 0)
 		close(st->fd);
 	history_free(st->history);
+	events_free(st->events);
 	pthread_mutex_destroy(&st->history_lock);
 	config_errors_free(&errors);
 	if (st->snap)

@@ -68,6 +68,7 @@ enum route {
 	ROUTE_METRICS,
 	ROUTE_STATUS,
 	ROUTE_HISTORY,
+	ROUTE_EVENTS,
 	ROUTE_HEALTHZ,
 	ROUTE_ASSET,
 };
@@ -78,9 +79,8 @@ static enum route find_route(const char *url, size_t *asset)
 		const char *path;
 		enum route route;
 	} routes[] = {
-	    {"/metrics", ROUTE_METRICS},
-	    {"/status.json", ROUTE_STATUS},
-	    {"/api/history", ROUTE_HISTORY},
+	    {"/metrics", ROUTE_METRICS},     {"/status.json", ROUTE_STATUS},
+	    {"/api/history", ROUTE_HISTORY}, {"/api/events", ROUTE_EVENTS},
 	    {"/healthz", ROUTE_HEALTHZ},
 	};
 
@@ -124,11 +124,10 @@ static enum MHD_Result serve_healthz(struct server *s, struct MHD_Connection *c)
 	             owned_response(text, (size_t)n, "text/plain; charset=utf-8"));
 }
 
-static enum MHD_Result serve_history(struct server *s, struct MHD_Connection *c)
+/* A document rendered for this request (NULL: 503, no data). */
+static enum MHD_Result serve_rendered(struct server *s, struct MHD_Connection *c, char *doc,
+                                      size_t len)
 {
-	const char *series = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "series");
-	size_t len = 0;
-	char *doc = s->hooks.history ? s->hooks.history(s->hooks.arg, series, &len) : NULL;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
@@ -139,6 +138,23 @@ static enum MHD_Result serve_history(struct server *s, struct MHD_Connection *c)
 	if (r)
 		MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result serve_history(struct server *s, struct MHD_Connection *c)
+{
+	const char *series = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "series");
+	size_t len = 0;
+	char *doc = s->hooks.history ? s->hooks.history(s->hooks.arg, series, &len) : NULL;
+
+	return serve_rendered(s, c, doc, len);
+}
+
+static enum MHD_Result serve_events(struct server *s, struct MHD_Connection *c)
+{
+	size_t len = 0;
+	char *doc = s->hooks.events ? s->hooks.events(s->hooks.arg, &len) : NULL;
+
+	return serve_rendered(s, c, doc, len);
 }
 
 /* 429 with the seconds to wait. */
@@ -211,6 +227,8 @@ enum MHD_Result routes_on_request(void *cls, struct MHD_Connection *c, const cha
 		return serve_published(s, c, &s->status_json);
 	case ROUTE_HISTORY:
 		return serve_history(s, c);
+	case ROUTE_EVENTS:
+		return serve_events(s, c);
 	case ROUTE_HEALTHZ:
 		return serve_healthz(s, c);
 	case ROUTE_ASSET:

@@ -25,6 +25,9 @@ struct server_hooks {
 	/* The history document for a "series" query value (NULL: list the
 	 * series); a malloc'ed string, or NULL when out of memory. */
 	char *(*history)(void *arg, const char *series, size_t *ret_len);
+	/* The last changes of the checks' states (/api/events); a malloc'ed
+	 * string, or NULL when out of memory. */
+	char *(*events)(void *arg, size_t *ret_len);
 };
 
 /* Starts listening on cfg's [http] addresses. Returns 0, or a negative
