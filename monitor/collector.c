@@ -51,17 +51,34 @@ static int send_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* The web process reports a configuration's errors; the collector keeps
- * its old one quietly. */
-static void reload(struct scheduler *sched, const char *path)
+/* Reads the configuration once and sends the bytes to the web process,
+ * which parses the same bytes (and logs their errors): the two processes
+ * never apply two versions of a file an editor is rewriting. The read is
+ * here, not in the web process, so that the process facing the network
+ * gives nothing to the one with capabilities (a configuration names
+ * programs it runs) and needs no read access to the configuration's folder
+ * after start. The collector applies a valid one quietly. */
+static void reload(struct scheduler *sched, const char *path, int fd)
 {
 	struct config *fresh = malloc(sizeof(*fresh));
 	struct config_errors errors = {0};
+	char *text = NULL, *frame = NULL;
+	size_t len = 0, frame_len = 0;
+	int r = config_read(path, &text, &len);
 
-	if (fresh && config_load(path, fresh, &errors) == 0)
+	if (fresh && config_load_read(path, r, text, len, fresh, &errors) == 0)
 		scheduler_set_config(sched, fresh);
 	config_errors_free(&errors);
 	free(fresh);
+	r = wire_encode_config(r, text, len, &frame, &frame_len);
+	free(text);
+	if (r < 0) {
+		log_error("reload: the configuration cannot be sent: %s", strerror(-r));
+		return;
+	}
+	/* A failure here is the web process gone: the next batch says so. */
+	(void)send_all(fd, frame, frame_len);
+	free(frame);
 }
 
 /* The frames of the probes that finished a run since the last call. */
@@ -127,7 +144,7 @@ int collector_run(const struct config *cfg, const char *config_path, int fd)
 
 		if (collector_reload) {
 			collector_reload = 0;
-			reload(sched, config_path);
+			reload(sched, config_path, fd);
 		}
 		if (next != gen) {
 			/* Let probes that finish together go out together. */

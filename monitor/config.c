@@ -13,8 +13,6 @@
 #include "probes/readfile.h"
 #include "probes/wireguard.h"
 
-/* A configuration file larger than this is certainly a mistake. */
-#define CONFIG_FILE_MAX (256 * 1024)
 /* libinih's line buffer (INI_MAX_LINE in Debian's build). */
 #define CONFIG_LINE_MAX 200
 /* libinih's section buffer (MAX_SECTION): it cuts longer names silently. */
@@ -1139,28 +1137,57 @@ int config_load_string(const char *text, const char *name, struct config *ret,
 	return r;
 }
 
-int config_load(const char *path, struct config *ret, struct config_errors *errors)
+int config_read(const char *path, char **ret_text, size_t *ret_len)
+{
+	int r =
+	    readfile_read(path ? path : CONFIG_DEFAULT_PATH, CONFIG_FILE_MAX, ret_text, ret_len);
+
+	if (r == -ENOENT && !path) {
+		*ret_text = NULL;
+		*ret_len = 0;
+		return 0;
+	}
+	return r;
+}
+
+int config_load_read(const char *path, int read_result, const char *text, size_t len,
+                     struct config *ret, struct config_errors *errors)
 {
 	const char *name = path ? path : CONFIG_DEFAULT_PATH;
-	char *text = NULL;
-	size_t len;
+	char *copy;
 	int r;
 
-	r = readfile_read(name, CONFIG_FILE_MAX, &text, &len);
-	if (r == -ENOENT && !path) {
+	if (read_result < 0) {
+		errors_add(errors, name, 0, "%s",
+		           read_result == -EFBIG ? "file too large" : strerror(-read_result));
+		return read_result;
+	}
+	if (!text) {
 		config_defaults(ret);
 		return 0;
 	}
-	if (r < 0) {
-		errors_add(errors, name, 0, "%s", r == -EFBIG ? "file too large" : strerror(-r));
-		return r;
-	}
 	if (memchr(text, '\0', len)) {
 		errors_add(errors, name, 0, "contains a NUL byte: not a text file");
-		free(text);
 		return -EINVAL;
 	}
-	r = config_load_string(text, name, ret, errors);
+	/* The bytes may come from a message, without the NUL. */
+	copy = strndup(text, len);
+	if (!copy) {
+		errors_add(errors, name, 0, "cannot parse (out of memory)");
+		return -ENOMEM;
+	}
+	r = config_load_string(copy, name, ret, errors);
+	free(copy);
+	return r;
+}
+
+int config_load(const char *path, struct config *ret, struct config_errors *errors)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r = config_read(path, &text, &len);
+
+	r = config_load_read(path, r, text, len, ret, errors);
 	free(text);
 	return r;
 }

@@ -130,6 +130,20 @@ void config_defaults(struct config *cfg);
  * *errors; *ret is written only on success. */
 int config_load(const char *path, struct config *ret, struct config_errors *errors);
 
+/* config_load() in two steps, so that the bytes read at one moment can be
+ * parsed in another process (a reload of `sparkmon serve`: the collector
+ * reads the file once and sends the bytes; both processes then apply the
+ * same configuration, whatever an editor does to the file meanwhile).
+ * config_read() returns 0 with the text (NUL-terminated, owned by the
+ * caller) or NULL for an absent default file, or -errno; config_load_read()
+ * turns that outcome (text need not end in a NUL) into what config_load()
+ * would have returned. A file larger than CONFIG_FILE_MAX is certainly a
+ * mistake. */
+#define CONFIG_FILE_MAX (256 * 1024)
+int config_read(const char *path, char **ret_text, size_t *ret_len);
+int config_load_read(const char *path, int read_result, const char *text, size_t len,
+                     struct config *ret, struct config_errors *errors);
+
 /* Same as config_load() on an in-memory text; `name` is used in messages. */
 int config_load_string(const char *text, const char *name, struct config *ret,
                        struct config_errors *errors);

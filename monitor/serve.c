@@ -62,6 +62,7 @@ static volatile sig_atomic_t serve_reload;
 
 struct serve_state {
 	struct config cfg;
+	const char *config_path; /* NULL: the default */
 	struct server *server;
 	struct snapshot *snap; /* from the collector's messages */
 
@@ -363,7 +364,9 @@ static void log_config_errors(const struct config_errors *errors)
 		p += len + (p[len] == '\n');
 	}
 }
-static void reload(struct serve_state *st, const char *path)
+/* Applies the configuration the collector read on SIGHUP (WIRE_CONFIG):
+ * the same bytes it applied itself. */
+static void reload(struct serve_state *st, int read_result, const char *text, size_t len)
 {
 	struct config *fresh = malloc(sizeof(*fresh));
 	struct config_errors errors = {0};
@@ -372,7 +375,7 @@ static void reload(struct serve_state *st, const char *path)
 		log_error("reload: out of memory, keeping the old configuration");
 		return;
 	}
-	if (config_load(path, fresh, &errors) < 0) {
+	if (config_load_read(st->config_path, read_result, text, len, fresh, &errors) < 0) {
 		log_error("reload: configuration has errors, keeping the old one:");
 		log_config_errors(&errors);
 		goto out;
@@ -497,20 +500,19 @@ static void folder_of(const char *path, char *buf, size_t size)
 	free(real);
 }
 
-/* What stays readable: the folders of the configuration and of the TLS
- * files, so that a reload reads them again even when they were replaced
- * by new files (an editor's rename, a renewed certificate), and nothing
- * else. */
-static int enter_sandbox(struct serve_state *st, const char *config_path)
+/* What stays readable: the folders of the TLS files, so that a reload
+ * reads them again even when they were replaced by new files (a renewed
+ * certificate moved into place), and nothing else. Not the configuration:
+ * on a reload the collector reads it and sends the bytes. */
+static int enter_sandbox(struct serve_state *st)
 {
 	struct sandbox_policy policy = {.keep_fd = st->fd};
-	char note[160], err[256], dirs[3][CONFIG_PATH_MAX];
+	char note[160], err[256], dirs[2][CONFIG_PATH_MAX];
 	int r;
 
-	folder_of(config_path ? config_path : CONFIG_DEFAULT_PATH, dirs[0], sizeof(dirs[0]));
-	folder_of(st->cfg.http_tls_cert, dirs[1], sizeof(dirs[1]));
-	folder_of(st->cfg.http_tls_key, dirs[2], sizeof(dirs[2]));
-	for (int i = 0; i < 3; i++)
+	folder_of(st->cfg.http_tls_cert, dirs[0], sizeof(dirs[0]));
+	folder_of(st->cfg.http_tls_key, dirs[1], sizeof(dirs[1]));
+	for (int i = 0; i < 2; i++)
 		policy.readable[i] = dirs[i];
 	r = sandbox_enter(&policy, note, sizeof(note), err, sizeof(err));
 	if (r < 0) {
@@ -551,6 +553,7 @@ static int apply_frames(struct serve_state *st)
 
 	for (;;) {
 		int64_t size = wire_frame_size(st->rx + used, st->rx_len - used);
+		const char *frame;
 		struct wire_heartbeat hb;
 		enum wire_type type;
 		char err[256];
@@ -562,7 +565,8 @@ static int apply_frames(struct serve_state *st)
 		}
 		if (size == 0 || (uint64_t)size > st->rx_len - used)
 			break;
-		r = wire_apply(st->rx + used, (size_t)size, st->snap, &hb, &type, err, sizeof(err));
+		frame = st->rx + used;
+		r = wire_apply(frame, (size_t)size, st->snap, &hb, &type, err, sizeof(err));
 		used += (size_t)size;
 		if (r < 0) {
 			/* A whole frame whose facts are refused: it is dropped
@@ -570,10 +574,19 @@ static int apply_frames(struct serve_state *st)
 			log_bad_message(st, err);
 			continue;
 		}
-		if (type == WIRE_HEARTBEAT)
+		if (type == WIRE_HEARTBEAT) {
 			on_heartbeat(st, &hb);
-		else
+		} else if (type == WIRE_CONFIG) {
+			int read_result;
+			const char *text;
+			size_t len;
+
+			wire_config_of(frame, &read_result, &text, &len);
+			reload(st, read_result, text, len);
+			notify_send("READY=1");
+		} else {
 			changed = 1;
+		}
 	}
 	memmove(st->rx, st->rx + used, st->rx_len - used);
 	st->rx_len -= used;
@@ -677,7 +690,7 @@ static bool all_reported(const struct snapshot *snap)
 	return true;
 }
 
-static int web_loop(struct serve_state *st, const char *config_path)
+static int web_loop(struct serve_state *st)
 {
 	uint64_t watchdog_usec = notify_watchdog_usec(), last_watchdog = 0;
 	uint64_t first_by = monotonic_ms() + SERVE_FIRST_ROUND_MS;
@@ -689,12 +702,11 @@ static int web_loop(struct serve_state *st, const char *config_path)
 
 		if (serve_stop)
 			break;
+		/* The collector reads the file and sends it (WIRE_CONFIG). */
 		if (serve_reload) {
 			serve_reload = 0;
 			notify_send("RELOADING=1");
 			kill(st->collector, SIGHUP);
-			reload(st, config_path);
-			notify_send("READY=1");
 		}
 		if (n > 0) {
 			r = receive(st);
@@ -744,6 +756,7 @@ int serve_run(const char *config_path)
 		code = 1;
 		goto out;
 	}
+	st->config_path = config_path;
 	if (config_load(config_path, &st->cfg, &errors) < 0) {
 		log_error("configuration has errors:");
 		log_config_errors(&errors);
@@ -762,7 +775,7 @@ int serve_run(const char *config_path)
 		goto out;
 	}
 	/* Before the first thread: capabilities belong to each thread. */
-	if (enter_sandbox(st, config_path) < 0) {
+	if (enter_sandbox(st) < 0) {
 		code = 1;
 		goto out;
 	}
@@ -783,7 +796,7 @@ int serve_run(const char *config_path)
 	         SPARKMON_VERSION, url, (unsigned long long)st->cfg.interval_ms,
 	         (int)st->collector);
 	notify_send("READY=1\nSTATUS=serving on %s", url);
-	code = web_loop(st, config_path);
+	code = web_loop(st);
 	if (code == 0) {
 		notify_send("STOPPING=1");
 		log_info("stopping");

@@ -1,5 +1,7 @@
 #include "monitor/wire.h"
 
+#include "monitor/config.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "monitor/config.h"
 #include "monitor/probetab.h"
 
 /* ---- encoding -------------------------------------------------------------- */
@@ -125,6 +128,39 @@ void wire_encode_heartbeat(const struct wire_heartbeat *hb, char buf[WIRE_HEARTB
 
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), hb, sizeof(*hb));
+}
+
+int wire_encode_config(int read_result, const char *text, size_t len, char **ret, size_t *ret_len)
+{
+	struct wire_header h = {.magic = WIRE_MAGIC, .version = WIRE_VERSION, .type = WIRE_CONFIG};
+	int32_t rr = read_result;
+	char *buf;
+
+	if (len > CONFIG_FILE_MAX)
+		return -E2BIG;
+	h.length = (uint32_t)(sizeof(rr) + len);
+	buf = malloc(sizeof(h) + h.length);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), &rr, sizeof(rr));
+	if (len)
+		memcpy(buf + sizeof(h) + sizeof(rr), text, len);
+	*ret = buf;
+	*ret_len = sizeof(h) + h.length;
+	return 0;
+}
+
+void wire_config_of(const void *frame, int *ret_read_result, const char **ret_text, size_t *ret_len)
+{
+	struct wire_header h;
+	int32_t rr;
+
+	memcpy(&h, frame, sizeof(h));
+	memcpy(&rr, (const char *)frame + sizeof(h), sizeof(rr));
+	*ret_read_result = rr;
+	*ret_text = (const char *)frame + sizeof(h) + sizeof(rr);
+	*ret_len = h.length - sizeof(rr);
 }
 
 /* ---- decoding -------------------------------------------------------------- */
@@ -560,7 +596,7 @@ int64_t wire_frame_size(const void *buf, size_t len)
 		return -EBADMSG;
 	if (h.version != WIRE_VERSION)
 		return -EPROTONOSUPPORT;
-	if (h.type != WIRE_RESULT && h.type != WIRE_HEARTBEAT)
+	if (h.type != WIRE_RESULT && h.type != WIRE_HEARTBEAT && h.type != WIRE_CONFIG)
 		return -EBADMSG;
 	if (h.length > WIRE_FRAME_MAX - sizeof(h))
 		return -E2BIG;
@@ -588,6 +624,18 @@ int wire_apply(const void *frame, size_t len, struct snapshot *snap, struct wire
 			return bad(&c, "heartbeat names probe %d", (int)hb.overdue_probe);
 		*ret_hb = hb;
 		*ret_type = WIRE_HEARTBEAT;
+		return 0;
+	}
+	if (h.type == WIRE_CONFIG) {
+		int32_t rr;
+
+		if (c.left < sizeof(rr) || c.left - sizeof(rr) > CONFIG_FILE_MAX)
+			return bad(&c, "a configuration of %zu bytes", c.left);
+		take_into(&c, &rr, sizeof(rr), "the read result");
+		/* 0, or an errno the reader can have seen. */
+		if (rr > 0 || rr < -4095 || (rr < 0 && c.left))
+			return bad(&c, "a configuration read result of %d", (int)rr);
+		*ret_type = WIRE_CONFIG;
 		return 0;
 	}
 	r = apply_result(&c, snap);

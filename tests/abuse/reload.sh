@@ -17,6 +17,7 @@ mkcert() { # CN -> $tmp/CN.pem, $tmp/CN.key
 }
 mkcert first
 mkcert second
+mkcert third
 cp "$tmp/first.pem" "$tmp/cert.pem"
 cp "$tmp/first.key" "$tmp/key.pem"
 port=$(free_port)
@@ -49,7 +50,7 @@ subject() { # PORT
 	openssl s_client -connect "127.0.0.1:$1" </dev/null 2>/dev/null |
 		openssl x509 -noout -subject 2>/dev/null | sed 's/.*CN *= *//'
 }
-cat "$tmp/first.pem" "$tmp/second.pem" >"$tmp/ca.pem"
+cat "$tmp/first.pem" "$tmp/second.pem" "$tmp/third.pem" >"$tmp/ca.pem"
 wait_http "https://127.0.0.1:$port/healthz" --cacert "$tmp/ca.pem"
 
 expect() { [ "$1" = "$2" ] || fail "$3: expected $1, got $2"; ok "$3 -> $2"; }
@@ -108,4 +109,18 @@ grep -q 'reload: \[http\] changed: listen allow hostnames auth_user auth_bcrypt$
 	fail "the second reload did not log what changed: $(grep 'changed:' "$tmp/serve.log" | tr '\n' ' ')"
 grep -q 's3cret\|abcdefghijklmnopqrstuu' "$tmp/serve.log" && fail "the log shows the password or its hash"
 ok "logged: $(grep -o 'reload: \[http\] changed:.*' "$tmp/serve.log" | tail -1), no secret"
+
+# A renewed certificate moved into place (certbot's and most tools' way: a
+# new file renamed over the old name) and a configuration an editor saved
+# by rename: both read on the next SIGHUP.
+cp "$tmp/third.pem" "$tmp/cert.pem.new"
+cp "$tmp/third.key" "$tmp/key.pem.new"
+mv "$tmp/cert.pem.new" "$tmp/cert.pem"
+mv "$tmp/key.pem.new" "$tmp/key.pem"
+sed 's/^hostnames = .*/hostnames = gpu.example, renamed.example/' "$tmp/serve.conf" >"$tmp/serve.conf.new"
+mv "$tmp/serve.conf.new" "$tmp/serve.conf"
+kill -HUP "$pid"
+sleep 3
+expect third "$(subject "$port2")" "a certificate renamed into place"
+expect 200 "$(code "$port2" 127.0.0.1 -u admin:s3cret -H 'Host: renamed.example')" "a configuration renamed into place"
 finish

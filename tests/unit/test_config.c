@@ -435,6 +435,35 @@ static void test_nul_byte(void **state)
 	                  ": contains a NUL byte: not a text file\n");
 }
 
+/* What the collector read, parsed in the web process: bytes without a NUL
+ * at the end, a read error with the file's name, a NUL inside. */
+static void test_load_read_bytes(void **state)
+{
+	static const char text[] = "[general]\ninterval = 7s\nJUNK";
+	struct config_errors errors = {0};
+	struct config cfg;
+
+	(void)state;
+	/* Only the first 24 bytes are the file: "JUNK" must not be read. */
+	assert_int_equal(config_load_read("/etc/x.conf", 0, text, 24, &cfg, &errors), 0);
+	assert_int_equal(cfg.interval_ms, 7000);
+	assert_string_equal(cfg.source, "/etc/x.conf");
+	assert_int_equal(config_load_read("/etc/x.conf", 0, text, sizeof(text) - 1, &cfg, &errors),
+	                 -EINVAL);
+	assert_non_null(strstr(errors.text, "/etc/x.conf:3: syntax error"));
+	config_errors_free(&errors);
+	memset(&errors, 0, sizeof(errors));
+	poison(&cfg);
+	assert_int_equal(config_load_read("/etc/x.conf", -EACCES, NULL, 0, &cfg, &errors), -EACCES);
+	assert_string_equal(errors.text, "/etc/x.conf: Permission denied\n");
+	assert_true(is_poisoned(&cfg));
+	config_errors_free(&errors);
+	memset(&errors, 0, sizeof(errors));
+	assert_int_equal(config_load_read("/etc/x.conf", 0, "a\0b", 3, &cfg, &errors), -EINVAL);
+	assert_string_equal(errors.text, "/etc/x.conf: contains a NUL byte: not a text file\n");
+	config_errors_free(&errors);
+}
+
 static void test_missing_file_given(void **state)
 {
 	struct config_errors errors = {0};
@@ -636,6 +665,7 @@ int main(void)
 	    cmocka_unit_test(test_line_length),
 	    cmocka_unit_test(test_section_name_length),
 	    cmocka_unit_test(test_nul_byte),
+	    cmocka_unit_test(test_load_read_bytes),
 	    cmocka_unit_test(test_missing_file_given),
 	    cmocka_unit_test(test_file_errors_name_file_and_line),
 	    cmocka_unit_test(test_missing_default_file),

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "monitor/probetab.h"
+#include "monitor/config.h"
 #include "monitor/wire.h"
 
 /* A snapshot with something in every part, and a WireGuard part with two
@@ -168,6 +169,59 @@ static void test_heartbeat(void **state)
 	hb.overdue_probe = PROBE__COUNT;
 	wire_encode_heartbeat(&hb, buf);
 	assert_int_equal(wire_apply(buf, sizeof(buf), &s, &got, &type, err, sizeof(err)), -EBADMSG);
+}
+
+/* A reload's configuration travels as the collector read it: its bytes,
+ * or the read error, and nothing the web process could mistake for more. */
+static void test_config_frame(void **state)
+{
+	static const char text[] = "[http]\nlisten = 127.0.0.1:1\n";
+	struct wire_heartbeat hb;
+	struct snapshot s = {0};
+	enum wire_type type;
+	char *buf, err[128];
+	const char *got;
+	size_t len, got_len;
+	int rr;
+
+	(void)state;
+	assert_int_equal(wire_encode_config(0, text, strlen(text), &buf, &len), 0);
+	assert_int_equal(wire_frame_size(buf, len), (int64_t)len);
+	assert_int_equal(wire_apply(buf, len, &s, &hb, &type, err, sizeof(err)), 0);
+	assert_int_equal(type, WIRE_CONFIG);
+	wire_config_of(buf, &rr, &got, &got_len);
+	assert_int_equal(rr, 0);
+	assert_int_equal(got_len, strlen(text));
+	assert_memory_equal(got, text, got_len);
+	/* Cut anywhere: refused. */
+	for (size_t cut = 0; cut < len; cut++) {
+		struct wire_header h;
+
+		memcpy(&h, buf, sizeof(h));
+		if (cut >= sizeof(h)) {
+			h.length = (uint32_t)(cut - sizeof(h));
+			memcpy(buf, &h, sizeof(h));
+		}
+		if (cut >= sizeof(h) + sizeof(int32_t))
+			continue; /* a shorter text is still a text */
+		assert_int_equal(wire_apply(buf, cut, &s, &hb, &type, err, sizeof(err)), -EBADMSG);
+	}
+	free(buf);
+	/* A read error carries no text; a positive or absurd result is refused. */
+	assert_int_equal(wire_encode_config(-EACCES, NULL, 0, &buf, &len), 0);
+	assert_int_equal(wire_apply(buf, len, &s, &hb, &type, err, sizeof(err)), 0);
+	wire_config_of(buf, &rr, &got, &got_len);
+	assert_int_equal(rr, -EACCES);
+	assert_int_equal(got_len, 0);
+	free(buf);
+	assert_int_equal(wire_encode_config(5, NULL, 0, &buf, &len), 0);
+	assert_int_equal(wire_apply(buf, len, &s, &hb, &type, err, sizeof(err)), -EBADMSG);
+	free(buf);
+	assert_int_equal(wire_encode_config(-EACCES, text, 3, &buf, &len), 0);
+	assert_int_equal(wire_apply(buf, len, &s, &hb, &type, err, sizeof(err)), -EBADMSG);
+	free(buf);
+	/* No larger than a configuration file may be. */
+	assert_int_equal(wire_encode_config(0, text, CONFIG_FILE_MAX + 1, &buf, &len), -E2BIG);
 }
 
 /* Every cut of every frame is refused, and leaves the snapshot alone. */
@@ -471,10 +525,11 @@ static void test_flipped_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_zero_parts),
-	    cmocka_unit_test(test_heartbeat),        cmocka_unit_test(test_truncated),
-	    cmocka_unit_test(test_header),           cmocka_unit_test(test_corrupt_values),
-	    cmocka_unit_test(test_oversized_counts), cmocka_unit_test(test_flipped_bytes),
+	    cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_zero_parts),
+	    cmocka_unit_test(test_heartbeat),      cmocka_unit_test(test_truncated),
+	    cmocka_unit_test(test_config_frame),   cmocka_unit_test(test_header),
+	    cmocka_unit_test(test_corrupt_values), cmocka_unit_test(test_oversized_counts),
+	    cmocka_unit_test(test_flipped_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
