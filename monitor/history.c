@@ -87,6 +87,13 @@ static struct rings *rings_new(uint64_t retention_ms, uint64_t interval_ms, size
 	}
 	for (size_t i = 0; i < max_series; i++)
 		h->series[i].ring = h->values + i * h->cap;
+	/* Every ring is written now (gaps), so the whole budget is resident
+	 * from the start. Rings left untouched until their series first
+	 * comes made the daemon's memory climb long after its start: peers
+	 * enter and leave the busiest few, and each newcomer took a ring never used
+	 * before until all had been, a ring's worth of pages each time. */
+	for (size_t i = 0; i < max_series * h->cap; i++)
+		h->values[i] = NAN;
 	return h;
 }
 
@@ -189,8 +196,8 @@ static struct series *get_series(struct rings *h, const char *name, const char *
 		float *ring = s->ring;
 
 		memset(s, 0, sizeof(*s));
-		/* Gaps until points come; and the ring is resident from now
-		 * on, not page by page over the retention. */
+		/* Gaps until points come: a ring handed over still holds
+		 * its former series' points. */
 		for (size_t i = 0; i < h->cap; i++)
 			ring[i] = NAN;
 		s->ring = ring;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -522,6 +523,41 @@ static void test_thousand_peers(void **state)
 	free(cfg);
 }
 
+/* The resident size of this process, in KiB. */
+static long resident_kib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long size = 0, resident = -1;
+
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%ld %ld", &size, &resident), 2);
+	fclose(f);
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* The whole budget is resident from the start: series that come later
+ * (peers entering the busiest few) take rings already in memory, so the
+ * daemon's memory does not climb while each ring gets its first series. */
+static void test_rings_resident_from_start(void **state)
+{
+	/* Two resolutions of 720 points for 1000 series: 5.5 MiB of rings. */
+	struct history *h = history_new(86400000, 1000, 16 * MIB, 1000);
+	char name[HISTORY_NAME_MAX];
+	long before;
+
+	(void)state;
+	assert_non_null(h);
+	assert_true(history_footprint(h) > 5 * MIB);
+	before = resident_kib();
+	for (unsigned i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "peer.%u", i);
+		assert_int_equal(history_add(h, name, NULL, 1700000000.0, i), 0);
+	}
+	assert_int_equal(history_series_count(h), 1000);
+	assert_true(resident_kib() - before < 256);
+	history_free(h);
+}
+
 /* The overall status keeps the worst of each step, also when neighbours
  * are merged to fit a reply: ten seconds of CRITICAL among OK polls stay
  * CRITICAL in the plot at every zoom, where a mean would show a warning. */
@@ -577,6 +613,7 @@ int main(void)
 	    cmocka_unit_test(test_ring_handover),
 	    cmocka_unit_test(test_select_peers),
 	    cmocka_unit_test(test_thousand_peers),
+	    cmocka_unit_test(test_rings_resident_from_start),
 	    cmocka_unit_test(test_two_resolutions),
 	    cmocka_unit_test(test_start_near_1970),
 	    cmocka_unit_test(test_reply_to_query),
