@@ -124,8 +124,11 @@ elapsed=$(($(date +%s) - start))
 echo "-- URLs are tried in order until one answers"
 config order "$refused $base/garbage.txt $base/ip.txt"
 expect order OK "public IP is 203.0.113.7"
-"$SPARKMON" -c "$tmp/order.conf" check --json 2>/dev/null | grep -q "\"source_url\": \"http:\\\\/\\\\/127.0.0.1:$port\\\\/ip.txt\"" ||
+"$SPARKMON" -c "$tmp/order.conf" check --json >"$tmp/order.json" 2>/dev/null || true
+grep -qF "\"source_url\": \"http://127.0.0.1:$port/ip.txt\"" "$tmp/order.json" ||
 	fail "order: source_url is not the third URL"
+# URLs and paths as people write them: json-c's "\/" escape is switched off.
+grep -qF '\/' "$tmp/order.json" && fail "check --json writes '/' as '\\/'"
 
 echo "-- reachability URLs"
 config probes "$base/ip.txt" "probes = $base/ip.txt $base/cgi-bin/err500 $refused"
