@@ -32,6 +32,8 @@ enum key_type {
 	KEY_IFNAMES,   /* struct config_ifnames: interface names, space or comma separated */
 	KEY_URLS,      /* char[CONFIG_TEXT_MAX]: http(s) URLs, space or comma separated */
 	KEY_SWITCH,    /* enum config_switch: auto, yes or no */
+	KEY_FORMAT,    /* enum config_alert_format */
+	KEY_NOTIFY,    /* "[FORMAT] URL", repeatable: alert_notify[] */
 };
 
 struct key_def {
@@ -134,6 +136,14 @@ static const struct key_def config_keys[] = {
      SECONDS(60), "connect timeout of each HTTP request"},
     {"endpoint", "timeout", KEY_DURATION, FIELD(endpoint_timeout_ms), 100, SECONDS(120),
      "total timeout of each HTTP request"},
+    {"alert", "remind", KEY_DURATION, FIELD(alert_remind_ms), SECONDS(1), SECONDS(30 * 86400),
+     "what is still not OK is reported again this long after it was last reported"},
+    {"alert", "format", KEY_FORMAT, FIELD(alert_format), 0, 0,
+     "body of each notification: text, ntfy, gotify, slack or json"},
+    {"alert", "timeout", KEY_DURATION, FIELD(alert_timeout_ms), 100, SECONDS(60),
+     "total timeout of each notification's POST"},
+    {"alert", "notify", KEY_NOTIFY, FIELD(alert_notify), 0, 0,
+     "URL each change is posted to, optionally after its format; repeat the line for more"},
     {"ssh", "enabled", KEY_SWITCH, FIELD(ssh_enabled), 0, 0,
      "watch sshd: auto (where /etc/ssh/sshd_config exists), yes or no"},
     {"ssh", "port", KEY_COUNT, FIELD(ssh_port), 0, 65535,
@@ -181,6 +191,9 @@ void config_defaults(struct config *cfg)
 	strcpy(cfg->endpoint_ip_urls, "https://api.ipify.org");
 	cfg->endpoint_connect_timeout_ms = SECONDS(3);
 	cfg->endpoint_timeout_ms = SECONDS(10);
+	cfg->alert_remind_ms = SECONDS(86400);
+	cfg->alert_timeout_ms = SECONDS(5);
+	cfg->alert_format = CONFIG_ALERT_TEXT;
 	cfg->ssh_enabled = CONFIG_SWITCH_AUTO;
 	cfg->ssh_timeout_ms = SECONDS(3);
 	cfg->ssh_interval_ms = SECONDS(60);
@@ -533,6 +546,7 @@ struct parse_state {
 	/* The current section's name was too long for libinih: it would pass
 	 * its keys under a cut name, so they are refused at the header. */
 	bool section_cut;
+	bool notify_own_format[CONFIG_NOTIFY_MAX]; /* "FORMAT URL" rather than "URL" */
 };
 
 static const struct key_def *find_key(const char *section, const char *name, size_t *index)
@@ -687,6 +701,93 @@ static void set_urls(struct parse_state *st, const struct key_def *key, const ch
 		           key->name, value, CONFIG_URLS_MAX, CONFIG_URL_MAX);
 }
 
+/* Printable ASCII without blanks. */
+static bool printable(const char *text)
+{
+	for (; *text; text++)
+		if ((unsigned char)*text <= 0x20 || (unsigned char)*text >= 0x7f)
+			return false;
+	return true;
+}
+
+static const char *const alert_format_names[CONFIG_ALERT__COUNT] = {
+    [CONFIG_ALERT_TEXT] = "text",   [CONFIG_ALERT_NTFY] = "ntfy", [CONFIG_ALERT_GOTIFY] = "gotify",
+    [CONFIG_ALERT_SLACK] = "slack", [CONFIG_ALERT_JSON] = "json",
+};
+
+const char *config_alert_format_name(enum config_alert_format format)
+{
+	return (unsigned)format < CONFIG_ALERT__COUNT ? alert_format_names[format] : "text";
+}
+
+static int parse_alert_format(const char *text, size_t len, enum config_alert_format *ret)
+{
+	for (int i = 0; i < CONFIG_ALERT__COUNT; i++) {
+		if (strlen(alert_format_names[i]) == len &&
+		    strncasecmp(text, alert_format_names[i], len) == 0) {
+			*ret = (enum config_alert_format)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static void set_format(struct parse_state *st, const struct key_def *key, const char *value,
+                       char *field)
+{
+	enum config_alert_format f;
+
+	if (parse_alert_format(value, strlen(value), &f) < 0) {
+		errors_add(st->errors, st->name, st->line,
+		           "%s: '%s' is not text, ntfy, gotify, slack or json", key->name, value);
+		return;
+	}
+	memcpy(field, &f, sizeof(f));
+}
+
+/* "[FORMAT] URL": one http(s) URL with a host, printable, no blank. The
+ * message never quotes the value: the URL may hold a token. */
+static void set_notify(struct parse_state *st, const struct key_def *key, const char *value)
+{
+	enum config_alert_format f = st->cfg.alert_format;
+	struct config *c = &st->cfg;
+	const char *url = value, *blank = strpbrk(value, " \t");
+	size_t len;
+
+	if (blank) {
+		url = blank + strspn(blank, " \t");
+		if (parse_alert_format(value, (size_t)(blank - value), &f) < 0) {
+			errors_add(st->errors, st->name, st->line,
+			           "%s: the word before the URL is not text, ntfy, gotify, slack "
+			           "or json",
+			           key->name);
+			return;
+		}
+	}
+	len = strlen(url);
+	if (c->n_alert_notify == CONFIG_NOTIFY_MAX) {
+		errors_add(st->errors, st->name, st->line, "%s: more than %d notify lines",
+		           key->name, CONFIG_NOTIFY_MAX);
+		return;
+	}
+	if (len >= CONFIG_NOTIFY_URL_MAX || !printable(url) ||
+	    !((len > 7 && strncmp(url, "http://", 7) == 0) ||
+	      (len > 8 && strncmp(url, "https://", 8) == 0)) ||
+	    strchr("/?#", url[strncmp(url, "https", 5) == 0 ? 8 : 7])) {
+		errors_add(st->errors, st->name, st->line,
+		           "%s: not '[FORMAT] URL' with one http:// or https:// URL with a host, "
+		           "printable, shorter than %d bytes (the value is not repeated here: it "
+		           "may hold a token)",
+		           key->name, CONFIG_NOTIFY_URL_MAX);
+		return;
+	}
+	/* A URL without a format of its own takes [alert] format's, which
+	 * may come later in the file (validate). */
+	st->notify_own_format[c->n_alert_notify] = blank != NULL;
+	memcpy(c->alert_notify[c->n_alert_notify], url, len + 1);
+	c->alert_notify_format[c->n_alert_notify++] = f;
+}
+
 static void set_ifnames(struct parse_state *st, const struct key_def *key, const char *value,
                         char *field)
 {
@@ -729,6 +830,12 @@ static void set_value(struct parse_state *st, const struct key_def *key, const c
 		return;
 	case KEY_SWITCH:
 		set_switch(st, key, value, field);
+		return;
+	case KEY_FORMAT:
+		set_format(st, key, value, field);
+		return;
+	case KEY_NOTIFY:
+		set_notify(st, key, value);
 		return;
 	case KEY_COUNT:
 	case KEY_SIZE:
@@ -841,7 +948,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		           section);
 		return 1;
 	}
-	if (st->seen_line[index]) {
+	if (st->seen_line[index] && key->type != KEY_NOTIFY) {
 		errors_add(st->errors, st->name, st->line, "%s: set again (first set on line %d)",
 		           name, st->seen_line[index]);
 		return 1;
@@ -1033,6 +1140,9 @@ static void validate(struct parse_state *st)
 				           peer->name, st->cfg.peers[j].name);
 	}
 	validate_http(st);
+	for (uint32_t i = 0; i < st->cfg.n_alert_notify; i++)
+		if (!st->notify_own_format[i])
+			st->cfg.alert_notify_format[i] = st->cfg.alert_format;
 	if (st->cfg.endpoint_expected_ip[0]) {
 		struct in_addr a;
 
@@ -1248,6 +1358,16 @@ static void format_value(const struct config *cfg, const struct key_def *key, ch
 	case KEY_IFNAMES:
 		format_ifnames((const struct config_ifnames *)(const void *)field, buf, size);
 		return;
+	case KEY_FORMAT: {
+		enum config_alert_format f;
+
+		memcpy(&f, field, sizeof(f));
+		snprintf(buf, size, "%s", config_alert_format_name(f));
+		return;
+	}
+	case KEY_NOTIFY:
+		buf[0] = '\0'; /* printed by print_notify */
+		return;
 	case KEY_TEXT:
 	case KEY_URLS:
 	case KEY_ENDPOINTS:
@@ -1256,6 +1376,23 @@ static void format_value(const struct config *cfg, const struct key_def *key, ch
 	case KEY_PATH:
 		snprintf(buf, size, "%s", field);
 		return;
+	}
+}
+
+/* The notification URLs only as comments, redacted: this output is meant
+ * to be shown and pasted, and the URLs may hold tokens. They are the one
+ * part of the configuration that does not survive the round trip. */
+static void print_notify(const struct config *cfg, const struct key_def *key, FILE *out)
+{
+	char shown[CONFIG_NOTIFY_URL_MAX + 8];
+
+	fprintf(out, "# %s\n", key->doc);
+	if (!cfg->n_alert_notify)
+		fprintf(out, "# %s: none\n", key->name);
+	for (uint32_t i = 0; i < cfg->n_alert_notify; i++) {
+		config_redact_url(cfg->alert_notify[i], shown, sizeof(shown));
+		fprintf(out, "# %s = %s %s (path and query hidden)\n", key->name,
+		        config_alert_format_name(cfg->alert_notify_format[i]), shown);
 	}
 }
 
@@ -1272,6 +1409,10 @@ void config_print(const struct config *cfg, FILE *out)
 		if (!section || strcmp(section, key->section) != 0) {
 			section = key->section;
 			fprintf(out, "\n[%s]\n", section);
+		}
+		if (key->type == KEY_NOTIFY) {
+			print_notify(cfg, key, out);
+			continue;
 		}
 		format_value(cfg, key, value, sizeof(value));
 		fprintf(out, "# %s\n%s = %s\n", key->doc, key->name, value);
@@ -1291,4 +1432,34 @@ int config_path(const struct config *cfg, const char *abs_path, char *buf, size_
 	int n = snprintf(buf, size, "%s%s", root, abs_path);
 
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+void config_redact_url(const char *url, char *buf, size_t size)
+{
+	const char *sep = strstr(url, "://"), *host, *end, *at;
+
+	if (!sep || sep == url) {
+		snprintf(buf, size, "(not a URL)");
+		return;
+	}
+	host = sep + 3;
+	end = host + strcspn(host, "/?#");
+	/* user:password@host: the password is a secret too. */
+	for (at = end; at > host && at[-1] != '@'; at--)
+		;
+	if (at > host)
+		host = at;
+	snprintf(buf, size, "%.*s://%.*s%s", (int)(sep - url), url, (int)(end - host), host,
+	         *end && strcmp(end, "/") != 0 ? "/\u2026" : "/");
+}
+
+void config_forget_secrets(struct config *cfg)
+{
+	for (uint32_t i = 0; i < cfg->n_alert_notify; i++) {
+		char shown[CONFIG_NOTIFY_URL_MAX];
+
+		config_redact_url(cfg->alert_notify[i], shown, sizeof(shown));
+		explicit_bzero(cfg->alert_notify[i], sizeof(cfg->alert_notify[i]));
+		memcpy(cfg->alert_notify[i], shown, sizeof(shown));
+	}
 }

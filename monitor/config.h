@@ -22,6 +22,19 @@
 #define CONFIG_PEERNAME_MAX 45  /* libinih keeps 50 bytes of a section name */
 #define CONFIG_KEY_B64_SIZE 45  /* a base64 WireGuard key and its NUL */
 
+#define CONFIG_NOTIFY_MAX     4   /* [alert] notify lines */
+#define CONFIG_NOTIFY_URL_MAX 200 /* libinih's line is 200 bytes */
+
+/* [alert] format: the body of a notification, per receiving service. */
+enum config_alert_format {
+	CONFIG_ALERT_TEXT,   /* plain text */
+	CONFIG_ALERT_NTFY,   /* plain text with ntfy's Title, Priority and Tags headers */
+	CONFIG_ALERT_GOTIFY, /* Gotify's message JSON */
+	CONFIG_ALERT_SLACK,  /* Slack-compatible incoming webhook JSON */
+	CONFIG_ALERT_JSON,   /* sparkmon's own JSON */
+	CONFIG_ALERT__COUNT,
+};
+
 /* auto | yes | no: auto turns a probe on where what it watches is there. */
 enum config_switch {
 	CONFIG_SWITCH_AUTO,
@@ -108,6 +121,17 @@ struct config {
 	uint64_t endpoint_connect_timeout_ms;
 	uint64_t endpoint_timeout_ms;
 
+	/* [alert] Where changes of the checks are sent, and how. The URLs
+	 * may carry tokens: never printed, logged or shown whole (see
+	 * config_redact_url), and wiped in the web process (see
+	 * config_forget_secrets). */
+	uint64_t alert_remind_ms;  /* still not OK: reminded this often */
+	uint64_t alert_timeout_ms; /* each POST's total timeout */
+	enum config_alert_format alert_format;
+	char alert_notify[CONFIG_NOTIFY_MAX][CONFIG_NOTIFY_URL_MAX];
+	enum config_alert_format alert_notify_format[CONFIG_NOTIFY_MAX];
+	uint32_t n_alert_notify;
+
 	/* [ssh] */
 	enum config_switch ssh_enabled;
 	uint32_t ssh_port;        /* 0 = sshd's own Port, else 22 */
@@ -156,6 +180,17 @@ void config_print(const struct config *cfg, FILE *out);
 int config_path(const struct config *cfg, const char *abs_path, char *buf, size_t size);
 
 void config_errors_free(struct config_errors *errors);
+
+/* A URL as it may be shown: "scheme://host[:port]/…" with any user
+ * information, path, query and fragment (where tokens live) left out. */
+void config_redact_url(const char *url, char *buf, size_t size);
+
+/* Wipes the notification URLs from cfg (explicit_bzero), for a process
+ * that must not hold them; their redacted forms stay. */
+void config_forget_secrets(struct config *cfg);
+
+/* "text", "ntfy", ... as [alert] format spells them. */
+const char *config_alert_format_name(enum config_alert_format format);
 
 /* Formatting helpers shared with the outputs. */
 int config_parse_duration_ms(const char *text, uint64_t *ret);

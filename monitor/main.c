@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monitor/alertrun.h"
 #include "monitor/check.h"
 #include "monitor/config.h"
 #include "monitor/log.h"
@@ -69,14 +70,12 @@ static int collect(const char *path, const struct check_filter *filter, struct c
 static int cmd_check(const char *path, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"only", required_argument, NULL, 'o'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},       {"quiet", no_argument, NULL, 'q'},
+	    {"only", required_argument, NULL, 'o'}, {"changes", no_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
 	};
 	struct check_filter filter = {.count = 0};
-	bool json = false, quiet = false;
+	bool json = false, quiet = false, changes = false;
 	struct snapshot *snap;
 	struct verdict *verdict;
 	struct config cfg;
@@ -90,6 +89,9 @@ static int cmd_check(const char *path, int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
+			break;
+		case 'C':
+			changes = true;
 			break;
 		case 'o':
 			if (verdict_parse_filter(optarg, &filter, bad, sizeof(bad)) < 0) {
@@ -111,10 +113,26 @@ static int cmd_check(const char *path, int argc, char **argv)
 		fprintf(stderr, "sparkmon check: unexpected argument '%s'\n", argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (changes && json) {
+		fputs("sparkmon check: --changes prints text; --json prints the whole document\n",
+		      stderr);
+		return EXIT_USAGE;
+	}
 	if (collect(path, &filter, &cfg, &snap, &verdict) < 0)
 		return EXIT_USAGE;
 	code = (int)verdict->overall;
-	if (json) {
+	if (changes) {
+		struct alertrun run = {.cfg = &cfg,
+		                       .verdict = verdict,
+		                       .complete = filter.count == 0,
+		                       .host = snap->host,
+		                       .now = time(NULL),
+		                       .out = stdout};
+
+		/* Whatever happens to the state or the notifications, the exit
+		 * code is the checks'. */
+		alertrun_round(&run);
+	} else if (json) {
 		char *doc = json_status_string(&cfg, snap, verdict, 1);
 
 		if (doc)
@@ -265,6 +283,9 @@ static void usage(FILE *out)
 	      "check options:\n"
 	      "  --json             print the status document (as /status.json)\n"
 	      "  -q, --quiet        print nothing when everything is OK\n"
+	      "  --changes          print only what changed since the last --changes run (and\n"
+	      "                     send it to [alert] notify), plus a reminder every\n"
+	      "                     [alert] remind of what is still not OK\n"
 	      "  --only ID[,ID...]  only these checks (an area such as 'memory' selects all of "
 	      "it)\n\n"
 	      "wireguard options: [--json] [INTERFACE...]\n"

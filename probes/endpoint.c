@@ -14,6 +14,7 @@
 #include "monitor/config.h"
 #include "probes/readfile.h"
 #include "probes/runner.h"
+#include "probes/statefile.h"
 #include "probes/text.h"
 
 #define ENDPOINT_STATE_MAX 256
@@ -403,9 +404,7 @@ static bool is_program(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
-/* sparkmon-fetch next to the running program (a build folder, or wherever
- * the two were copied together), else where `make install` puts it. */
-static int find_helper(char *ret, size_t size, char *err, size_t errlen)
+int endpoint_find_helper(char *ret, size_t size, char *err, size_t errlen)
 {
 	char exe[PATH_MAX], here[PATH_MAX + sizeof(ENDPOINT_FETCH_NAME)] = "";
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -466,56 +465,14 @@ static void discover_ip(const struct config *cfg, const char *helper, struct end
 	}
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* The state file, whole or not at all: a temporary file beside it, synced,
- * renamed over it, and the directory synced so that the rename outlives a
- * power cut. On failure nothing is left behind and the old file stays. */
+/* The state file: "<address>\n<unix time first seen>\n", whole or not at
+ * all (statefile_write). */
 static int write_state(const char *path, const char *ip, time_t now)
 {
-	char tmp[ENDPOINT_STATE_PATH_MAX + 8], text[64], dir[ENDPOINT_STATE_PATH_MAX], *slash;
-	int fd, n, r = 0;
+	char text[64];
+	int n = snprintf(text, sizeof(text), "%s\n%lld\n", ip, (long long)now);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	n = snprintf(text, sizeof(text), "%s\n%lld\n", ip, (long long)now);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, text, (size_t)n);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash) {
-		*slash = '\0';
-		fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			fsync(fd);
-			close(fd);
-		}
-	}
-	return 0;
+	return statefile_write(path, text, (size_t)n, 0644);
 }
 
 void endpoint_remember(const char *state_dir, struct endpoint *ep, time_t now)
@@ -665,7 +622,7 @@ int endpoint_read(const struct config *cfg, struct endpoint *ret, char *err, siz
 	/* No URL to fetch, no helper needed. */
 	if (endpoint_split_urls(cfg->endpoint_ip_urls, one, 1) ||
 	    endpoint_split_urls(cfg->endpoint_probes, one, 1)) {
-		r = find_helper(helper, sizeof(helper), err, errlen);
+		r = endpoint_find_helper(helper, sizeof(helper), err, errlen);
 		if (r < 0)
 			return r;
 	}

@@ -41,6 +41,25 @@ struct config;
 /* The most the answer can be, with room to spare. */
 #define ENDPOINT_FETCH_OUTPUT_MAX 4096
 
+/* With --post, sparkmon-fetch reads its request from stdin rather than
+ * taking a URL argument (argv is readable by every user in /proc, and a
+ * notification URL may carry a token):
+ *
+ *     url <http:// or https:// URL, under ENDPOINT_POST_URL_MAX bytes>
+ *     header <Name: value>           (0 to ENDPOINT_POST_HEADERS_MAX lines)
+ *     body <length, 0 to ENDPOINT_POST_BODY_MAX>
+ *
+ * each line ended by '\n' and free of control characters, then exactly
+ * <length> bytes sent as the body of one POST (no redirect followed). The
+ * answer is the one above. */
+#define ENDPOINT_POST_URL_MAX     1024
+#define ENDPOINT_POST_HEADERS_MAX 8
+#define ENDPOINT_POST_HEADER_MAX  256
+#define ENDPOINT_POST_BODY_MAX    16384
+#define ENDPOINT_POST_INPUT_MAX                                                                    \
+	(ENDPOINT_POST_URL_MAX + ENDPOINT_POST_HEADERS_MAX * (ENDPOINT_POST_HEADER_MAX + 8) +      \
+	 ENDPOINT_POST_BODY_MAX + 64)
+
 enum endpoint_outcome {
 	ENDPOINT_OUTCOME_OK,
 	ENDPOINT_OUTCOME_TIMEOUT,
@@ -143,6 +162,11 @@ int endpoint_parse_fetch(const char *buf, size_t len, struct endpoint_fetch *ret
  * one, whatever the outcome. */
 int endpoint_fetch(const char *helper, const struct config *cfg, const char *url, unsigned flags,
                    struct endpoint_request *req, struct endpoint_fetch *ret);
+
+/* The path of sparkmon-fetch: next to the running program (a build
+ * folder, or wherever the two were copied together), else where `make
+ * install` puts it. Returns 0, or -ENOENT with the reason in err. */
+int endpoint_find_helper(char *ret, size_t size, char *err, size_t errlen);
 
 /* The probe. Failures of single requests are recorded in *ret, not returned:
  * only out-of-memory or a missing sparkmon-fetch (when there is a URL to

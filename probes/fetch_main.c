@@ -1,4 +1,5 @@
-/* sparkmon-fetch: one HTTP(S) GET with libcurl, for the endpoint probe.
+/* sparkmon-fetch: one HTTP(S) GET with libcurl, for the endpoint probe, or
+ * one POST (--post) of an alert notification (monitor/alertrun.c).
  *
  * A program of its own for two reasons. Memory: libcurl brings libcrypto,
  * libssl, Kerberos, libssh2, LDAP, nghttp2, ... whose pages would stay
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "probes/endpoint.h"
 
@@ -32,6 +34,7 @@
 
 static const char usage_text[] =
     "usage: sparkmon-fetch [--ipv4] [--body] --connect-timeout-ms N --timeout-ms N [--] URL\n"
+    "       sparkmon-fetch --post [--body] --connect-timeout-ms N --timeout-ms N <REQUEST\n"
     "\n"
     "One GET of URL (http or https, at most 3 redirects) for sparkmon's endpoint\n"
     "probe. Writes to stdout:\n"
@@ -46,12 +49,17 @@ static const char usage_text[] =
     "--body, at most " BODY_MAX_TEXT " bytes (a longer one is outcome too-big);\n"
     "--ipv4 resolves the host to IPv4 addresses only.\n"
     "\n"
+    "--post sends one POST (no redirect followed) described on stdin: a line\n"
+    "'url URL', up to 8 lines 'header NAME: VALUE', a line 'body LENGTH', then\n"
+    "LENGTH bytes of body.\n"
+    "\n"
     "Exit status: 0 when the request was attempted (see outcome), 1 when libcurl\n"
     "could not start, 2 for a usage error.\n";
 
 struct options {
 	bool ipv4;
 	bool body;
+	bool post;
 	long connect_timeout_ms;
 	long timeout_ms;
 	const char *url;
@@ -106,6 +114,8 @@ static int parse_args(int argc, char **argv, struct options *ret)
 			o.ipv4 = true;
 		} else if (strcmp(a, "--body") == 0) {
 			o.body = true;
+		} else if (strcmp(a, "--post") == 0) {
+			o.post = true;
 		} else if (strcmp(a, "--connect-timeout-ms") == 0) {
 			if (!parse_ms(i + 1 < argc ? argv[++i] : NULL, &o.connect_timeout_ms))
 				return usage("--connect-timeout-ms takes 1 to 3600000 (ms)");
@@ -118,10 +128,86 @@ static int parse_args(int argc, char **argv, struct options *ret)
 	}
 	if (!o.connect_timeout_ms || !o.timeout_ms)
 		return usage("--connect-timeout-ms and --timeout-ms are required");
-	if (argc - i != 1)
+	if (o.post && argc - i != 0)
+		return usage("--post reads the URL from stdin, not the command line");
+	if (!o.post && argc - i != 1)
 		return usage("one URL, please");
-	o.url = argv[i];
+	o.url = o.post ? NULL : argv[i];
 	*ret = o;
+	return 0;
+}
+
+/* The request of --post, read from stdin (see probes/endpoint.h). */
+struct post {
+	char input[ENDPOINT_POST_INPUT_MAX + 1];
+	char url[ENDPOINT_POST_URL_MAX];
+	struct curl_slist *headers;
+	const char *body;
+	size_t body_len;
+};
+
+/* One line of the request: "<key> <value>\n" with no control character;
+ * the value is copied into val. Returns the bytes consumed, 0 on error. */
+static size_t request_line(const char *p, size_t left, const char *key, char *val, size_t size)
+{
+	size_t klen = strlen(key), i;
+
+	if (left <= klen || memcmp(p, key, klen) != 0 || p[klen] != ' ')
+		return 0;
+	for (i = klen + 1; i < left && p[i] != '\n'; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return 0;
+	if (i == left || i - klen - 1 >= size)
+		return 0;
+	memcpy(val, p + klen + 1, i - klen - 1);
+	val[i - klen - 1] = '\0';
+	return i + 1;
+}
+
+static int read_request(struct post *req)
+{
+	char line[ENDPOINT_POST_HEADER_MAX], *end;
+	size_t len = 0, used, n;
+	unsigned long long blen;
+	int headers = 0;
+
+	while (len < sizeof(req->input) - 1) {
+		ssize_t r = read(0, req->input + len, sizeof(req->input) - 1 - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return usage("cannot read the request on stdin");
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	used = request_line(req->input, len, "url", req->url, sizeof(req->url));
+	if (!used ||
+	    (strncmp(req->url, "http://", 7) != 0 && strncmp(req->url, "https://", 8) != 0))
+		return usage("the request starts with 'url http(s)://...'");
+	while ((n = request_line(req->input + used, len - used, "header", line, sizeof(line)))) {
+		struct curl_slist *more;
+
+		if (++headers > ENDPOINT_POST_HEADERS_MAX || !strchr(line, ':'))
+			return usage("at most 8 'header NAME: VALUE' lines");
+		more = curl_slist_append(req->headers, line);
+		if (!more)
+			return FETCH_EXIT_BROKEN;
+		req->headers = more;
+		used += n;
+	}
+	n = request_line(req->input + used, len - used, "body", line, sizeof(line));
+	if (!n || line[0] < '0' || line[0] > '9')
+		return usage("a 'body LENGTH' line follows the headers");
+	errno = 0;
+	blen = strtoull(line, &end, 10);
+	used += n;
+	if (errno || *end || blen > ENDPOINT_POST_BODY_MAX || blen != len - used)
+		return usage("the body is not LENGTH bytes (at most " STRING(
+		    ENDPOINT_POST_BODY_MAX) ") up to the end of stdin");
+	req->body = req->input + used;
+	req->body_len = (size_t)blen;
 	return 0;
 }
 
@@ -170,6 +256,9 @@ static bool set_options(CURL *curl, const struct options *o, struct body *body, 
 	bool ok = true;
 
 	ok = ok && curl_easy_setopt(curl, CURLOPT_URL, o->url) == CURLE_OK;
+	/* A notification is posted where it was configured: a redirect would
+	 * turn the POST into a GET, or carry the message elsewhere. */
+	ok = ok && curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, o->post ? 0L : 1L) == CURLE_OK;
 	ok = ok && curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
 	ok = ok && curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
 	ok = ok &&
@@ -177,7 +266,6 @@ static bool set_options(CURL *curl, const struct options *o, struct body *body, 
 	ok = ok && curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, o->timeout_ms) == CURLE_OK;
 	ok = ok && curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
 	ok = ok && curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK;
-	ok = ok && curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L) == CURLE_OK;
 	ok = ok && curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L) == CURLE_OK;
 	ok = ok &&
 	     curl_easy_setopt(curl, CURLOPT_USERAGENT, "sparkmon/" SPARKMON_VERSION) == CURLE_OK;
@@ -186,6 +274,17 @@ static bool set_options(CURL *curl, const struct options *o, struct body *body, 
 	/* The address clients reach over IPv4 is the one that matters. */
 	if (o->ipv4)
 		ok = ok && curl_easy_setopt(curl, CURLOPT_IPRESOLVE, CURL_IPRESOLVE_V4) == CURLE_OK;
+	return ok;
+}
+
+static bool set_post(CURL *curl, const struct post *req)
+{
+	bool ok = true;
+
+	ok = ok && curl_easy_setopt(curl, CURLOPT_POST, 1L) == CURLE_OK;
+	ok = ok && curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body) == CURLE_OK;
+	ok = ok && curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)req->body_len) == CURLE_OK;
+	ok = ok && curl_easy_setopt(curl, CURLOPT_HTTPHEADER, req->headers) == CURLE_OK;
 	return ok;
 }
 
@@ -212,6 +311,7 @@ static int write_answer(const char *outcome, long code, double seconds, const ch
 int main(int argc, char **argv)
 {
 	static struct body body;
+	static struct post post;
 	char errbuf[CURL_ERROR_SIZE] = "", error[ENDPOINT_ERROR_MAX] = "";
 	const char *outcome = "ok";
 	struct options o = {.url = NULL};
@@ -224,6 +324,14 @@ int main(int argc, char **argv)
 	r = parse_args(argc, argv, &o);
 	if (r)
 		return r;
+	if (o.post) {
+		r = read_request(&post);
+		if (r) {
+			curl_slist_free_all(post.headers);
+			return r;
+		}
+		o.url = post.url;
+	}
 	body.keep = o.body;
 	rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (rc != CURLE_OK) {
@@ -231,10 +339,11 @@ int main(int argc, char **argv)
 		return FETCH_EXIT_BROKEN;
 	}
 	curl = curl_easy_init();
-	if (!curl || !set_options(curl, &o, &body, errbuf)) {
+	if (!curl || !set_options(curl, &o, &body, errbuf) || (o.post && !set_post(curl, &post))) {
 		fprintf(stderr, "sparkmon-fetch: libcurl %s cannot set up the request\n",
 		        curl_version_info(CURLVERSION_NOW)->version);
 		curl_easy_cleanup(curl);
+		curl_slist_free_all(post.headers);
 		curl_global_cleanup();
 		return FETCH_EXIT_BROKEN;
 	}
@@ -251,6 +360,8 @@ int main(int argc, char **argv)
 			snprintf(error, sizeof(error), "libcurl error %d", (int)rc);
 	}
 	curl_easy_cleanup(curl);
+	curl_slist_free_all(post.headers);
+	explicit_bzero(post.url, sizeof(post.url));
 	curl_global_cleanup();
 	return write_answer(outcome, code, seconds, error, &body);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,13 +38,13 @@ static long long now_ms(void)
 
 /* In the child, between fork and exec: only system calls. Any failure is
  * written to err_pipe (which exec closes) and ends the child. */
-static void child_exec(const char *const argv[], int out_fd, int err_fd, int err_pipe,
+static void child_exec(const char *const argv[], int in_fd, int out_fd, int err_fd, int err_pipe,
                        uint64_t keep_caps)
 {
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	char *const *args;
 	sigset_t none;
-	int null_fd, e;
+	int stdin_fd, e;
 
 	/* Its own process group, so that the deadline kills grandchildren
 	 * too; default signal dispositions and an empty mask, whatever ours
@@ -53,8 +54,8 @@ static void child_exec(const char *const argv[], int out_fd, int err_fd, int err
 		sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	null_fd = open("/dev/null", O_RDONLY);
-	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0 ||
+	stdin_fd = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
+	if (stdin_fd < 0 || dup2(stdin_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0 ||
 	    dup2(err_pipe, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
 		goto fail;
 	/* Sockets and files of ours that lack O_CLOEXEC stay ours. */
@@ -77,8 +78,8 @@ fail:
 	_exit(127);
 }
 
-static int spawn_child(const char *const argv[], int out_fd, int err_fd, uint64_t keep_caps,
-                       pid_t *ret)
+static int spawn_child(const char *const argv[], int in_fd, int out_fd, int err_fd,
+                       uint64_t keep_caps, pid_t *ret)
 {
 	int status_pipe[2], e = 0;
 	ssize_t n;
@@ -94,7 +95,7 @@ static int spawn_child(const char *const argv[], int out_fd, int err_fd, uint64_
 		return -e;
 	}
 	if (pid == 0)
-		child_exec(argv, out_fd, err_fd, status_pipe[1], keep_caps);
+		child_exec(argv, in_fd, out_fd, err_fd, status_pipe[1], keep_caps);
 	close(status_pipe[1]);
 	/* Nothing to read: exec closed the pipe. An errno: it failed. */
 	do
@@ -133,6 +134,7 @@ static ssize_t drain(int fd, char *buf, size_t *len, size_t cap, size_t *seen)
 }
 
 struct pipes {
+	int in;
 	int out[2];
 	int err[2];
 };
@@ -142,6 +144,38 @@ static void close_fd(int *fd)
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
+}
+
+/* A memory file holding data, its offset at the start, for a child's
+ * stdin. Returns 0 with the descriptor in *ret, or a negative errno. */
+static int input_file(const char *data, size_t len, int *ret)
+{
+	int fd = memfd_create("sparkmon-input", MFD_CLOEXEC);
+	size_t done = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : EIO;
+
+			close(fd);
+			return -e;
+		}
+		done += (size_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	*ret = fd;
+	return 0;
 }
 
 /* Reads both pipes until EOF on both, the deadline, or the cap. */
@@ -315,7 +349,7 @@ int runner_run(const char *const argv[], const struct runner_options *opts,
 	unsigned timeout = opts && opts->timeout_ms ? opts->timeout_ms : RUNNER_DEFAULT_TIMEOUT_MS;
 	const char *tag = opts && opts->tag && opts->tag[0] ? opts->tag : argv ? argv[0] : NULL;
 	size_t cap = opts && opts->max_output ? opts->max_output : RUNNER_DEFAULT_MAX_OUTPUT;
-	struct pipes p = {{-1, -1}, {-1, -1}};
+	struct pipes p = {-1, {-1, -1}, {-1, -1}};
 	struct runner_result res;
 	long long start = now_ms(), deadline = start + timeout;
 	bool reserved = true;
@@ -347,7 +381,13 @@ int runner_run(const char *const argv[], const struct runner_options *opts,
 		r = -errno;
 		goto out;
 	}
-	r = spawn_child(argv, p.out[1], p.err[1], opts ? opts->keep_caps : 0, &pid);
+	if (opts && opts->input) {
+		r = input_file(opts->input, opts->input_len, &p.in);
+		if (r < 0)
+			goto out;
+	}
+	r = spawn_child(argv, p.in, p.out[1], p.err[1], opts ? opts->keep_caps : 0, &pid);
+	close_fd(&p.in);
 	close_fd(&p.out[1]);
 	close_fd(&p.err[1]);
 	if (r < 0)
@@ -367,6 +407,7 @@ int runner_run(const char *const argv[], const struct runner_options *opts,
 out:
 	if (reserved)
 		pending_release();
+	close_fd(&p.in);
 	close_fd(&p.out[0]);
 	close_fd(&p.out[1]);
 	close_fd(&p.err[0]);

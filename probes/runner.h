@@ -18,6 +18,12 @@ struct runner_options {
 	 * killed but not dead, is still there, runner_run() refuses to start
 	 * another (-EBUSY). NULL or "": the program's path. */
 	const char *tag;
+	/* What the program reads on stdin; NULL: /dev/null. Held in a
+	 * memory file, not a pipe, so that a program that never reads it
+	 * cannot block us; and not in argv, which every user can read in
+	 * /proc (sparkmon-fetch gets URLs with tokens this way). */
+	const char *input;
+	size_t input_len;
 };
 
 struct runner_result {
