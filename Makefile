@@ -19,14 +19,15 @@ ASAN      := $(BUILD)-asan
 FUZZ      := $(BUILD)-fuzz
 
 CC        ?= cc
-PKGS      := libmnl libmicrohttpd json-c inih hogweed libseccomp
+PKGS      := libmnl libmicrohttpd json-c inih hogweed libseccomp miniupnpc
 WERROR    ?= -Werror
 WARN       = -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2
 CPPFLAGS  += -D_GNU_SOURCE -DSPARKMON_VERSION='"$(VERSION)"' -I. -MMD -MP
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread
+# libnatpmp ships no pkg-config file.
+LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnatpmp -lcrypt -lpthread
 SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # Only the endpoint probe's HTTP helper, sparkmon-fetch, links libcurl (and
 # with it libcrypto, libssl, ...): the daemon stays small, and servers'

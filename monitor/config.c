@@ -152,6 +152,13 @@ static const struct key_def config_keys[] = {
      "connecting to sshd and reading its identification line take at most this long"},
     {"ssh", "interval", KEY_DURATION, FIELD(ssh_interval_ms), SECONDS(1), SECONDS(86400),
      "how often the ssh probe connects to sshd (each connection is a line in sshd's log)"},
+    {"router", "enabled", KEY_SWITCH, FIELD(router_enabled), 0, 0,
+     "ask the router about the port forward (NAT-PMP, UPnP IGD): auto (absent where none "
+     "answers), yes or no"},
+    {"router", "timeout", KEY_DURATION, FIELD(router_timeout_ms), 100, SECONDS(30),
+     "how long NAT-PMP and the UPnP search each wait for the router"},
+    {"router", "interval", KEY_DURATION, FIELD(router_interval_ms), SECONDS(10), SECONDS(86400),
+     "how often the router is asked"},
 };
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -197,6 +204,9 @@ void config_defaults(struct config *cfg)
 	cfg->ssh_enabled = CONFIG_SWITCH_AUTO;
 	cfg->ssh_timeout_ms = SECONDS(3);
 	cfg->ssh_interval_ms = SECONDS(60);
+	cfg->router_enabled = CONFIG_SWITCH_AUTO;
+	cfg->router_timeout_ms = SECONDS(2);
+	cfg->router_interval_ms = SECONDS(300);
 }
 
 /* ---- errors -------------------------------------------------------------- */

@@ -137,6 +137,11 @@ struct config {
 	uint32_t ssh_port;        /* 0 = sshd's own Port, else 22 */
 	uint64_t ssh_timeout_ms;  /* connect and identification line, together */
 	uint64_t ssh_interval_ms; /* how often the ssh probe runs */
+
+	/* [router] */
+	enum config_switch router_enabled;
+	uint64_t router_timeout_ms;  /* each protocol's wait for the router */
+	uint64_t router_interval_ms; /* how often the router probe runs */
 };
 
 /* Collected problems, one "file:line: message" per line. */

@@ -78,6 +78,29 @@ static uint64_t ssh_interval(const struct config *cfg)
 	return cfg->ssh_interval_ms;
 }
 
+/* The port the router should forward: [wireguard] listen_port, else
+ * WireGuard's usual 51820 (each probe runs on its own copy of the
+ * snapshot: the wireguard probe's reading is not at hand here). */
+static uint16_t router_port(const struct config *cfg)
+{
+	return cfg->wireguard_listen_port ? (uint16_t)cfg->wireguard_listen_port : 51820;
+}
+
+/* No router answering (enabled = auto) leaves its checks absent; the
+ * probe's line says so. */
+static int run_router(const struct config *cfg, struct snapshot *snap, char *err, size_t errlen)
+{
+	int r = router_read(cfg, router_port(cfg), &snap->router, err, errlen);
+
+	return r == -ENOENT ? PROBE_SKIP : r;
+}
+
+/* The router's answers change rarely, and each asks it a few questions. */
+static uint64_t router_interval(const struct config *cfg)
+{
+	return cfg->router_interval_ms;
+}
+
 const struct probe_def probetab[PROBE__COUNT] = {
     [PROBE_MEMORY] = {.name = "memory", .run = run_memory, PROBE_AREA(memory)},
     [PROBE_FORWARDING] = {.name = "forwarding", .run = run_forwarding, PROBE_AREA(forwarding)},
@@ -92,6 +115,10 @@ const struct probe_def probetab[PROBE__COUNT] = {
                         PROBE_AREA(endpoint),
                         .interval_ms = endpoint_interval},
     [PROBE_SSH] = {.name = "ssh", .run = run_ssh, PROBE_AREA(ssh), .interval_ms = ssh_interval},
+    [PROBE_ROUTER] = {.name = "router",
+                      .run = run_router,
+                      PROBE_AREA(router),
+                      .interval_ms = router_interval},
 };
 
 static double elapsed_seconds(const struct timespec *start)

@@ -9,6 +9,7 @@
 #include "monitor/fwcheck.h"
 #include "monitor/human.h"
 #include "monitor/probetab.h"
+#include "monitor/routercheck.h"
 #include "monitor/sshcheck.h"
 
 static void print_checks(const struct verdict *v, FILE *out)
@@ -430,6 +431,42 @@ static void print_ssh(const struct snapshot *snap, FILE *out)
 	        s->banner == SSH_BANNER_OK ? s->banner_line : s->banner_error);
 }
 
+static void print_router_protocol(const char *name, enum router_answer a, const char *ip,
+                                  const char *error, FILE *out)
+{
+	fprintf(out, "  %-19s%s", name, router_answer_name(a));
+	if (a == ROUTER_ANSWERED)
+		fprintf(out, ", external address %s", ip[0] ? ip : "none");
+	fprintf(out, "%s%s\n", error[0] ? ": " : "", error);
+}
+
+static void print_router(const struct snapshot *snap, FILE *out)
+{
+	const struct router *r = &snap->router;
+
+	fputs("\nRouter\n", out);
+	if (!area_ok(snap, PROBE_ROUTER, out))
+		return;
+	fprintf(out, "  uplink:            %s %s/%u, gateway %s\n", r->ifname, r->address,
+	        r->prefix, r->gateway);
+	print_router_protocol("NAT-PMP:", r->natpmp, r->natpmp_ip, r->natpmp_error, out);
+	print_router_protocol("UPnP:", r->upnp, r->upnp_ip, r->upnp_error, out);
+	if (r->upnp_location[0])
+		fprintf(out, "  UPnP device:       %s\n", r->upnp_location);
+	if (r->external_ip[0])
+		fprintf(out, "  external address:  %s (%s)\n", r->external_ip,
+		        routercheck_kind_name(routercheck_kind(r->external_ip)));
+	if (r->mapping == ROUTER_MAPPING_FOUND)
+		fprintf(out, "  UDP %-14u -> %s:%u%s%s%s%s\n", r->port, r->mapping_client,
+		        r->mapping_port, r->mapping_enabled ? "" : " (turned off)",
+		        r->mapping_description[0] ? " \"" : "", r->mapping_description,
+		        r->mapping_description[0] ? "\"" : "");
+	else if (r->mapping == ROUTER_MAPPING_NONE)
+		fprintf(out, "  UDP %-14u no mapping (%u listed)\n", r->port, r->mappings_listed);
+	else if (r->mapping_error[0])
+		fprintf(out, "  UDP %-14u %s\n", r->port, r->mapping_error);
+}
+
 static void print_probes(const struct snapshot *snap, FILE *out)
 {
 	fputs("\nProbes\n", out);
@@ -460,5 +497,6 @@ void report_print(const struct config *cfg, const struct snapshot *snap,
 	print_firewall(snap, out);
 	print_endpoint(snap, out);
 	print_ssh(snap, out);
+	print_router(snap, out);
 	print_probes(snap, out);
 }

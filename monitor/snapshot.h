@@ -12,6 +12,7 @@
 #include "probes/forwarding.h"
 #include "probes/gpu.h"
 #include "probes/meminfo.h"
+#include "probes/router.h"
 #include "probes/ssh.h"
 #include "probes/wireguard.h"
 
@@ -24,6 +25,7 @@ enum probe_id {
 	PROBE_FIREWALL,
 	PROBE_ENDPOINT,
 	PROBE_SSH,
+	PROBE_ROUTER,
 	PROBE__COUNT,
 };
 
@@ -57,6 +59,7 @@ struct snapshot {
 	struct firewall firewall;
 	struct endpoint endpoint;
 	struct ssh ssh;
+	struct router router;
 };
 
 const char *snapshot_probe_status_name(enum probe_status status);

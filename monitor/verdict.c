@@ -9,6 +9,7 @@
 #include "monitor/fwcheck.h"
 #include "monitor/human.h"
 #include "monitor/probetab.h"
+#include "monitor/routercheck.h"
 #include "monitor/sshcheck.h"
 
 /* Fills *out and returns true, or returns false when the check does not
@@ -825,6 +826,10 @@ static const struct check_def check_defs[] = {
      "run ss -ltn as root; sparkmon reads listening sockets over NETLINK_SOCK_DIAG"},
     {"ssh.firewall", PROBE_FIREWALL, sshcheck_firewall,
      "run iptables-save as root; sparkmon needs CAP_NET_ADMIN to read the rules"},
+    {"router.port_forward", PROBE_ROUTER, routercheck_port_forward,
+     "ask the router by hand: upnpc -s (UPnP), natpmpc (NAT-PMP)"},
+    {"router.cgnat", PROBE_ROUTER, routercheck_cgnat,
+     "ask the router by hand: upnpc -s (UPnP), natpmpc (NAT-PMP)"},
 };
 #define CHECK_DEF_COUNT (sizeof(check_defs) / sizeof(check_defs[0]))
 

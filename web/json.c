@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "monitor/probetab.h"
+#include "monitor/routercheck.h"
 #include "monitor/sshcheck.h"
 #include "probes/text.h"
 
@@ -682,6 +683,87 @@ static struct json_object *ssh_object(const struct ssh *s)
 	return o;
 }
 
+/* The router area (null when no router answered, the router probe being
+ * skipped, failed or off):
+ *
+ *   "router": {
+ *     "interface": "eth0", "address": "192.168.1.20", "prefix": 24,
+ *     "gateway": "192.168.1.1", "port": 51820,
+ *     "natpmp": {"state": "answered" | "no answer" | "refused",
+ *                "external_ip": "203.0.113.7" | null, "error": null | "..."},
+ *     "upnp": {"state": ..., "location": "http://192.168.1.1:5000/rootDesc.xml" | null,
+ *              "service": "urn:...:WANIPConnection:1" | null,
+ *              "external_ip": ... | null, "error": null | "..."},
+ *     "mapping": {"state": "found" | "none" | "unknown",
+ *                 "internal_client": "192.168.1.20" | null, "internal_port": 51820 | null,
+ *                 "enabled": true | null, "description": "..." | null,
+ *                 "error": null | "...", "listed": 3},
+ *     "external_ip": "203.0.113.7" | null,
+ *     "external_ip_kind": "public" | "private" | "shared" | ... | null,
+ *     "port_mapping_ok": true | false | null,
+ *     "cgnat": true | false | null
+ *   }
+ */
+static struct json_object *tristate(int v)
+{
+	return v < 0 ? NULL : json_object_new_boolean(v);
+}
+
+static struct json_object *router_protocol(enum router_answer state, const char *ip,
+                                           const char *error)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "state", json_text(router_answer_name(state)));
+	json_object_object_add(o, "external_ip", text_or_null(ip));
+	json_object_object_add(o, "error", text_or_null(error));
+	return o;
+}
+
+static struct json_object *router_mapping(const struct router *r)
+{
+	struct json_object *o = json_object_new_object();
+	bool found = r->mapping == ROUTER_MAPPING_FOUND;
+
+	json_object_object_add(o, "state", json_text(router_mapping_name(r->mapping)));
+	json_object_object_add(o, "internal_client", found ? json_text(r->mapping_client) : NULL);
+	json_object_object_add(o, "internal_port",
+	                       found ? json_object_new_int(r->mapping_port) : NULL);
+	json_object_object_add(o, "enabled",
+	                       found ? json_object_new_boolean(r->mapping_enabled) : NULL);
+	json_object_object_add(o, "description", found ? json_text(r->mapping_description) : NULL);
+	json_object_object_add(o, "error", text_or_null(r->mapping_error));
+	json_object_object_add(o, "listed", json_object_new_int64(r->mappings_listed));
+	return o;
+}
+
+static struct json_object *router_object(const struct snapshot *snap)
+{
+	const struct router *r = &snap->router;
+	struct json_object *o = json_object_new_object();
+	struct json_object *upnp = router_protocol(r->upnp, r->upnp_ip, r->upnp_error);
+
+	json_object_object_add(o, "interface", json_text(r->ifname));
+	json_object_object_add(o, "address", json_text(r->address));
+	json_object_object_add(o, "prefix", json_object_new_int(r->prefix));
+	json_object_object_add(o, "gateway", json_text(r->gateway));
+	json_object_object_add(o, "port", json_object_new_int(r->port));
+	json_object_object_add(o, "natpmp",
+	                       router_protocol(r->natpmp, r->natpmp_ip, r->natpmp_error));
+	json_object_object_add(upnp, "location", text_or_null(r->upnp_location));
+	json_object_object_add(upnp, "service", text_or_null(r->upnp_service));
+	json_object_object_add(o, "upnp", upnp);
+	json_object_object_add(o, "mapping", router_mapping(r));
+	json_object_object_add(o, "external_ip", text_or_null(r->external_ip));
+	json_object_object_add(
+	    o, "external_ip_kind",
+	    r->external_ip[0] ? json_text(routercheck_kind_name(routercheck_kind(r->external_ip)))
+	                      : NULL);
+	json_object_object_add(o, "port_mapping_ok", tristate(routercheck_mapping_ok(r)));
+	json_object_object_add(o, "cgnat", tristate(routercheck_cgnat_state(snap)));
+	return o;
+}
+
 static struct json_object *status_document(const struct config *cfg, const struct snapshot *snap,
                                            const struct verdict *verdict, bool stream)
 {
@@ -715,6 +797,8 @@ static struct json_object *status_document(const struct config *cfg, const struc
 	                                                        : NULL);
 	json_object_object_add(doc, "ssh",
 	                       area_valid(snap, PROBE_SSH) ? ssh_object(&snap->ssh) : NULL);
+	json_object_object_add(doc, "router",
+	                       area_valid(snap, PROBE_ROUTER) ? router_object(snap) : NULL);
 	return doc;
 }
 

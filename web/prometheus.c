@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include "monitor/probetab.h"
+#include "monitor/routercheck.h"
 #include "monitor/sshcheck.h"
 #include "probes/array.h"
 #include "probes/text.h"
@@ -609,10 +610,40 @@ static void area_ssh(struct expo *e, const struct config *cfg, const struct snap
 		sample(e, s->banner_seconds, NULL);
 }
 
+static void area_router(struct expo *e, const struct config *cfg, const struct snapshot *snap,
+                        const struct verdict *verdict)
+{
+	const struct router *r = &snap->router;
+	int ok = routercheck_mapping_ok(r), cgnat = routercheck_cgnat_state(snap);
+	char port[8];
+
+	(void)cfg;
+	(void)verdict;
+	if (!area_valid(snap, PROBE_ROUTER))
+		return;
+	family(e, "sparkmon_router_external_ip_info", TYPE_GAUGE,
+	       "The router's external address (UPnP's, else NAT-PMP's) and its kind, as labels; "
+	       "absent when the router gave none.");
+	if (r->external_ip[0])
+		sample(e, 1, "address", r->external_ip, "kind",
+		       routercheck_kind_name(routercheck_kind(r->external_ip)), NULL);
+	family(e, "sparkmon_router_port_mapping_ok", TYPE_GAUGE,
+	       "Whether the router forwards the WireGuard port to this host over UPnP; absent "
+	       "when the router does not say.");
+	snprintf(port, sizeof(port), "%u", r->port);
+	if (ok >= 0)
+		sample(e, ok, "port", port, NULL);
+	family(e, "sparkmon_router_cgnat", TYPE_GAUGE,
+	       "Whether inbound connections cannot reach the router: its external address is not "
+	       "public, or not the public IP seen from outside.");
+	if (cgnat >= 0)
+		sample(e, cgnat, NULL);
+}
+
 /* Every area, in output order. */
 static const area_fn areas[] = {
-    area_build, area_checks,    area_probes,   area_memory,   area_forwarding,
-    area_gpu,   area_wireguard, area_firewall, area_endpoint, area_ssh,
+    area_build,     area_checks,   area_probes,   area_memory, area_forwarding, area_gpu,
+    area_wireguard, area_firewall, area_endpoint, area_ssh,    area_router,
 };
 
 int prometheus_expose(const struct config *cfg, const struct snapshot *snap,

@@ -1,0 +1,121 @@
+#include "probes/router.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "monitor/config.h"
+#include "probes/netlink.h"
+#include "probes/routerhttp.h"
+#include "probes/routerpmp.h"
+#include "probes/routerupnp.h"
+#include "probes/rtnl.h"
+
+const char *router_answer_name(enum router_answer a)
+{
+	switch (a) {
+	case ROUTER_NO_ANSWER:
+		return "no answer";
+	case ROUTER_ANSWERED:
+		return "answered";
+	case ROUTER_REFUSED:
+		return "refused";
+	}
+	return "unknown";
+}
+
+const char *router_mapping_name(enum router_mapping m)
+{
+	switch (m) {
+	case ROUTER_MAPPING_UNKNOWN:
+		break;
+	case ROUTER_MAPPING_NONE:
+		return "none";
+	case ROUTER_MAPPING_FOUND:
+		return "found";
+	}
+	return "unknown";
+}
+
+/* The IPv4 default route's interface, its gateway, and the interface's
+ * first IPv4 address with its prefix. */
+static int read_uplink(struct router *r, char *err, size_t errlen)
+{
+	struct rtnl_addrs addrs = {.items = NULL};
+	struct rtnl_route route;
+	int e;
+
+	e = rtnl_dump_default_route(AF_INET, &route, NETLINK_DEFAULT_TIMEOUT_MS);
+	if (e < 0 || !route.has_gateway || !if_indextoname((unsigned)route.oif, r->ifname)) {
+		snprintf(err, errlen, "no IPv4 default route through a gateway: no router to ask");
+		return e < 0 ? e : -ENETUNREACH;
+	}
+	inet_ntop(AF_INET, route.gateway, r->gateway, sizeof(r->gateway));
+	e = rtnl_dump_addrs(AF_INET, route.oif, &addrs, NETLINK_DEFAULT_TIMEOUT_MS);
+	if (e == 0 && addrs.count > 0) {
+		inet_ntop(AF_INET, addrs.items[0].address, r->address, sizeof(r->address));
+		r->prefix = addrs.items[0].prefixlen;
+	}
+	rtnl_addrs_free(&addrs);
+	if (e < 0 || !r->address[0]) {
+		snprintf(err, errlen, "%s has no IPv4 address to ask the router from", r->ifname);
+		return e < 0 ? e : -EADDRNOTAVAIL;
+	}
+	return 0;
+}
+
+/* The checks judge one external address: UPnP's, which comes with the
+ * mapping, else NAT-PMP's. */
+static void pick_external(struct router *r)
+{
+	const char *ip = r->upnp == ROUTER_ANSWERED ? r->upnp_ip : "";
+
+	if (!ip[0] && r->natpmp == ROUTER_ANSWERED)
+		ip = r->natpmp_ip;
+	snprintf(r->external_ip, sizeof(r->external_ip), "%s", ip);
+}
+
+int router_read(const struct config *cfg, uint16_t port, struct router *ret, char *err,
+                size_t errlen)
+{
+	struct router r;
+	struct in_addr gw;
+	long long start;
+	int fd, e;
+
+	if (cfg->router_enabled == CONFIG_SWITCH_NO) {
+		snprintf(err, errlen, "turned off ([router] enabled = no)");
+		return -ENOENT;
+	}
+	memset(&r, 0, sizeof(r));
+	r.port = port;
+	if ((e = read_uplink(&r, err, errlen)) < 0)
+		return cfg->router_enabled == CONFIG_SWITCH_AUTO ? -ENOENT : e;
+	inet_pton(AF_INET, r.gateway, &gw);
+	/* The search first: its answers queue on the socket while NAT-PMP is
+	 * asked, so that a router answering neither costs one timeout. */
+	start = routerhttp_now_ms();
+	fd = routerupnp_search(&r);
+	routerpmp_ask(gw, start + (long long)cfg->router_timeout_ms, &r);
+	routerupnp_ask(fd, start + (long long)cfg->router_timeout_ms,
+	               routerhttp_now_ms() + (long long)cfg->router_timeout_ms, &r);
+	if (fd >= 0)
+		close(fd);
+	pick_external(&r);
+	if (r.natpmp != ROUTER_ANSWERED && r.upnp != ROUTER_ANSWERED) {
+		if (r.natpmp == ROUTER_REFUSED || r.upnp == ROUTER_REFUSED) {
+			snprintf(err, errlen, "%s%s%s", r.natpmp_error,
+			         r.natpmp_error[0] && r.upnp_error[0] ? "; " : "", r.upnp_error);
+			return -EPROTO;
+		}
+		snprintf(err, errlen,
+		         "no router answered NAT-PMP or UPnP on %s (gateway %s) within %llu ms",
+		         r.ifname, r.gateway, (unsigned long long)cfg->router_timeout_ms);
+		return cfg->router_enabled == CONFIG_SWITCH_AUTO ? -ENOENT : -EHOSTUNREACH;
+	}
+	*ret = r;
+	return 0;
+}
