@@ -275,7 +275,7 @@ install: $(BUILD)/sparkmon $(BUILD)/sparkmon-fetch $(BUILD)/sparkmon.conf
 	install -D -m 0644 $(BUILD)/sparkmon.service $(DESTDIR)$(UNITDIR)/sparkmon.service
 	install -D -m 0644 packaging/cron/sparkmon $(DESTDIR)/etc/cron.d/sparkmon
 	# Examples for the Prometheus server, which usually runs elsewhere.
-	for f in scrape.yml alerts.yml alerts_test.yml; do \
+	for f in scrape.yml alerts.yml alerts_test.yml alertmanager.yml; do \
 	  install -D -m 0644 packaging/prometheus/$$f \
 	    $(DESTDIR)$(PREFIX)/share/sparkmon/prometheus/$$f || exit 1; \
 	done

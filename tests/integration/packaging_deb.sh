@@ -79,9 +79,12 @@ fi
 for f in usr/bin/sparkmon usr/lib/sparkmon/sparkmon-fetch lib/systemd/system/sparkmon.service \
 	usr/share/man/man8/sparkmon.8.gz usr/share/man/man5/sparkmon.conf.5.gz etc/cron.d/sparkmon \
 	etc/sparkmon/sparkmon.conf \
-	usr/share/sparkmon/prometheus/scrape.yml usr/share/sparkmon/prometheus/alerts.yml; do
+	usr/share/sparkmon/prometheus/scrape.yml usr/share/sparkmon/prometheus/alerts.yml \
+	usr/share/sparkmon/prometheus/alertmanager.yml usr/share/doc/sparkmon/copyright; do
 	[ -f "$tmp/x/$f" ] && ok "package has /$f" || fail "package lacks /$f"
 done
+grep -qx 'License: Expat' "$tmp/x/usr/share/doc/sparkmon/copyright" &&
+	ok "copyright: MIT (Expat)" || fail "the package's copyright file does not name the MIT (Expat) license"
 dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles >"$tmp/conffiles"
 for f in /etc/sparkmon/sparkmon.conf /etc/cron.d/sparkmon; do
 	grep -qx "$f" "$tmp/conffiles" || fail "$f is not a conffile"
