@@ -113,6 +113,19 @@ bool routercheck_cgnat(const struct config *cfg, const struct snapshot *snap, st
 	const char *seen;
 
 	(void)cfg;
+	if (!r->external_ip[0] && endpoint_ip(snap, &seen)) {
+		/* The WAN works (this host reaches the internet), yet the router
+		 * names no address: miniupnpd, for one, hides a private or
+		 * shared one, as port forwarding cannot work with it. */
+		verdict_set_check(
+		    out, CHECK_CRITICAL, ROUTERCHECK_CGNAT_HINT,
+		    "the router gives no external address while this host reaches "
+		    "the internet from %s: routers hide a WAN address that is private "
+		    "or shared (carrier-grade NAT, or a second router in front); "
+		    "inbound connections cannot reach this router",
+		    seen);
+		return true;
+	}
 	if (!r->external_ip[0]) {
 		verdict_set_check(
 		    out, CHECK_UNKNOWN,

@@ -187,21 +187,6 @@ ping_tunnel() {
 	return 1
 }
 
-# ---- a browser ---------------------------------------------------------------------
-
-# chromium_in NS PROFILE LOG ARG...: headless Chromium (at most 60 s) in
-# network namespace NS with a fresh profile folder PROFILE, its messages
-# (console lines included) appended to LOG; no background traffic of its own
-# that can be switched off.
-chromium_in() {
-	t_ns=$1 t_profile=$2 t_log=$3
-	shift 3
-	timeout 60 ip netns exec "$t_ns" chromium --headless --no-sandbox --disable-gpu \
-		--disable-background-networking --disable-component-update --no-first-run \
-		--disable-sync --disable-dev-shm-usage --user-data-dir="$t_profile" \
-		--enable-logging=stderr --v=0 --virtual-time-budget=4000 "$@" 2>>"$t_log"
-}
-
 # ---- sparkmon serve ----------------------------------------------------------------
 
 # serve CONF LOG [NS]: starts `sparkmon -c CONF serve` in the background (in
