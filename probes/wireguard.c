@@ -14,6 +14,7 @@
 #include "probes/array.h"
 #include "probes/rtnl.h"
 #include "probes/text.h"
+#include "probes/wgclock.h"
 #include "probes/wgkernel.h"
 #include "probes/wgquick.h"
 #include "probes/wguapi.h"
@@ -785,6 +786,10 @@ int wireguard_read(const struct config *cfg, struct wireguard *ret, char *err, s
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	/* Handshakes stamped before a step of the wall clock keep their age.
+	 * Out of memory only means this read's handshakes are not remembered:
+	 * they are measured from the next read on. */
+	(void)wgclock_apply_process(&wg);
 	sanitize_facts(&wg);
 	*ret = wg;
 	wg.devices = NULL;
