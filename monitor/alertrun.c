@@ -43,7 +43,10 @@ static int take_lock(struct files *f, long long wait_ms)
 {
 	long long until = now_ms() + wait_ms;
 
-	f->lock_fd = open(f->lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* Read-only and readable by all: root's cron and the daemon's user
+	 * both lock the one file, whoever created it (flock needs no write
+	 * access). */
+	f->lock_fd = open(f->lock, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (f->lock_fd < 0)
 		return -errno;
 	while (flock(f->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -378,11 +381,13 @@ int alertrun_round(const struct alertrun *run)
 		alert_print_text(events, n, run->out);
 		fflush(run->out);
 	}
-	if (f.writable && send_pending(run, st)) {
+	if (f.writable && (n || run->retry) && send_pending(run, st)) {
 		int w = write_state(&f, st);
 
 		r = r < 0 ? r : w;
 	}
+	if (r == 0)
+		r = (int)st->n_pending;
 	drop_lock(&f);
 out:
 	free(st);

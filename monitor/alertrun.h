@@ -29,6 +29,10 @@ struct alertrun {
 	/* Log a delivered notification (the daemon) or keep quiet (cron:
 	 * output is mail). Failures are always logged. */
 	bool log_sent;
+	/* Send what earlier rounds could not deliver even when nothing
+	 * changed now (cron: every run; the daemon, whose rounds follow
+	 * each other within seconds: after a backoff). */
+	bool retry;
 };
 
 /* Compares the verdict with what was last reported, records and prints
@@ -36,7 +40,8 @@ struct alertrun {
  * not received, within about 3 * [alert] timeout. What cannot be sent
  * stays in the state file for the next round, with a log line. A missing
  * state file means nothing was reported yet; a corrupt one is logged,
- * ignored and replaced. Returns 0, or a negative errno when the state
+ * ignored and replaced. Returns the number of notifications still
+ * undelivered (0 when all went out), or a negative errno when the state
  * could not be read or written (logged; the changes were still printed). */
 int alertrun_round(const struct alertrun *run);
 

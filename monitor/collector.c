@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "monitor/alerter.h"
 #include "monitor/log.h"
 #include "monitor/scheduler.h"
 #include "monitor/wire.h"
@@ -58,7 +59,7 @@ static int send_all(int fd, const char *buf, size_t len)
  * gives nothing to the one with capabilities (a configuration names
  * programs it runs) and needs no read access to the configuration's folder
  * after start. The collector applies a valid one quietly. */
-static void reload(struct scheduler *sched, const char *path, int fd)
+static void reload(struct scheduler *sched, struct alerter *alerter, const char *path, int fd)
 {
 	struct config *fresh = malloc(sizeof(*fresh));
 	struct config_errors errors = {0};
@@ -66,8 +67,11 @@ static void reload(struct scheduler *sched, const char *path, int fd)
 	size_t len = 0, frame_len = 0;
 	int r = config_read(path, &text, &len);
 
-	if (fresh && config_load_read(path, r, text, len, fresh, &errors) == 0)
+	if (fresh && config_load_read(path, r, text, len, fresh, &errors) == 0) {
 		scheduler_set_config(sched, fresh);
+		if (alerter)
+			alerter_set_config(alerter, fresh);
+	}
 	config_errors_free(&errors);
 	free(fresh);
 	r = wire_encode_config(r, text, len, &frame, &frame_len);
@@ -88,10 +92,22 @@ struct batch {
 	struct wire_heartbeat hb;
 };
 
-static void collect_batch(struct scheduler *sched, uint64_t sent[PROBE__COUNT], struct batch *b)
+/* Whether every probe has run once: before that, a check whose probe has
+ * not run is UNKNOWN, which is no news to send anyone. */
+static bool all_reported(const struct snapshot *snap)
+{
+	for (int id = 0; id < PROBE__COUNT; id++)
+		if (snap->probes[id].status == PROBE_NOT_RUN)
+			return false;
+	return true;
+}
+
+static void collect_batch(struct scheduler *sched, struct alerter *alerter,
+                          uint64_t sent[PROBE__COUNT], struct batch *b)
 {
 	const struct snapshot *snap = scheduler_lock(sched);
 	double overdue_s = 0;
+	bool changed = false;
 
 	for (int id = 0; id < PROBE__COUNT; id++) {
 		uint64_t runs = scheduler_probe_runs(sched, (enum probe_id)id);
@@ -105,7 +121,12 @@ static void collect_batch(struct scheduler *sched, uint64_t sent[PROBE__COUNT], 
 			log_error("probe %d: its facts cannot be sent: %s", id, strerror(-r));
 		else
 			sent[id] = runs;
+		changed = true;
 	}
+	/* The same facts the web process gets, the same verdict, so the same
+	 * transitions it logs. */
+	if (changed && alerter && all_reported(snap))
+		alerter_offer(alerter, snap);
 	b->hb.overdue_probe = scheduler_overdue_probe(sched, 3.0, &overdue_s);
 	b->hb.overdue_seconds = overdue_s;
 	scheduler_unlock(sched);
@@ -129,6 +150,7 @@ static int send_batch(int fd, struct batch *b)
 int collector_run(const struct config *cfg, const char *config_path, int fd)
 {
 	uint64_t sent[PROBE__COUNT] = {0}, gen = 0;
+	struct alerter *alerter = NULL;
 	struct scheduler *sched;
 	struct batch b;
 	int r;
@@ -139,19 +161,23 @@ int collector_run(const struct config *cfg, const char *config_path, int fd)
 		log_error("cannot start the probe threads: %s", strerror(-r));
 		return 1;
 	}
+	r = alerter_start(cfg, &alerter);
+	if (r < 0)
+		log_error("alerts: cannot start their thread (%s); no notifications will be sent",
+		          strerror(-r));
 	while (!collector_stop) {
 		uint64_t next = scheduler_wait(sched, gen, COLLECTOR_TICK_MS);
 
 		if (collector_reload) {
 			collector_reload = 0;
-			reload(sched, config_path, fd);
+			reload(sched, alerter, config_path, fd);
 		}
 		if (next != gen) {
 			/* Let probes that finish together go out together. */
 			usleep(20 * 1000);
 			gen = scheduler_wait(sched, next, 0);
 		}
-		collect_batch(sched, sent, &b);
+		collect_batch(sched, alerter, sent, &b);
 		r = send_batch(fd, &b);
 		if (r < 0) {
 			/* The web process is gone: so is the service. */
@@ -161,6 +187,7 @@ int collector_run(const struct config *cfg, const char *config_path, int fd)
 			break;
 		}
 	}
+	alerter_stop(alerter);
 	scheduler_stop(sched, 600);
 	return 0;
 }

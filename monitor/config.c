@@ -1253,6 +1253,9 @@ int config_load_string(const char *text, const char *name, struct config *ret,
 	r = errors->count > before ? -EINVAL : 0;
 	if (r == 0)
 		*ret = st->cfg;
+	/* [alert] notify URLs may hold tokens: no copy is left in freed
+	 * memory (see config_forget_secrets). */
+	explicit_bzero(st, sizeof(*st));
 	free(st);
 	return r;
 }
@@ -1297,6 +1300,7 @@ int config_load_read(const char *path, int read_result, const char *text, size_t
 		return -ENOMEM;
 	}
 	r = config_load_string(copy, name, ret, errors);
+	explicit_bzero(copy, len);
 	free(copy);
 	return r;
 }
@@ -1308,6 +1312,8 @@ int config_load(const char *path, struct config *ret, struct config_errors *erro
 	int r = config_read(path, &text, &len);
 
 	r = config_load_read(path, r, text, len, ret, errors);
+	if (text)
+		explicit_bzero(text, len);
 	free(text);
 	return r;
 }

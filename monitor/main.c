@@ -127,7 +127,8 @@ static int cmd_check(const char *path, int argc, char **argv)
 		                       .complete = filter.count == 0,
 		                       .host = snap->host,
 		                       .now = time(NULL),
-		                       .out = stdout};
+		                       .out = stdout,
+		                       .retry = true};
 
 		/* Whatever happens to the state or the notifications, the exit
 		 * code is the checks'. */

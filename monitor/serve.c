@@ -393,6 +393,8 @@ static void reload(struct serve_state *st, int read_result, const char *text, si
 		pthread_mutex_unlock(&st->history_lock);
 		log_info("reload: history restarted with the new sizes");
 	}
+	/* The collector sends the notifications (monitor/alerter.h). */
+	config_forget_secrets(fresh);
 	st->cfg = *fresh;
 	apply_limits(st);
 	log_info("reload: configuration reloaded");
@@ -774,6 +776,9 @@ int serve_run(const char *config_path)
 		code = 1;
 		goto out;
 	}
+	/* The collector has its copy; the process facing the network keeps
+	 * no notify URL (monitor/alerter.h). */
+	config_forget_secrets(&st->cfg);
 	/* Before the first thread: capabilities belong to each thread. */
 	if (enter_sandbox(st) < 0) {
 		code = 1;

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -22,37 +23,47 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* The rename is durable only once the directory holding it is synced. */
-static void sync_folder(const char *path)
+/* Opens the folder that holds path; -1 when it cannot be. */
+static int open_folder(const char *path)
 {
 	char dir[PATH_MAX], *slash;
-	int fd;
 
 	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return;
+		return -1;
 	slash = strrchr(dir, '/');
 	if (!slash)
-		return;
+		return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	*slash = '\0';
-	fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	return open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Root (cron's `sparkmon check`) writing into the folder of the daemon's
+ * user (systemd's StateDirectory under DynamicUser) gives the file to
+ * that user, so that the daemon can still read and replace it. */
+static void give_to_folder_owner(int fd, int dir_fd)
+{
+	struct stat st;
+
+	if (geteuid() == 0 && dir_fd >= 0 && fstat(dir_fd, &st) == 0 && st.st_uid != 0)
+		(void)fchown(fd, st.st_uid, st.st_gid);
 }
 
 int statefile_write(const char *path, const char *buf, size_t len, unsigned mode)
 {
 	char tmp[PATH_MAX];
-	int fd, r;
+	int fd, dir_fd, r;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
+	dir_fd = open_folder(path);
 	/* O_NOFOLLOW: a link planted at the temporary name is refused, not
 	 * written through. */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode ? mode : 0600);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	give_to_folder_owner(fd, dir_fd);
 	r = write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
@@ -62,8 +73,13 @@ int statefile_write(const char *path, const char *buf, size_t len, unsigned mode
 		r = -errno;
 	if (r < 0) {
 		unlink(tmp);
-		return r;
+		goto out;
 	}
-	sync_folder(path);
-	return 0;
+	/* The rename is durable only once the folder holding it is synced. */
+	if (dir_fd >= 0)
+		fsync(dir_fd);
+out:
+	if (dir_fd >= 0)
+		close(dir_fd);
+	return r;
 }
