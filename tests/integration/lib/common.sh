@@ -187,6 +187,29 @@ ping_tunnel() {
 	return 1
 }
 
+# ---- a browser ---------------------------------------------------------------------
+
+# chromium_in NS PROFILE ARG...: headless Chromium (at most 60 s) in
+# network namespace NS with the fresh profile folder $tmp/profile-PROFILE,
+# its messages (console lines included) appended to $tmp/chromium.log; no
+# background traffic of its own that can be switched off.
+chromium_in() {
+	t_ns=$1 t_profile=$2
+	shift 2
+	timeout 60 ip netns exec "$t_ns" chromium --headless --no-sandbox --disable-gpu \
+		--disable-background-networking --disable-component-update --no-first-run \
+		--disable-sync --disable-dev-shm-usage --user-data-dir="$tmp/profile-$t_profile" \
+		--enable-logging=stderr --v=0 "$@" 2>>"$tmp/chromium.log"
+}
+
+# chromium_page NS PROFILE ARG...: chromium_in that gives the page 4 s of
+# virtual time to load its data before --dump-dom or --screenshot.
+chromium_page() {
+	t_ns=$1 t_profile=$2
+	shift 2
+	chromium_in "$t_ns" "$t_profile" --virtual-time-budget=4000 "$@"
+}
+
 # ---- sparkmon serve ----------------------------------------------------------------
 
 # serve CONF LOG [NS]: starts `sparkmon -c CONF serve` in the background (in
