@@ -137,12 +137,13 @@ for id in $(grep -o 'check="[a-z_.]*"' "$pkg/prometheus/alerts.yml" | sed 's/che
 done
 
 # ---- cron -------------------------------------------------------------------------
-grep -qx '\*/5 \* \* \* \* root sparkmon check -q' "$pkg/cron/sparkmon" &&
+grep -qx '\*/5 \* \* \* \* root sparkmon check --changes' "$pkg/cron/sparkmon" &&
 	grep -q '^#.*chronic sparkmon check' "$pkg/cron/sparkmon" &&
-	ok "cron: */5 ... root sparkmon check -q, chronic variant documented" ||
+	grep -q '^#.*No MTA installed' "$pkg/cron/sparkmon" &&
+	ok "cron: */5 ... root sparkmon check --changes, MTA and chronic variant documented" ||
 	fail "packaging/cron/sparkmon"
 # The file names no option sparkmon does not have.
-"$SPARKMON" check --help >/dev/null || fail "sparkmon check --help"
+"$SPARKMON" check --help | grep -q -- '--changes' || fail "sparkmon check --help has no --changes"
 
 # ---- make install -----------------------------------------------------------------
 build=$(dirname "$SPARKMON")
