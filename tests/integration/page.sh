@@ -114,9 +114,11 @@ dom whole
 for h in client internet public uplink firewall wireguard peers machine; do
 	has whole "data-hop=\"$h\"" "hop $h"
 done
-# The router hop is drawn only when /status.json has a router area.
+# The router hop is drawn only when /status.json has a router area (or a
+# router check that is not OK).
 inS curl -sf "$url/status.json" >"$tmp/status.json"
-if jq -e '.router' "$tmp/status.json" >/dev/null; then
+if jq -e '.router or any(.checks[]; (.id | startswith("router.")) and .status != "ok")' \
+	"$tmp/status.json" >/dev/null; then
 	has whole 'data-hop="router"' "router hop"
 elif grep -q 'data-hop="router"' "$tmp/whole.html"; then
 	die "a router hop without a router area in /status.json"

@@ -191,14 +191,18 @@ const HOPS = [
   {
     key: 'public', label: 'public IP', checks: ['endpoint.public_ip'],
     sub: doc => {
-      const ip = doc.endpoint && doc.endpoint.public_ip;
+      const ip = (doc.endpoint && doc.endpoint.public_ip) || (doc.router && doc.router.external_ip);
       const port = firstInterface(doc).listen_port;
       return ip ? ip + (port ? ':' + port : '') : (port ? 'UDP ' + port : '');
     },
   },
   {
-    key: 'router', label: 'router', checks: ['router.'], when: doc => !!doc.router,
-    sub: doc => String(doc.router.address || doc.router.ip || doc.router.model || ''),
+    // Drawn when the router probe found the router (its "router" area), or
+    // when one of its checks has something to say without it.
+    key: 'router', label: 'router', checks: ['router.'],
+    when: doc => !!doc.router || (doc.checks || []).some(c => c.id.startsWith('router.') &&
+      statusClass(c.status) !== 'ok'),
+    sub: doc => (doc.router && doc.router.gateway) || '',
   },
   { key: 'uplink', label: 'uplink NIC', checks: ['firewall.uplink'], sub: uplinkName },
   {
