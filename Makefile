@@ -19,7 +19,7 @@ ASAN      := $(BUILD)-asan
 FUZZ      := $(BUILD)-fuzz
 
 CC        ?= cc
-PKGS      := libmnl libmicrohttpd json-c inih hogweed libseccomp miniupnpc
+PKGS      := libmnl libmicrohttpd json-c inih hogweed libseccomp miniupnpc libdeflate
 WERROR    ?= -Werror
 WARN       = -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "web/gzip.h"
 #include "web/page.h"
 #include "web/prometheus.h"
 #include "web/serverimpl.h"
@@ -96,18 +97,25 @@ static enum route find_route(const char *url, size_t *asset)
 	return ROUTE_NONE;
 }
 
+/* The published output in SLOT, or its gzip copy in GZ_SLOT when the
+ * client accepts gzip and the copy is there. */
 static enum MHD_Result serve_published(struct server *s, struct MHD_Connection *c,
-                                       struct MHD_Response *const *slot)
+                                       struct MHD_Response *const *slot,
+                                       struct MHD_Response *const *gz_slot)
 {
-	enum MHD_Result r;
+	bool gz = gzip_accepted(
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+	struct MHD_Response *r;
+	enum MHD_Result ret;
 
 	/* Queued under the lock: publishing cannot drop the response between
 	 * reading the pointer and the library taking its own reference. */
 	pthread_mutex_lock(&s->out_lock);
-	r = *slot ? MHD_queue_response(c, MHD_HTTP_OK, *slot)
-	          : queue(c, MHD_HTTP_SERVICE_UNAVAILABLE, s->r_no_data);
+	r = gz && *slot && *gz_slot ? *gz_slot : *slot;
+	ret = r ? MHD_queue_response(c, MHD_HTTP_OK, r)
+	        : queue(c, MHD_HTTP_SERVICE_UNAVAILABLE, s->r_no_data);
 	pthread_mutex_unlock(&s->out_lock);
-	return r;
+	return ret;
 }
 
 static enum MHD_Result serve_healthz(struct server *s, struct MHD_Connection *c)
@@ -221,10 +229,12 @@ enum MHD_Result routes_on_request(void *cls, struct MHD_Connection *c, const cha
 		const char *accept =
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 
-		return serve_published(s, c, &s->metrics[prometheus_negotiate(accept)]);
+		enum prometheus_format f = prometheus_negotiate(accept);
+
+		return serve_published(s, c, &s->metrics[f], &s->metrics_gz[f]);
 	}
 	case ROUTE_STATUS:
-		return serve_published(s, c, &s->status_json);
+		return serve_published(s, c, &s->status_json, &s->status_json_gz);
 	case ROUTE_HISTORY:
 		return serve_history(s, c);
 	case ROUTE_EVENTS:

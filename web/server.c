@@ -17,6 +17,7 @@
 
 #include "monitor/log.h"
 #include "probes/readfile.h"
+#include "web/gzip.h"
 #include "web/prometheus.h"
 #include "web/serverimpl.h"
 
@@ -77,7 +78,8 @@ static void free_key(char *key)
 
 static void server_free(struct server *s)
 {
-	struct MHD_Response *published[] = {s->status_json, s->metrics[0], s->metrics[1]};
+	struct MHD_Response *published[] = {s->status_json,    s->metrics[0],    s->metrics[1],
+	                                    s->status_json_gz, s->metrics_gz[0], s->metrics_gz[1]};
 
 	authpool_free(&s->auth_pool);
 	connlimit_stop(&s->conns);
@@ -302,15 +304,14 @@ void server_reload(struct server *s, const struct config *cfg)
 	free_key(old_key);
 }
 
-/* Swaps in a fresh response; the old one is freed by libmicrohttpd once
- * the last connection sending it is done. A NULL fresh response (out of
- * memory) keeps the previous output being served. */
-static void swap_in(struct server *s, struct MHD_Response **slot, struct MHD_Response *fresh)
+/* Swaps in the gzip copy of a fresh output; the old one is freed by
+ * libmicrohttpd once the last connection sending it is done. A copy that
+ * could not be made (NULL) drops the previous one too, which would be
+ * older than the plain text. */
+static void swap_in_gzip(struct server *s, struct MHD_Response **slot, struct MHD_Response *fresh)
 {
 	struct MHD_Response *old;
 
-	if (!fresh)
-		return;
 	pthread_mutex_lock(&s->out_lock);
 	old = *slot;
 	*slot = fresh;
@@ -319,13 +320,44 @@ static void swap_in(struct server *s, struct MHD_Response **slot, struct MHD_Res
 		MHD_destroy_response(old);
 }
 
+/* Swaps in a fresh response; the old one is freed by libmicrohttpd once
+ * the last connection sending it is done. A NULL fresh response (out of
+ * memory) keeps the previous output being served. */
+static void swap_in(struct server *s, struct MHD_Response **slot, struct MHD_Response *fresh)
+{
+	if (fresh)
+		swap_in_gzip(s, slot, fresh);
+}
+
+/* The gzip copy of the N pieces of an output of this type, or NULL. */
+static struct MHD_Response *gzip_response(const struct iovec *pieces, size_t n, const char *type)
+{
+	struct MHD_Response *r;
+	size_t len;
+	void *buf;
+
+	if (gzip_compress(pieces, n, &buf, &len) < 0)
+		return NULL;
+	r = MHD_create_response_from_buffer_with_free_callback(len, buf, free);
+	if (!r) {
+		free(buf);
+		return NULL;
+	}
+	routes_add_headers(r, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	return r;
+}
+
 void server_publish_json(struct server *s, const char *text, size_t len, void (*release)(void *arg),
                          void *arg)
 {
+	struct iovec whole = {(void *)(uintptr_t)text, len};
 	struct MHD_Response *r;
 
 	if (!text)
 		return;
+	swap_in_gzip(s, &s->status_json_gz, gzip_response(&whole, 1, "application/json"));
 	r = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)(uintptr_t)text,
 	                                                           release, arg);
 	if (!r) {
@@ -333,6 +365,7 @@ void server_publish_json(struct server *s, const char *text, size_t len, void (*
 		return;
 	}
 	routes_add_headers(r, "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	swap_in(s, &s->status_json, r);
 }
 
@@ -352,15 +385,20 @@ static void shared_exposition_release(void *arg)
 	}
 }
 
-static struct MHD_Response *openmetrics_response(struct shared_exposition *sx)
+/* The OpenMetrics response, and its gzip copy in *ret_gz (NULL when it
+ * could not be made). */
+static struct MHD_Response *openmetrics_response(struct shared_exposition *sx,
+                                                 struct MHD_Response **ret_gz)
 {
 	size_t max = PROMETHEUS_PIECES_MAX(&sx->x), n;
 	struct iovec *pieces = malloc(max * sizeof(*pieces));
 	struct MHD_IoVec *iov = malloc(max * sizeof(*iov));
 	struct MHD_Response *r = NULL;
 
+	*ret_gz = NULL;
 	if (pieces && iov) {
 		n = prometheus_openmetrics_pieces(&sx->x, pieces);
+		*ret_gz = gzip_response(pieces, n, PROMETHEUS_OPENMETRICS_CONTENT_TYPE);
 		for (size_t i = 0; i < n; i++)
 			iov[i] = (struct MHD_IoVec){pieces[i].iov_base, pieces[i].iov_len};
 		/* libmicrohttpd copies the array, not the memory it points to. */
@@ -368,15 +406,18 @@ static struct MHD_Response *openmetrics_response(struct shared_exposition *sx)
 	}
 	free(pieces);
 	free(iov);
-	if (r)
+	if (r) {
 		routes_add_headers(r, PROMETHEUS_OPENMETRICS_CONTENT_TYPE);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	}
 	return r;
 }
 
 void server_publish_metrics(struct server *s, struct prometheus_exposition *x)
 {
 	struct shared_exposition *sx = malloc(sizeof(*sx));
-	struct MHD_Response *text, *om;
+	struct MHD_Response *text, *om, *om_gz;
+	struct iovec whole;
 
 	if (!sx) {
 		prometheus_exposition_free(x);
@@ -385,15 +426,21 @@ void server_publish_metrics(struct server *s, struct prometheus_exposition *x)
 	sx->x = *x;
 	memset(x, 0, sizeof(*x));
 	atomic_init(&sx->refs, 2);
+	whole = (struct iovec){sx->x.text, sx->x.text_len};
+	swap_in_gzip(s, &s->metrics_gz[PROMETHEUS_TEXT],
+	             gzip_response(&whole, 1, PROMETHEUS_TEXT_CONTENT_TYPE));
 	text = MHD_create_response_from_buffer_with_free_callback_cls(
 	    sx->x.text_len, sx->x.text, shared_exposition_release, sx);
-	if (text)
+	if (text) {
 		routes_add_headers(text, PROMETHEUS_TEXT_CONTENT_TYPE);
-	else
+		MHD_add_response_header(text, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	} else {
 		shared_exposition_release(sx);
-	om = openmetrics_response(sx);
+	}
+	om = openmetrics_response(sx, &om_gz);
 	if (!om)
 		shared_exposition_release(sx);
+	swap_in_gzip(s, &s->metrics_gz[PROMETHEUS_OPENMETRICS], om_gz);
 	swap_in(s, &s->metrics[PROMETHEUS_TEXT], text);
 	swap_in(s, &s->metrics[PROMETHEUS_OPENMETRICS], om);
 }

@@ -102,10 +102,11 @@ struct server {
 	struct config cfg;
 	char *tls_cert, *tls_key;
 
-	/* Current outputs; swapped by server_publish_json/_metrics(). */
+	/* Current outputs; swapped by server_publish_json/_metrics(). Each
+	 * has its gzip copy beside it (NULL when it could not be made). */
 	pthread_mutex_t out_lock;
-	struct MHD_Response *status_json;
-	struct MHD_Response *metrics[2]; /* by enum prometheus_format */
+	struct MHD_Response *status_json, *status_json_gz;
+	struct MHD_Response *metrics[2], *metrics_gz[2]; /* by enum prometheus_format */
 
 	/* Allowed client networks: configured, and from WireGuard. */
 	pthread_rwlock_t acl_lock;

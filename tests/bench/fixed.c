@@ -1,6 +1,7 @@
 /* The ceiling for the HTTP benchmark: libmicrohttpd serving a fixed buffer
  * from one response object, with the same threading as sparkmon (one epoll
- * thread per listener). Usage: fixed PORT FILE */
+ * thread per listener). Usage: fixed PORT FILE [gzip]; with "gzip" the
+ * buffer (already compressed) is sent as Content-Encoding: gzip. */
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdint.h>
@@ -25,12 +26,14 @@ int main(int argc, char **argv)
 	size_t len;
 	FILE *f;
 
-	if (argc != 3 || !(f = fopen(argv[2], "rb")))
+	if (argc < 3 || argc > 4 || !(f = fopen(argv[2], "rb")))
 		return 2;
 	len = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
 	response = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(response, "Content-Type", "text/plain; version=0.0.4");
+	if (argc == 4)
+		MHD_add_response_header(response, "Content-Encoding", "gzip");
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
 	                     (uint16_t)atoi(argv[1]), NULL, NULL, on_request, NULL, MHD_OPTION_END);
 	if (!d)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # HTTP benchmark (not part of make test): wrk against sparkmon's /metrics
-# and /status.json while it watches a wireguard-go device with 1000 peers
+# (text and OpenMetrics) and /status.json, each plain and gzip'ed, while it
+# watches a wireguard-go device with 1000 peers
 # (in a network namespace of its own), side by side in the same run with
 # tests/bench/fixed.c, a minimal libmicrohttpd program serving a fixed
 # buffer of the same size (the ceiling for this library on this machine).
@@ -33,6 +34,7 @@ cleanup() {
 trap cleanup EXIT
 in_ns() { ip netns exec "$ns" "$@"; }
 cc -O2 -o "$tmp/fixed" "$(dirname "$0")/fixed.c" -lmicrohttpd
+cc -O2 -o "$tmp/gzip" "$(dirname "$0")/gzip.c" -lz -ldeflate
 
 # A wireguard-go device with $npeers peers (random public keys, one /32
 # each, half of them with an endpoint), set in one `wg setconf`.
@@ -82,39 +84,64 @@ sample_pss "$tmp/pss.sparkmon" "$spid" $cpid &
 n=$(in_ns curl -sf "http://127.0.0.1:$port/metrics" | grep -c '^wireguard_peer_receive_bytes_total{')
 [ "$n" = "$npeers" ] || { echo "sparkmon sees $n peers, not $npeers" >&2; exit 1; }
 
-run() { # url -> "req/s p99_ms"
-	in_ns wrk -t2 -c"$conns" -d"${secs}s" --latency "$1" | awk '
+run() { # url [wrk-option...] -> "req/s p99_ms"
+	url=$1
+	shift
+	in_ns wrk -t2 -c"$conns" -d"${secs}s" --latency "$@" "$url" | awk '
 		/Requests\/sec/ {rps=$2}
 		/ 99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; p99=v}
 		END {printf "%s %s\n", rps, p99}'
 }
 
+# Each output plain and gzip'ed (Accept-Encoding: gzip), each beside the
+# reference serving a buffer of the same size: for gzip, the very body
+# sparkmon sent, as Content-Encoding: gzip.
+om='application/openmetrics-text;version=1.0.0'
 echo "sparkmon watching $ifname with $npeers peers; wrk -t2 -c$conns -d${secs}s"
-printf '%-14s %8s %12s %9s %12s %9s %7s %7s\n' path bytes sparkmon_rps p99_ms fixed_rps p99_ms rps% p99x
+printf '%-14s %-4s %8s %12s %9s %12s %9s %7s %7s\n' path enc bytes sparkmon_rps p99_ms fixed_rps \
+	p99_ms rps% p99x
 fport=19792
 f_hwms=""
-for path in /metrics /status.json; do
-	in_ns curl -sf "http://127.0.0.1:$port$path" >"$tmp/body"
-	size=$(wc -c <"$tmp/body")
-	in_ns sh -c 'echo $$ >"$0"; exec "$1" "$2" "$3"' "$tmp/fpid" "$tmp/fixed" "$fport" \
-		"$tmp/body" &
-	fjob=$!
-	sleep 0.3
-	fpid=$(cat "$tmp/fpid")
-	sample_pss "$tmp/pss.fixed$fport" "$fpid" &
-	set -- $(run "http://127.0.0.1:$port$path")
-	s_rps=$1 s_p99=$2
-	set -- $(run "http://127.0.0.1:$fport/")
-	f_rps=$1 f_p99=$2
-	f_hwm=$(awk '/VmHWM/ {print $2}' "/proc/$fpid/status")
-	kill "$fpid"
-	wait "$fjob" 2>/dev/null || true
-	f_hwms="$f_hwms $path: $f_hwm kB"
-	f_psss="${f_psss:-} $path: $(cat "$tmp/pss.fixed$fport" 2>/dev/null || echo 0) kB"
-	fport=$((fport + 1))
-	printf '%-14s %8s %12s %9s %12s %9s %7s %7s\n' "$path" "$size" "$s_rps" "$s_p99" "$f_rps" \
-		"$f_p99" "$(awk -v a="$s_rps" -v b="$f_rps" 'BEGIN {printf "%.0f", 100 * a / b}')" \
-		"$(awk -v a="$s_p99" -v b="$f_p99" 'BEGIN {printf "%.2f", a / b}')"
+for what in "/metrics text" "/metrics om" "/status.json json"; do
+	set -f
+	set -- $what
+	set +f
+	path=$1 kind=$2
+	accept='*/*'
+	[ "$kind" = om ] && accept=$om
+	for enc in plain gzip; do
+		ae=identity
+		[ "$enc" = gzip ] && ae=gzip
+		in_ns curl -sf -H "Accept: $accept" -H "Accept-Encoding: $ae" \
+			"http://127.0.0.1:$port$path" >"$tmp/body"
+		[ -z "${KEEP_BODIES:-}" ] || cp "$tmp/body" "$KEEP_BODIES/$kind.$enc"
+		size=$(wc -c <"$tmp/body")
+		[ "$enc" = plain ] && cp "$tmp/body" "$tmp/plain.$kind"
+		gz_flag=""
+		[ "$enc" = gzip ] && gz_flag=gzip
+		in_ns sh -c 'echo $$ >"$0"; exec "$1" "$2" "$3" $4' "$tmp/fpid" "$tmp/fixed" "$fport" \
+			"$tmp/body" "$gz_flag" &
+		fjob=$!
+		sleep 0.3
+		fpid=$(cat "$tmp/fpid")
+		sample_pss "$tmp/pss.fixed$fport" "$fpid" &
+		set -- $(run "http://127.0.0.1:$port$path" -H "Accept: $accept" -H "Accept-Encoding: $ae")
+		s_rps=$1 s_p99=$2
+		set -- $(run "http://127.0.0.1:$fport/")
+		f_rps=$1 f_p99=$2
+		f_hwm=$(awk '/VmHWM/ {print $2}' "/proc/$fpid/status")
+		kill "$fpid"
+		wait "$fjob" 2>/dev/null || true
+		f_hwms="$f_hwms $kind.$enc: $f_hwm kB"
+		f_psss="${f_psss:-} $kind.$enc: $(cat "$tmp/pss.fixed$fport" 2>/dev/null || echo 0) kB"
+		fport=$((fport + 1))
+		label=$path
+		[ "$kind" = om ] && label="$path(OM)"
+		printf '%-14s %-4s %8s %12s %9s %12s %9s %7s %7s\n' "$label" "$enc" "$size" \
+			"$s_rps" "$s_p99" "$f_rps" "$f_p99" \
+			"$(awk -v a="$s_rps" -v b="$f_rps" 'BEGIN {printf "%.0f", 100 * a / b}')" \
+			"$(awk -v a="$s_p99" -v b="$f_p99" 'BEGIN {printf "%.2f", a / b}')"
+	done
 done
 echo "fixed's peak RSS (VmHWM) serving the same body:$f_hwms"
 echo "sparkmon peak RSS (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$spid/status)," \
@@ -122,5 +149,11 @@ echo "sparkmon peak RSS (VmHWM): $(awk '/VmHWM/ {print $2, $3}' /proc/$spid/stat
 	"threads: $(awk '/Threads/ {print $2}' /proc/$spid/status)"
 echo "peak PSS of sparkmon's web ($spid) and collector (${cpid:-none}) together: $(cat "$tmp/pss.sparkmon") kB;" \
 	"the reference's:$f_psss"
+# The CPU time of one compression of each body, zlib against libdeflate
+# (the one sparkmon links), as tests/bench/gzip.c measures it.
+for kind in text om json; do
+	echo "one compression of the $kind body:"
+	"$tmp/gzip" "$tmp/plain.$kind" 21 | sed 's/^/  /'
+done
 # SMAPS=file keeps sparkmon's memory map, to see where the RSS lies.
 [ -z "${SMAPS:-}" ] || cp "/proc/$spid/smaps" "$SMAPS"
