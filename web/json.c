@@ -427,6 +427,10 @@ static struct json_object *wireguard_device_object(const struct config *cfg,
 	json_object_object_add(o, "listen_port",
 	                       d->error ? NULL : json_object_new_int(d->listen_port));
 	json_object_object_add(o, "fwmark", d->error ? NULL : json_object_new_int64(d->fwmark));
+	json_object_object_add(o, "interrupted_dumps",
+	                       d->backend == WIREGUARD_BACKEND_KERNEL
+	                           ? json_object_new_int64(d->interrupted_dumps)
+	                           : NULL);
 	json_object_object_add(o, "wg_quick_file",
 	                       d->wgquick_read ? json_text(d->wgquick_path) : NULL);
 	json_object_object_add(o, "wg_quick_error",
