@@ -278,14 +278,14 @@ function hopGroup(h, x, y, textWidth, vertical) {
     'aria-label': h.label + ' ' + (h.status === 'none' ? '' : h.status) + (h.bad.length ? ': ' + h.bad[0].summary : ''),
   });
   g.appendChild(svg('title', {}, h.label + (h.bad.length ? ': ' + h.bad.map(c => c.summary).join('; ') : '')));
-  const chars = Math.max(8, Math.floor(textWidth / 7));
+  const chars = Math.max(8, Math.floor(textWidth / 7.4));
   if (vertical) {
     // The whole row takes a tap, not only its painted parts.
     g.appendChild(svg('rect', { x: 0, y: y - 15, width: x + textWidth + 18, height: 30 + (h.bad.length ? 34 : 0), class: 'hit' }));
     g.appendChild(svg('circle', { cx: x, cy: y, r: 9, class: 'node' }));
     g.appendChild(svg('text', { x: x + 18, y: y + 5, class: 'label' }, h.label));
     if (h.sub) g.appendChild(svg('text', { x: x + textWidth + 14, y: y + 5, class: 'sub', 'text-anchor': 'end' },
-      wrap(h.sub, Math.max(8, Math.floor((textWidth - h.label.length * 8) / 6.5)), 1)[0] || ''));
+      wrap(h.sub, Math.max(8, Math.floor((textWidth - h.label.length * 9 - 8) / 6.5)), 1)[0] || ''));
     if (h.bad.length) {
       wrap(h.bad[0].summary, chars, 2).forEach((l, i) =>
         g.appendChild(svg('text', { x: x + 18, y: y + 24 + 15 * i, class: 'why' }, l)));
@@ -293,7 +293,7 @@ function hopGroup(h, x, y, textWidth, vertical) {
   } else {
     const w = textWidth;
     const label = wrap(h.label, Math.floor(w / 8), 2);
-    const top = y - 8 * label.length - 6;
+    const top = y - 8 * label.length - 2;
     g.appendChild(svg('rect', { x: x - w / 2, y: y - 26, width: w, height: 52, rx: 8, class: 'node' }));
     label.forEach((l, i) => g.appendChild(svg('text', { x, y: top + 15 * i + 4, class: 'label', 'text-anchor': 'middle' }, l)));
     g.appendChild(svg('text', { x, y: top + 15 * label.length + 4, class: 'sub', 'text-anchor': 'middle' },
@@ -701,8 +701,11 @@ function bandPlot(title, key, rows, classOf, nameOf, width) {
     const v = valueAt(r.series, t, tol);
     return (rows.length > 1 ? r.label + ' ' : '') + (v === null ? 'no data' : nameOf(classOf(v)));
   }).join('  '), out);
+  const classes = [...new Set(rows.flatMap(r => [0, 1, 2, 3, PEER_UP_SECONDS + 1].map(classOf)))];
+  const legend = el('div', { class: 'legend' }, ...classes.map(c =>
+    el('span', {}, el('span', { class: 'swatch ' + c }), nameOf(c))));
   return el('div', { class: 'plot band-plot', 'data-series': key, 'data-now': last || '' },
-    el('div', { class: 'title' }, el('span', {}, title + ' · ' + rangeLabel()), out), g);
+    el('div', { class: 'title' }, el('span', {}, title + ' · ' + rangeLabel()), out), g, legend);
 }
 
 const statusOfValue = v => BY_SEVERITY[Math.max(0, Math.min(3, Math.round(v)))];
