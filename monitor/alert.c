@@ -470,6 +470,9 @@ static void title(const char *host, const struct alert_event *events, size_t n, 
 	char more[32] = "", name[64];
 
 	one_line(host, name, sizeof(name));
+	for (char *p = name; *p; p++)
+		if ((unsigned char)*p >= 0x7f)
+			*p = '?';
 	if (n > 1)
 		snprintf(more, sizeof(more), " (+%zu more)", n - 1);
 	snprintf(buf, size, "sparkmon %s: %s%s %s%s", name,

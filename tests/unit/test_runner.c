@@ -324,6 +324,32 @@ static void test_stdin_is_dev_null(void **state)
 	assert_no_children();
 }
 
+/* opts->input is what the program reads, all of it, then end of file;
+ * a program that never reads it does not block the run. */
+static void test_input(void **state)
+{
+	static char big[200000];
+	const char *cat[] = {"/bin/cat", NULL}, *ignore[] = {"/bin/true", NULL};
+	struct runner_options opts = {.timeout_ms = 3000, .input = "url x\nbody 2\nhi"};
+	struct runner_result res;
+
+	(void)state;
+	opts.input_len = strlen(opts.input);
+	assert_int_equal(runner_run(cat, &opts, &res), 0);
+	assert_true(res.exited);
+	assert_string_equal(res.out, "url x\nbody 2\nhi");
+	runner_result_free(&res);
+	/* More than a pipe holds, to a program that reads none of it. */
+	memset(big, 'x', sizeof(big));
+	opts.input = big;
+	opts.input_len = sizeof(big);
+	assert_int_equal(runner_run(ignore, &opts, &res), 0);
+	assert_true(res.exited);
+	assert_false(res.timed_out);
+	runner_result_free(&res);
+	assert_no_children();
+}
+
 static void test_cannot_start(void **state)
 {
 	const char *missing[] = {"/nonexistent/sparkmon-no-such-program", NULL};
@@ -482,6 +508,7 @@ int main(void)
 	    cmocka_unit_test(test_cap_boundary),
 	    cmocka_unit_test(test_stderr_flood),
 	    cmocka_unit_test(test_stdin_is_dev_null),
+	    cmocka_unit_test(test_input),
 	    cmocka_unit_test(test_cannot_start),
 	    cmocka_unit_test(test_no_leaks_over_many_runs),
 	    cmocka_unit_test(test_child_that_survives_kill),
