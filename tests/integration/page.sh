@@ -94,19 +94,18 @@ part() {
 band_now() {
 	sed -n 's/.*data-series="status" data-now="\([a-z]*\)".*/\1/p' "$tmp/$1.html" | head -1
 }
+# One browser to act on the page over the DevTools protocol, for the whole
+# test (lib/page_actions.py).
+dport=$((40000 + $$ % 10000))
+chromium_in "$vp_server" act --remote-debugging-port="$dport" about:blank &
+kill_at_exit $!
+actions() {
+	inS timeout 60 python3 "$(dirname "$0")/lib/page_actions.py" "$dport" "$url" "$@"
+}
 # shoot NAME: the four screenshots.
 shoot() {
 	mkdir -p "$shots"
-	for size in 390,844 1280,800; do
-		for mode in light dark; do
-			flag=""
-			[ "$mode" = dark ] && flag=--force-dark-mode
-			f=$shots/page-$1-${size%,*}-$mode.png
-			chrome "shot-$1-$size-$mode" $flag --window-size="$size" --screenshot="$f" \
-				"$url/" >/dev/null || die "screenshot $f failed"
-			[ -s "$f" ] || die "no screenshot $f"
-		done
-	done
+	actions shots "$shots/page-$1" || die "screenshots of $1 failed"
 }
 
 # ---- the path whole ----------------------------------------------------------------
@@ -172,12 +171,8 @@ jq -e '[.events[] | select(.check == "firewall.masquerade")][0] |
 ok "what changed: firewall.masquerade ok → critical, on the page and in /api/events"
 shoot broken
 
-# ---- acting on it as a person on a phone would (lib/page_actions.py) -----------------
-dport=$((40000 + $$ % 10000))
-chromium_in "$vp_server" act --remote-debugging-port="$dport" about:blank &
-kill_at_exit $!
-inS timeout 60 python3 "$(dirname "$0")/lib/page_actions.py" "$dport" "$url" firewall.masquerade ||
-	die "acting on the page failed"
+# ---- acting on it as a person on a phone would --------------------------------------
+actions act firewall.masquerade || die "acting on the page failed"
 
 # ---- what the browser fetched, what it was told --------------------------------------
 # Requests on the page's behalf carry its site as their network isolation

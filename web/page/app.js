@@ -189,7 +189,7 @@ const HOPS = [
   { key: 'client', label: 'you', checks: [], sub: () => 'this browser' },
   { key: 'internet', label: 'internet', checks: ['endpoint.probes'], sub: () => '' },
   {
-    key: 'public', label: 'public IP', checks: ['endpoint.public_ip'],
+    key: 'public', label: 'public IP', checks: ['endpoint.public_ip', 'endpoint.'],
     sub: doc => {
       const ip = (doc.endpoint && doc.endpoint.public_ip) || (doc.router && doc.router.external_ip);
       const port = firstInterface(doc).listen_port;
@@ -235,12 +235,18 @@ const MACHINE = {
   },
 };
 
-function claims(hop, id) {
-  return hop.checks.some(p => (p.endsWith('.') ? id.startsWith(p) : id === p));
+// The hop a check belongs to: the one naming its id, else the one naming
+// its area ("endpoint." takes endpoint checks no hop names), else the
+// machine.
+function ownerOf(id) {
+  const all = [...HOPS, MACHINE];
+  const hop = all.find(h => h.checks.includes(id)) ||
+    all.find(h => h.checks.some(p => p.endsWith('.') && id.startsWith(p)));
+  return (hop || MACHINE).key;
 }
 
-function hopState(hop, doc, checks, rest) {
-  const mine = checks.filter(c => claims(hop, c.id) || (rest && !HOPS.some(h => claims(h, c.id))));
+function hopState(hop, doc, checks) {
+  const mine = checks.filter(c => ownerOf(c.id) === hop.key);
   const bad = mine.filter(c => statusClass(c.status) !== 'ok')
     .sort((a, b) => SEVERITY[statusClass(b.status)] - SEVERITY[statusClass(a.status)]);
   let sub = '';
@@ -371,8 +377,8 @@ function hopDetail(h) {
 function renderPath(doc) {
   const box = document.getElementById('path');
   const checks = doc.checks || [];
-  const hops = HOPS.filter(h => !h.when || h.when(doc)).map(h => hopState(h, doc, checks, false));
-  const machine = hopState(MACHINE, doc, checks, true);
+  const hops = HOPS.filter(h => !h.when || h.when(doc)).map(h => hopState(h, doc, checks));
+  const machine = hopState(MACHINE, doc, checks);
   const all = [...hops, machine];
   // Open the first broken hop until the reader picks one.
   if (!state.chosenHop || !all.some(h => h.key === state.openHop)) {

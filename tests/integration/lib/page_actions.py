@@ -11,10 +11,15 @@ phone would, and checks what the page does (tests/integration/page.sh):
 - the range buttons switch the plots to the last day;
 - prefers-color-scheme: dark gives the dark colours.
 
-Usage: page_actions.py DEVTOOLS_PORT URL CHECK_ID; CHECK_ID is a check
+Usage: page_actions.py DEVTOOLS_PORT URL act CHECK_ID; CHECK_ID is a check
 that is not OK and has a fix. Prints "ok: ..." lines; exits 1 at the first
 failure.
+
+page_actions.py DEVTOOLS_PORT URL shots PREFIX: screenshots of the page
+loaded anew at 390x844 and 1280x800, light and dark (prefers-color-scheme
+as the browser reports it), in PREFIX-390-light.png ... PREFIX-1280-dark.png.
 """
+import base64
 import json
 import re
 import sys
@@ -51,14 +56,32 @@ def last_point(c, selector):
     return r
 
 
-def main():
-    port, url, check = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    c = Cdp(port)
-    c.call("Page.enable")
-    c.call("Emulation.setDeviceMetricsOverride", width=360, height=780, deviceScaleFactor=1,
-           mobile=True)
+def load(c, url, width, height, scheme):
+    """The page loaded anew at that size and colour scheme, its data shown."""
+    c.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
+           mobile=width < 600)
+    c.call("Emulation.setEmulatedMedia",
+           features=[{"name": "prefers-color-scheme", "value": scheme}])
+    c.call("Page.navigate", url="about:blank")
     c.call("Page.navigate", url=url + "/")
     c.wait_for("document.body && document.body.dataset.loaded === 'yes'", "the page's data")
+
+
+def shots(c, url, prefix):
+    for width, height in ((390, 844), (1280, 800)):
+        for scheme in ("light", "dark"):
+            load(c, url, width, height, scheme)
+            time.sleep(0.3)  # the plots drawn at their width
+            png = base64.b64decode(c.call("Page.captureScreenshot", format="png")["data"])
+            if not png.startswith(b"\x89PNG"):
+                fail("the screenshot at %dx%d %s is no PNG" % (width, height, scheme))
+            with open("%s-%d-%s.png" % (prefix, width, scheme), "wb") as f:
+                f.write(png)
+    ok("screenshots %s-{390,1280}-{light,dark}.png" % prefix)
+
+
+def act(c, url, check):
+    load(c, url, 360, 780, "light")
 
     # ---- 360 px wide
     c.wait_for(q("#path svg.vertical") + " !== null", "the path drawn top to bottom at 360 px")
@@ -133,6 +156,8 @@ def main():
     ok("the range buttons switch every plot to the last day")
 
     # ---- dark
+    c.call("Page.navigate", url=url + "/")  # the clipboard as the page found it
+    c.wait_for("document.body && document.body.dataset.loaded === 'yes'", "the page's data")
     light = c.js("getComputedStyle(document.body).backgroundColor")
     c.call("Emulation.setEmulatedMedia", features=[{"name": "prefers-color-scheme", "value": "dark"}])
     time.sleep(0.2)
@@ -141,6 +166,16 @@ def main():
     if light == dark or dark != "rgb(20, 20, 22)":
         fail("prefers-color-scheme dark: background %s (light %s)" % (dark, light))
     ok("dark: background %s (light %s), a broken hop drawn in %s" % (dark, light, hop))
+
+
+def main():
+    port, url, mode, arg = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+    c = Cdp(port)
+    c.call("Page.enable")
+    if mode == "shots":
+        shots(c, url, arg)
+    else:
+        act(c, url, arg)
 
 
 main()
