@@ -6,7 +6,8 @@
 # the forwarding and firewall hop OK, then red once the MASQUERADE rule is
 # removed (and the client, asked, no longer reaches the internet); the
 # overall status band turns red; the change appears in the timeline (and
-# in /api/events with its old state); the plots have time and value axes.
+# in /api/events with its old state); the plots have time and value axes
+# and a gap where the daemon stood still.
 # Chromium's network log shows no request to any origin but the daemon's;
 # no content security policy violation is reported; the page (HTML, CSS,
 # JS) weighs under 60 KB. Over the DevTools protocol (lib/page_actions.py)
@@ -35,7 +36,8 @@ ok "path up: the client reaches the internet through the tunnel"
 port=$((20000 + $$ % 10000))
 url=http://127.0.0.1:$port
 # No SSH, no public-IP lookup, no look at the boot files (this machine's
-# own /etc): the path's own checks decide the status.
+# own /etc): the path's own checks decide the status. Ten minutes of
+# history keep a point per second.
 cat >"$tmp/sparkmon.conf" <<CONF
 [general]
 interval = 1s
@@ -48,6 +50,8 @@ interfaces = $vp_wg
 ip_urls =
 [ssh]
 enabled = no
+[history]
+retention = 10m
 [http]
 listen = 127.0.0.1:$port
 CONF
@@ -67,7 +71,14 @@ check_is() {
 }
 check_is firewall.masquerade ok
 check_is wireguard.interface ok
-sleep 2 # a few points of history
+# A few points of history, then 3 s in which the web process stands still
+# (the collector's messages wait in the socket): steps without points, a
+# gap in every plot.
+sleep 2
+kill -STOP "$serve_pid"
+sleep 3
+kill -CONT "$serve_pid"
+sleep 2
 
 chrome() { chromium_page "$vp_server" "$@"; }
 # dom NAME [FLAG...]: the rendered page in $tmp/NAME.html, its network log
@@ -135,10 +146,14 @@ part whole 'data-series="memory.used_bytes"' '<div class="plot' |
 	grep -q 'class="tick"[^>]*>[0-9][0-9]:[0-9][0-9]</text>' || die "memory plot: no time axis"
 part whole 'data-series="memory.used_bytes"' '<div class="plot' |
 	grep -q 'class="tick"[^>]*>[0-9.]* [KMG]iB</text>' || die "memory plot: no value axis in bytes"
+n=$(part whole 'data-series="memory.used_bytes"' '<div class="plot' | grep -o '<polyline' | wc -l)
+[ "$n" -ge 2 ] || die "memory plot: $n line(s), no gap where the daemon stood still"
+n=$(inS curl -sf "$url/api/history?series=memory.used_bytes" | jq '[.series[0].values[] | select(. == null)] | length')
+[ "$n" -ge 1 ] || die "/api/history has no null step for the time the daemon stood still"
 has whole 'data-series="peers"' "peers up/down band"
 has whole "traffic · last hour" "peer traffic plot"
 grep -q 'class="tick"[^>]*>[0-9.]* [KM]*B/s</text>' "$tmp/whole.html" || die "traffic plot: no rate axis"
-ok "plots: time axis, value axis with units, peers band, traffic in B/s"
+ok "plots: time axis, value axis with units, a gap where the daemon stood still, peers band, traffic in B/s"
 has whole 'data-check="firewall.masquerade" data-to="ok"' "first-seen event of the MASQUERADE check"
 shoot whole
 
