@@ -529,22 +529,43 @@ function eventItem(e) {
     el('time', {}, clock(e.time, true)),
     el('span', { class: 'id' }, e.check || '?'),
     el('span', { class: 'change' },
-      e.from ? el('span', { class: 'badge ' + statusClass(e.from) }, statusClass(e.from)) : 'new',
+      e.from ? el('span', { class: 'badge ' + statusClass(e.from) }, statusClass(e.from)) : 'first seen',
       ' → ', el('span', { class: 'badge ' + to }, to)),
     el('span', { class: 'summary' }, e.summary || ''));
 }
 
+// Checks first seen OK at the same moment (a start) make one entry.
+function groupStarts(events) {
+  const out = [];
+  for (const e of events) {
+    const prev = out[out.length - 1];
+    const start = !e.from && statusClass(e.to) === 'ok';
+    if (start && prev && prev.starts && prev.time === e.time) prev.starts.push(e.check);
+    else out.push(start ? { time: e.time, starts: [e.check] } : e);
+  }
+  return out;
+}
+
+function startItem(g) {
+  return el('li', { class: 'event ok first', 'data-checks': g.starts.join(' ') },
+    el('time', {}, clock(g.time, true)),
+    el('span', { class: 'id' }, g.starts.length === 1 ? g.starts[0] : g.starts.length + ' checks'),
+    el('span', { class: 'change' }, 'first seen ', el('span', { class: 'badge ok' }, 'ok')),
+    g.starts.length > 1 ? el('span', { class: 'summary' }, g.starts.join(', ')) : null);
+}
+
 function renderEvents(doc) {
-  const list = Array.isArray(doc.events) ? doc.events : [];
+  const list = groupStarts(Array.isArray(doc.events) ? doc.events : [])
+    .map(e => (e.starts ? startItem(e) : eventItem(e)));
   const box = document.getElementById('events');
   if (!list.length) {
     box.replaceChildren(el('p', { class: 'empty' }, 'No change since the daemon started.'));
     return;
   }
   const more = list.slice(EVENTS_SHOWN);
-  const parts = [el('ol', { class: 'events' }, ...list.slice(0, EVENTS_SHOWN).map(eventItem))];
+  const parts = [el('ol', { class: 'events' }, ...list.slice(0, EVENTS_SHOWN))];
   if (more.length) parts.push(el('details', {}, el('summary', {}, more.length + ' earlier'),
-    el('ol', { class: 'events' }, ...more.map(eventItem))));
+    el('ol', { class: 'events' }, ...more)));
   box.replaceChildren(...parts);
 }
 
