@@ -37,7 +37,7 @@ pid=$serve_pid
 wait_http "$base/status.json" -f
 
 # ---- routes and methods ---------------------------------------------------
-for path in / /app.js /style.css /metrics /status.json /api/history /healthz; do
+for path in / /app.js /style.css /metrics /status.json /api/history /api/events /healthz; do
 	expect 200 "$(code "$base$path")" "GET $path"
 	expect 200 "$(code "$base$path" -I)" "HEAD $path"
 	expect 405 "$(code "$base$path" -X POST)" "POST $path"
