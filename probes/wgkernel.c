@@ -456,6 +456,7 @@ int wgkernel_read_device_with(wgkernel_talk_fn talk, uint16_t family, struct wir
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	int r = -EINTR;
 
+	dev->interrupted_dumps = 0;
 	for (int try = 0; try < WGKERNEL_DUMP_TRIES && r == -EINTR; try++) {
 		struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 		struct genlmsghdr *genl;
@@ -469,6 +470,7 @@ int wgkernel_read_device_with(wgkernel_talk_fn talk, uint16_t family, struct wir
 		/* Each try starts from nothing: a half-merged dump is no use. */
 		wireguard_device_reset(dev);
 		r = talk(NETLINK_GENERIC, nlh, on_device, &st, timeout_ms);
+		dev->interrupted_dumps += r == -EINTR;
 	}
 	if (r < 0)
 		wireguard_device_reset(dev);

@@ -37,8 +37,10 @@ int wgkernel_parse_device(const struct nlmsghdr *nlh, uint16_t family,
                           struct wireguard_device *dev);
 
 /* Dumps the device named dev->name into dev, redoing an interrupted dump
- * up to WGKERNEL_DUMP_TRIES times. Returns 0 or a negative errno (-ENODEV
- * when the interface went away, -EPERM without CAP_NET_ADMIN). */
+ * up to WGKERNEL_DUMP_TRIES times (dev->interrupted_dumps counts them).
+ * Returns 0 or a negative errno (-ENODEV when the interface went away,
+ * -EPERM without CAP_NET_ADMIN, -EINTR when every dump was interrupted:
+ * no peer of any of them is kept). */
 int wgkernel_read_device(uint16_t family, struct wireguard_device *dev, unsigned timeout_ms);
 
 /* The same over another transport with netlink_talk()'s contract (the

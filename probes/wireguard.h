@@ -71,6 +71,10 @@ struct wireguard_device {
 	 * -ENODEV gone, -EPERM/-EACCES not allowed, ...) with a message. */
 	int error;
 	char error_text[WIREGUARD_ERROR_MAX];
+	/* Kernel devices: how many dumps of the last read the kernel marked
+	 * NLM_F_DUMP_INTR (the device changed while it was being dumped) and
+	 * that were thrown away; WGKERNEL_DUMP_TRIES when every one was. */
+	unsigned interrupted_dumps;
 
 	bool has_public_key;
 	char public_key[WIREGUARD_KEY_B64_LEN + 1];

@@ -3,7 +3,9 @@
 # so Debian's own 6.1 kernel boots under QEMU (TCG) with a busybox initramfs
 # (tests/integration/kernel/) and runs scenario-wireguard.sh inside: two
 # namespaces, a real handshake, a 300-peer device whose dump spans many
-# netlink messages and continues a peer with 1256 allowed IPs. Here, on the
+# netlink messages and continues a peer with 1256 allowed IPs, a 2000-peer
+# device read while it changes (interrupted dumps redone, never a mixed
+# peer list, an error once every try was interrupted). Here, on the
 # host, sparkmon's JSON is compared field by field with `wg show <if> dump`
 # taken just before and just after it, and the unprivileged run, the vanished
 # device and the secrets are checked, in the outputs and in the memory of a
@@ -37,7 +39,7 @@ if [ -n "${SPARKMON_KERNEL_REUSE:-}" ]; then
 	out=$SPARKMON_KERNEL_REUSE
 elif ! wgpoll=$("$vm" wgpoll "$(dirname "$SPARKMON")") ||
 	! cc -O2 -o "$work/memscan" "$here/lib/memscan.c" ||
-	! "$vm" run --scenario "$here/kernel/scenario-wireguard.sh" --out "$out" --timeout 150 \
+	! "$vm" run --scenario "$here/kernel/scenario-wireguard.sh" --out "$out" --timeout 200 \
 		--bin "$SPARKMON" --bin "$wgpoll" --bin "$work/memscan"; then
 	echo "wireguard_kernel: the VM scenario failed; its log:" >&2
 	cat "$out/scenario.log" "$out/init-error" 2>/dev/null >&2
@@ -231,6 +233,55 @@ if [ "$(cat "$out/race.rc")" = 0 ] && grep -q 'result=-19' "$out/race.txt"; then
 else
 	fail "vanished device: $(cat "$out/race.txt")"
 fi
+
+# ---- a device changed while it is dumped -----------------------------------
+# churn.txt: one line per read of wgc (2000 peers) while the scenario moved
+# one peer at a time from the head of its list to the tail. A clean read
+# has each of the 2000 peers once, or all but the one being moved; a read
+# whose every dump the kernel marked interrupted has no peer and says why.
+churn=$out/churn.txt
+if [ -z "${SPARKMON_KERNEL_REUSE:-}" ] || [ -e "$churn" ]; then
+	[ -s "$churn" ] || fail "the VM wrote no churn.txt"
+	bad=$(awk '{
+		for (i = 3; i <= 7; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		err = $0; sub(/.* error=/, "", err)
+		if (err == "-") {
+			if (v["twice"] != 0 || v["unknown"] != 0 || v["missing"] > 1 ||
+			    v["peers"] != 2000 - v["missing"] || v["interrupted"] >= 5)
+				print
+		} else if (v["peers"] != 0 || v["interrupted"] != 5 ||
+			   err != "the peer list kept changing during 5 dumps") {
+			print
+		}
+	}' "$churn")
+	reads=$(wc -l <"$churn")
+	retried=$(grep -c '^read slow\..* interrupted=[1-4] .* error=-$' "$churn" || true)
+	gaveup=$(grep -c '^read fast\..* error=the peer list kept changing' "$churn" || true)
+	if [ -z "$bad" ] && [ "$reads" -ge 2 ]; then
+		ok "device changing while dumped: each of $reads reads a whole state of the device or an error"
+	else
+		fail "device changing while dumped: mixed or wrong reads: $(echo "$bad" | head -5)"
+	fi
+	if [ "$retried" -ge 1 ]; then
+		ok "interrupted dumps redone: $retried read(s) gave a clean list on a later try"
+	else
+		fail "no read with an interrupted dump that a later try completed: $(grep '^read slow' "$churn" | head -5)"
+	fi
+	if [ "$gaveup" -ge 1 ]; then
+		ok "changes back to back: $gaveup read(s) gave up after 5 interrupted dumps with the reason"
+	else
+		fail "no read gave up under changes back to back: $(grep '^read fast' "$churn" | head -5)"
+	fi
+	if [ "$(cat "$out/churn.rc" 2>/dev/null | tr '\n' ' ')" = "slow 0 fast 0 " ] &&
+		[ ! -s "$out/churn.err" ] && ! grep -q 'changes=0$' "$out/churn.changes"; then
+		ok "both changers ran ($(tr '\n' ' ' <"$out/churn.changes"))"
+	else
+		fail "changers: $(cat "$out/churn.rc" "$out/churn.changes" "$out/churn.err" 2>&1 | head -5)"
+	fi
+fi
+n=$(jq -r --arg ifname wg0 "$JQ_DEVICE | .interrupted_dumps" "$out/wg0.json")
+[ "$n" = 0 ] && ok "wg0's JSON: interrupted_dumps 0 (a device at rest)" ||
+	fail "wg0's JSON: interrupted_dumps '$n', want 0"
 
 # ---- no secret in any output -----------------------------------------------
 leaks=0 outputs=""

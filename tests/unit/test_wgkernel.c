@@ -403,12 +403,17 @@ static void test_dump_intr_retried(void **state)
 	replay = (struct replay){.interrupted_calls = 2};
 	assert_int_equal(wgkernel_read_device_with(replay_talk, WGMSG_FAMILY, &dev, 100), 0);
 	assert_int_equal(replay.calls, 3);
+	assert_int_equal(dev.interrupted_dumps, 2);
 	/* Only the clean third dump's peer: nothing of the interrupted ones. */
 	assert_int_equal(dev.n_peers, 1);
 	wgmsg_key(a, 83);
 	wireguard_key_to_base64(b64, a);
 	assert_string_equal(dev.peers[0].public_key, b64);
 	assert_int_equal(dev.peers[0].n_allowed_ips, 2);
+	/* The count is the last read's, not a running total. */
+	replay = (struct replay){.interrupted_calls = 0};
+	assert_int_equal(wgkernel_read_device_with(replay_talk, WGMSG_FAMILY, &dev, 100), 0);
+	assert_int_equal(dev.interrupted_dumps, 0);
 	wireguard_device_free(&dev);
 }
 
@@ -420,6 +425,7 @@ static void test_dump_intr_bounded(void **state)
 	replay = (struct replay){.interrupted_calls = 1000};
 	assert_int_equal(wgkernel_read_device_with(replay_talk, WGMSG_FAMILY, &dev, 100), -EINTR);
 	assert_int_equal(replay.calls, WGKERNEL_DUMP_TRIES);
+	assert_int_equal(dev.interrupted_dumps, WGKERNEL_DUMP_TRIES);
 	assert_int_equal(dev.n_peers, 0);
 	assert_false(dev.has_public_key);
 	wireguard_device_free(&dev);

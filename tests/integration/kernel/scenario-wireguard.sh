@@ -7,7 +7,8 @@
 # 32 KiB), so the dump spans many messages and that peer is continued in the
 # next one. Then, per namespace: `wg show dump`, sparkmon's JSON, `wg show
 # dump` again (the host compares them), sparkmon without CAP_NET_ADMIN, and
-# a device deleted between discovery and dump.
+# a device deleted between discovery and dump. Last, in a namespace c, a
+# 2000-peer device read by the probe while it changes.
 out=$1
 set -u
 
@@ -168,6 +169,95 @@ if [ -x /usr/bin/sparkmon ] && [ -x /usr/bin/memscan ]; then
 	echo $? >"$out/memscan.rc"
 	kill "$web"
 	wait "$web"
+fi
+
+# ---- a device that changes while it is dumped ------------------------------
+# wgc (namespace c) has 2000 peers, no private key (no handshake work per
+# peer) and no endpoints: its dump spans many messages. A loop takes the
+# peer at the head of the list out and adds it back, which puts it at the
+# tail: every state it leaves the device in has all 2000 peers, or all but
+# the one being moved. A dump the kernel marked NLM_F_DUMP_INTR mixes two
+# states: a peer read before it moved is read again at the tail, or the
+# dump ends early at the peer it was about to go on from. wgpoll runs the
+# probe on the device meanwhile, a few reads at a time: first while `wg
+# set` makes the changes, with a pause between them, until a read whose
+# dumps were interrupted gave a clean one on a later try; then while
+# wgpoll churn makes them back to back (no process per change), until a
+# read whose every dump was interrupted gave up with an error. Each read
+# becomes one line of churn.txt, which the host checks: its interrupted
+# dumps, peers, peers read twice, peers not on the device, peers missing
+# and error.
+churn_reads() { # phase: appends a batch of reads to churn.txt
+	ip netns exec c wgpoll reads 4 >/tmp/reads 2>>"$out/churn.err" ||
+		echo "wgpoll reads failed with $?" >>"$out/churn.err"
+	awk -v phase="$1" '
+		FILENAME == ARGV[1] { valid[$1] = 1; nvalid++; next }
+		function flush() {
+			if (run == "") return
+			printf "read %s.%s interrupted=%s peers=%d twice=%d unknown=%d missing=%d error=%s\n",
+				phase, run, intr, peers, twice, unknown, nvalid - distinct, err
+		}
+		$1 == "read" {
+			flush()
+			run = $2; intr = $4; sub(/^interrupted=/, "", intr)
+			err = $0; sub(/.* error=/, "", err)
+			peers = twice = unknown = distinct = 0
+			split("", seen)
+			next
+		}
+		$1 == "peer" {
+			peers++
+			if (!($2 in valid)) unknown++
+			else if ($2 in seen) twice++
+			else { seen[$2] = 1; distinct++ }
+		}
+		END { flush() }' /tmp/churn-keys /tmp/reads >/tmp/churn-batch
+	cat /tmp/churn-batch >>"$out/churn.txt"
+}
+
+churn_phase() { # name until-pattern changer...
+	name=$1 until=$2
+	shift 2
+	rm -f /tmp/churn-stop
+	ip netns exec c "$@" >>"$out/churn.changes" 2>>"$out/churn.err" &
+	churner=$!
+	batch=0
+	while [ $batch -lt 10 ]; do
+		batch=$((batch + 1))
+		churn_reads "$name.$batch"
+		grep -q -- "$until" /tmp/churn-batch && break
+	done
+	touch /tmp/churn-stop
+	wait "$churner"
+	echo "$name $?" >>"$out/churn.rc"
+}
+
+if [ -x /usr/bin/wgpoll ]; then
+	run ip netns add c
+	run ip -n c link set lo up
+	run ip -n c link add wgc type wireguard
+	random_keys 2000 >/tmp/churn-keys
+	awk '{ printf "peer %s allowed-ips 10.%d.%d.%d/32\n", $1, 64 + int(NR / 65536),
+		int(NR / 256) % 256, NR % 256 }' /tmp/churn-keys >/tmp/churn-peers
+	# shellcheck disable=SC2046
+	run ip netns exec c wg set wgc $(cat /tmp/churn-peers)
+	run ip -n c link set wgc up
+	: >"$out/churn.txt"
+	: >"$out/churn.err"
+	cat >/tmp/churn.sh <<'CHURN'
+n=0
+while :; do
+	while read -r _ key _ ips; do
+		[ -e /tmp/churn-stop ] && echo "wg set changes=$n" && exit 0
+		wg set wgc peer "$key" remove || exit 1
+		wg set wgc peer "$key" allowed-ips "$ips" || exit 1
+		n=$((n + 2))
+		sleep 0.05
+	done </tmp/churn-peers
+done
+CHURN
+	churn_phase slow 'interrupted=[1-9].* error=-$' sh /tmp/churn.sh
+	churn_phase fast ' error=[^-]' wgpoll churn wgc /tmp/churn-peers 0 /tmp/churn-stop
 fi
 
 echo "scenario done"
