@@ -534,14 +534,18 @@ function eventItem(e) {
     el('span', { class: 'summary' }, e.summary || ''));
 }
 
-// Checks first seen OK at the same moment (a start) make one entry.
+// Checks first seen OK at the same moment (a start) make one entry, where
+// the first of them was.
 function groupStarts(events) {
   const out = [];
+  const starts = new Map();
   for (const e of events) {
-    const prev = out[out.length - 1];
-    const start = !e.from && statusClass(e.to) === 'ok';
-    if (start && prev && prev.starts && prev.time === e.time) prev.starts.push(e.check);
-    else out.push(start ? { time: e.time, starts: [e.check] } : e);
+    if (e.from || statusClass(e.to) !== 'ok') out.push(e);
+    else if (starts.has(e.time)) starts.get(e.time).starts.push(e.check);
+    else {
+      starts.set(e.time, { time: e.time, starts: [e.check] });
+      out.push(starts.get(e.time));
+    }
   }
   return out;
 }
