@@ -4,6 +4,9 @@ phone would, and checks what the page does (tests/integration/page.sh):
 - at 360 px wide the path is drawn top to bottom, no text of it runs out of
   the drawing and the page scrolls only vertically;
 - tapping a hop opens its checks;
+- given a router area (and a router check that fails), the router hop is
+  drawn between the public IP and the uplink NIC, red, naming the gateway;
+  without one it is not;
 - tapping a plot gives its readout (local time and the value with its unit);
   the status band's readout at the right end names the current status;
 - one tap on a fix's copy button puts the command on the clipboard, with
@@ -109,6 +112,36 @@ def act(c, url, check):
     if not c.js(q('#hop-detail li[data-check="wireguard.interface"]') + " !== null"):
         fail("the WireGuard hop's panel does not list wireguard.interface")
     ok("tapping the WireGuard hop opens its checks")
+
+    # ---- the router hop: drawn from a router area, in its place
+    hops = c.js("""(() => { const doc = JSON.parse(JSON.stringify(state.doc));
+        doc.router = { gateway: '192.168.1.1', external_ip: '203.0.113.7', port: 51820 };
+        doc.endpoint = Object.assign({}, doc.endpoint, { public_ip: null });
+        doc.checks.push({ id: 'router.port_forward', status: 'critical',
+          summary: 'the router forwards UDP 51820 to 192.168.1.30', fix: [] });
+        renderPath(doc);
+        const hops = [...document.querySelectorAll('#path g.hop')].map(g =>
+          g.dataset.hop + '=' + g.dataset.status + ':' + g.textContent);
+        const bare = JSON.parse(JSON.stringify(state.doc));
+        bare.router = null;
+        bare.checks = bare.checks.filter(x => !x.id.startsWith('router.'));
+        renderPath(bare);
+        const without = document.querySelectorAll('#path g.hop[data-hop="router"]').length;
+        renderPath(state.doc);
+        return { hops, without }; })()""")
+    order = [h.split("=")[0] for h in hops["hops"]]
+    router = [h for h in hops["hops"] if h.startswith("router=")]
+    public = [h for h in hops["hops"] if h.startswith("public=")]
+    if order[order.index("public") + 1:order.index("uplink")] != ["router"]:
+        fail("the router hop is not between the public IP and the uplink NIC: %r" % order)
+    if not router or not router[0].startswith("router=critical:") or "192.168.1.1" not in router[0]:
+        fail("the router hop: %r" % router)
+    if not public or "203.0.113.7" not in public[0]:
+        fail("the public IP hop does not take the router's external address: %r" % public)
+    if hops["without"]:
+        fail("a router hop without a router area")
+    ok("router hop: drawn between the public IP and the uplink NIC from a router area, red "
+       "with its check, absent without")
 
     # ---- readouts
     plot = '.plot[data-series="memory.used_bytes"]'
