@@ -153,8 +153,8 @@ static const struct key_def config_keys[] = {
     {"ssh", "interval", KEY_DURATION, FIELD(ssh_interval_ms), SECONDS(1), SECONDS(86400),
      "how often the ssh probe connects to sshd (each connection is a line in sshd's log)"},
     {"router", "enabled", KEY_SWITCH, FIELD(router_enabled), 0, 0,
-     "ask the router about the port forward (NAT-PMP, UPnP IGD): auto (absent where none "
-     "answers), yes or no"},
+     "ask the router about the port forward (NAT-PMP, UPnP IGD): auto (where a WireGuard "
+     "interface exists; absent where no router answers), yes or no"},
     {"router", "timeout", KEY_DURATION, FIELD(router_timeout_ms), 100, SECONDS(30),
      "how long NAT-PMP and the UPnP search each wait for the router"},
     {"router", "interval", KEY_DURATION, FIELD(router_interval_ms), SECONDS(10), SECONDS(86400),

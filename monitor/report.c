@@ -396,6 +396,13 @@ static void print_endpoint(const struct snapshot *snap, FILE *out)
 			fprintf(out, " HTTP %ld", r->http_code);
 		fprintf(out, " %.3f s%s%s\n", r->total_seconds, r->error[0] ? " " : "", r->error);
 	}
+	for (size_t i = 0; i < ep->v6.n_addresses; i++)
+		fprintf(out, "  public IPv6:       %s (%s): Endpoint = [%s]:<port>\n",
+		        ep->v6.addresses[i], ep->v6.ifname, ep->v6.addresses[i]);
+	for (size_t i = 0; i < ep->v6.n_hostname_ips; i++)
+		fprintf(out, "  %s AAAA: %s\n", ep->hostname, ep->v6.hostname_ips[i]);
+	if (ep->v6.hostname_error[0])
+		fprintf(out, "  %s AAAA: %s\n", ep->hostname, ep->v6.hostname_error);
 }
 
 static void print_ssh(const struct snapshot *snap, FILE *out)

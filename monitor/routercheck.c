@@ -208,3 +208,78 @@ bool routercheck_port_forward(const struct config *cfg, const struct snapshot *s
 		                  r->port, r->mapping_client, r->mapping_port, r->address, r->port);
 	return true;
 }
+
+/* ---- the IPv6 way in ------------------------------------------------------ */
+
+static void join_list(const char (*list)[INET6_ADDRSTRLEN], size_t n, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", list[i]);
+}
+
+/* The AAAA record that is one of this host's addresses, or NULL. */
+static const char *matching_record(const struct endpoint6 *e)
+{
+	for (size_t i = 0; i < e->n_hostname_ips; i++)
+		for (size_t j = 0; j < e->n_addresses; j++)
+			if (strcmp(e->hostname_ips[i], e->addresses[j]) == 0)
+				return e->hostname_ips[i];
+	return NULL;
+}
+
+bool routercheck_public_ip6(const struct config *cfg, const struct snapshot *snap,
+                            struct check *out)
+{
+	const struct endpoint *ep = &snap->endpoint;
+	const struct endpoint6 *e = &ep->v6;
+	unsigned port = cfg->wireguard_listen_port ? cfg->wireguard_listen_port : 51820;
+	char records[CHECK_TEXT_MAX / 4], mine[CHECK_TEXT_MAX / 4], hint[CHECK_TEXT_MAX];
+	const char *match = matching_record(e);
+
+	join_list(e->hostname_ips, e->n_hostname_ips, records, sizeof(records));
+	join_list(e->addresses, e->n_addresses, mine, sizeof(mine));
+	if (e->hostname_error[0]) {
+		snprintf(hint, sizeof(hint), "check the DNS record: getent ahostsv6 %s",
+		         ep->hostname);
+		verdict_set_check(out, CHECK_WARNING, hint, "the AAAA lookup of %s failed: %s",
+		                  ep->hostname, e->hostname_error);
+		return true;
+	}
+	if (e->n_addresses == 0 && e->n_hostname_ips == 0)
+		return false;
+	if (e->n_addresses == 0) {
+		verdict_set_check(out, CHECK_WARNING,
+		                  "remove the AAAA record, or give this host a global IPv6 address "
+		                  "(is IPv6 on at the router?)",
+		                  "%s has the AAAA record %s, but this host has no global IPv6 "
+		                  "address: clients that try IPv6 first cannot connect over it",
+		                  ep->hostname, records);
+		return true;
+	}
+	if (e->n_hostname_ips && !match) {
+		snprintf(hint, sizeof(hint), "update the AAAA record of %s to %s", ep->hostname,
+		         e->addresses[0]);
+		verdict_set_check(out, CHECK_CRITICAL, hint,
+		                  "%s resolves to %s over IPv6, not to this host's %s: clients "
+		                  "using IPv6 cannot connect",
+		                  ep->hostname, records, mine);
+		return true;
+	}
+	if (match)
+		verdict_set_check(out, CHECK_OK, "",
+		                  "%s resolves to this host's IPv6 address %s: clients with IPv6 "
+		                  "connect to it directly (no port forward; the router's IPv6 "
+		                  "firewall must let UDP %u in)",
+		                  ep->hostname, match, port);
+	else
+		verdict_set_check(
+		    out, CHECK_OK, "",
+		    "this host's global IPv6 address is %s (%s): clients with IPv6 can "
+		    "use Endpoint = [%s]:%u (no port forward; the router's IPv6 "
+		    "firewall must let UDP %u in)",
+		    mine, e->ifname, e->addresses[0], port, port);
+	return true;
+}

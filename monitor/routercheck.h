@@ -33,6 +33,13 @@ bool routercheck_port_forward(const struct config *cfg, const struct snapshot *s
                               struct check *out);
 bool routercheck_cgnat(const struct config *cfg, const struct snapshot *snap, struct check *out);
 
+/* endpoint.public_ip6, the IPv6 way in: the uplink's global IPv6 address
+ * (where clients with IPv6 can connect without a port forward), compared
+ * with the AAAA records of [endpoint] hostname. Absent when there is
+ * neither an address nor a record. */
+bool routercheck_public_ip6(const struct config *cfg, const struct snapshot *snap,
+                            struct check *out);
+
 /* For the metrics and JSON: 1 when the router maps the port to this host,
  * 0 when it does not (or maps it elsewhere), -1 when unknown. */
 int routercheck_mapping_ok(const struct router *r);

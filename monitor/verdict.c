@@ -830,6 +830,8 @@ static const struct check_def check_defs[] = {
      "ask the router by hand: upnpc -s (UPnP), natpmpc (NAT-PMP)"},
     {"router.cgnat", PROBE_ROUTER, routercheck_cgnat,
      "ask the router by hand: upnpc -s (UPnP), natpmpc (NAT-PMP)"},
+    {"endpoint.public_ip6", PROBE_ENDPOINT, routercheck_public_ip6,
+     "check the network and [endpoint] in sparkmon.conf"},
 };
 #define CHECK_DEF_COUNT (sizeof(check_defs) / sizeof(check_defs[0]))
 

@@ -392,6 +392,21 @@ static bool request_terminated(const struct endpoint_request *r)
 	return TERMINATED(r->url) && TERMINATED(r->error);
 }
 
+static int check_endpoint6(struct cursor *c, const struct endpoint6 *e)
+{
+	if (e->n_addresses > ENDPOINT6_IPS_MAX || e->n_hostname_ips > ENDPOINT6_IPS_MAX)
+		return bad(c, "endpoint IPv6 counts out of range");
+	if (!TERMINATED(e->ifname) || !TERMINATED(e->hostname_error))
+		return bad(c, "endpoint IPv6 text is not terminated");
+	for (size_t i = 0; i < e->n_addresses; i++)
+		if (!TERMINATED(e->addresses[i]))
+			return bad(c, "endpoint IPv6 text is not terminated");
+	for (size_t i = 0; i < e->n_hostname_ips; i++)
+		if (!TERMINATED(e->hostname_ips[i]))
+			return bad(c, "endpoint IPv6 text is not terminated");
+	return 0;
+}
+
 static int check_endpoint(struct cursor *c, const struct endpoint *e)
 {
 	if (e->n_attempts > ENDPOINT_URLS_MAX || e->n_probes > ENDPOINT_URLS_MAX ||
@@ -410,7 +425,7 @@ static int check_endpoint(struct cursor *c, const struct endpoint *e)
 	for (size_t i = 0; i < e->n_hostname_ips; i++)
 		if (!TERMINATED(e->hostname_ips[i]))
 			return bad(c, "endpoint text is not terminated");
-	return 0;
+	return check_endpoint6(c, &e->v6);
 }
 
 /* What a renderer indexes or reads up to a NUL must be in bounds. */

@@ -635,6 +635,7 @@ int endpoint_read(const struct config *cfg, struct endpoint *ret, char *err, siz
 	if (!cfg->endpoint_expected_ip[0])
 		endpoint_remember(cfg->state_dir, ep, time(NULL));
 	resolve_hostname(cfg, ep);
+	endpoint6_read(cfg, &ep->v6);
 	run_probes(cfg, helper, ep);
 	sanitize_facts(ep);
 	*ret = *ep;

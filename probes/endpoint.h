@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "probes/endpoint6.h"
+
 struct config;
 
 #define ENDPOINT_URLS_MAX  8
@@ -110,6 +112,9 @@ struct endpoint {
 	size_t n_hostname_ips;
 	char hostname_ips[ENDPOINT_IPS_MAX][INET_ADDRSTRLEN];
 	char hostname_error[ENDPOINT_ERROR_MAX];
+
+	/* The IPv6 way in. */
+	struct endpoint6 v6;
 
 	size_t n_probes;
 	struct endpoint_request probes[ENDPOINT_URLS_MAX];

@@ -13,6 +13,7 @@
 #include "probes/routerpmp.h"
 #include "probes/routerupnp.h"
 #include "probes/rtnl.h"
+#include "probes/wireguard.h"
 
 const char *router_answer_name(enum router_answer a)
 {
@@ -67,6 +68,24 @@ static int read_uplink(struct router *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* Whether a watched WireGuard interface exists in this network namespace
+ * (a userspace one's socket is seen from every namespace, its link only
+ * in its own). */
+static bool wireguard_here(const struct config *cfg)
+{
+	struct rtnl_links links = {.items = NULL};
+	struct wireguard_names names;
+	bool found = false;
+
+	if (rtnl_dump_links(&links, NETLINK_DEFAULT_TIMEOUT_MS) < 0)
+		return false;
+	wireguard_discover(cfg, &links, &names);
+	for (size_t i = 0; i < names.count && !found; i++)
+		found = rtnl_links_find(&links, names.names[i]) != NULL;
+	rtnl_links_free(&links);
+	return found;
+}
+
 /* The checks judge one external address: UPnP's, which comes with the
  * mapping, else NAT-PMP's. */
 static void pick_external(struct router *r)
@@ -88,6 +107,14 @@ int router_read(const struct config *cfg, uint16_t port, struct router *ret, cha
 
 	if (cfg->router_enabled == CONFIG_SWITCH_NO) {
 		snprintf(err, errlen, "turned off ([router] enabled = no)");
+		return -ENOENT;
+	}
+	/* auto: the forward matters where WireGuard listens; elsewhere the
+	 * router (and the LAN, with SSDP) is left alone. */
+	if (cfg->router_enabled == CONFIG_SWITCH_AUTO && !wireguard_here(cfg)) {
+		snprintf(err, errlen,
+		         "no WireGuard interface here: the router is not asked ([router] enabled = "
+		         "yes asks it anyway)");
 		return -ENOENT;
 	}
 	memset(&r, 0, sizeof(r));

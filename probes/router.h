@@ -69,11 +69,13 @@ struct router {
 	char external_ip[INET_ADDRSTRLEN];
 };
 
-/* Asks the router. Returns 0 when at least one protocol answered (a
- * refused answer counts: it is reported); -ENOENT with an informational
- * line in err when none answered and [router] enabled = auto (or it is
- * no); -EHOSTUNREACH when none answered and enabled = yes; or a negative
- * errno when there is no uplink to ask on. port: the WireGuard port. */
+/* Asks the router. Returns 0 when at least one protocol answered; -EPROTO
+ * with the reasons in err when every answer was refused; -ENOENT with an
+ * informational line in err when enabled = no, when enabled = auto and no
+ * watched WireGuard interface exists in this network namespace, and when
+ * none answered or there is no IPv4 default route with enabled = auto;
+ * with enabled = yes those last two are -EHOSTUNREACH and the route
+ * lookup's error. port: the WireGuard port. */
 int router_read(const struct config *cfg, uint16_t port, struct router *ret, char *err,
                 size_t errlen);
 

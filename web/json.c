@@ -610,6 +610,25 @@ static struct json_object *endpoint_requests(const struct endpoint_request *reqs
 	return arr;
 }
 
+/* "ipv6": {"interface": "eth0" | null, "addresses": ["2001:db8::5"],
+ *          "hostname_addresses": [...], "hostname_error": null | "..."} */
+static struct json_object *endpoint6_object(const struct endpoint6 *e)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *mine = json_object_new_array();
+	struct json_object *records = json_object_new_array();
+
+	for (size_t i = 0; i < e->n_addresses; i++)
+		json_object_array_add(mine, json_text(e->addresses[i]));
+	for (size_t i = 0; i < e->n_hostname_ips; i++)
+		json_object_array_add(records, json_text(e->hostname_ips[i]));
+	json_object_object_add(o, "interface", text_or_null(e->ifname));
+	json_object_object_add(o, "addresses", mine);
+	json_object_object_add(o, "hostname_addresses", records);
+	json_object_object_add(o, "hostname_error", text_or_null(e->hostname_error));
+	return o;
+}
+
 static struct json_object *endpoint_object(const struct endpoint *ep)
 {
 	struct json_object *o = json_object_new_object();
@@ -631,6 +650,7 @@ static struct json_object *endpoint_object(const struct endpoint *ep)
 	json_object_object_add(o, "hostname", text_or_null(ep->hostname));
 	json_object_object_add(o, "hostname_addresses", ips);
 	json_object_object_add(o, "hostname_error", text_or_null(ep->hostname_error));
+	json_object_object_add(o, "ipv6", endpoint6_object(&ep->v6));
 	json_object_object_add(o, "probes", endpoint_requests(ep->probes, ep->n_probes));
 	return o;
 }

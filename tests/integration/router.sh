@@ -21,7 +21,7 @@ set -eu
 : "${SPARKMON:?path of the sparkmon binary}"
 . "$(dirname "$0")/lib/common.sh"
 need_root "network namespaces, miniupnpd"
-need_tools ip nft miniupnpd upnpc jq python3
+need_tools ip nft miniupnpd upnpc jq python3 wireguard-go
 tmpdir router
 fake=$(dirname "$0")/lib/fakerouter.py
 S=smrs$$ L=smrl$$ R=smrr$$ C=smrc$$ I=smri$$
@@ -40,6 +40,16 @@ done
 ip -n $S addr add 192.168.77.2/24 dev lan$$
 ip -n $L addr add 192.168.77.3/24 dev lan$$
 ip -n $S route add default via 192.168.77.1
+# The IPv6 way in: a global address on the server's uplink (no NAT).
+ip -n $R addr add 2001:db8:77::1/64 dev br$$ nodad
+ip -n $S addr add 2001:db8:77::2/64 dev lan$$ nodad
+ip -n $S -6 route add default via 2001:db8:77::1
+# The clients' DNS name, from the server namespace's own hosts file (ip
+# netns exec puts /etc/netns/NS/* over /etc/*); no DNS server is asked.
+mkdir -p /etc/netns/$S
+trap 'rm -rf /etc/netns/$S; t_teardown' EXIT
+printf 'nameserver 127.0.0.1\n' >/etc/netns/$S/resolv.conf
+printf '11.0.0.2 home.example\n2001:db8:77::2 home.example\n' >/etc/netns/$S/hosts
 ip -n $L route add default via 192.168.77.1
 ip link add wan$$ netns $R type veth peer name cr$$ netns $C
 ip link add ci$$ netns $C type veth peer name ic$$ netns $I
@@ -115,8 +125,12 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
+# A WireGuard interface on the server: [router] enabled = auto asks the
+# router only where one exists.
+wg_go $S wg$$ "$tmp/wireguard-go.log"
+
 # The server's configuration: the router asked with a short deadline.
-printf '[general]\nstate_dir = %s\n[endpoint]\nip_urls = http://11.1.0.1:8080/\ntimeout = 2s\n[router]\ntimeout = 1s\n' \
+printf '[general]\nstate_dir = %s\n[endpoint]\nip_urls = http://11.1.0.1:8080/\ntimeout = 2s\nhostname = home.example:51820\n[router]\ntimeout = 1s\n' \
 	"$tmp" >"$tmp/on.conf"
 sed 's/^timeout = 1s$/enabled = no/' "$tmp/on.conf" >"$tmp/off.conf"
 
@@ -147,6 +161,27 @@ expect router.cgnat ok "external address 11\.0\.0\.2 is public and the one the i
 	fail "router area: $(jq -c .router "$tmp/out.json")"
 ip netns exec $S "$SPARKMON" -c "$tmp/on.conf" status >"$tmp/status.txt" 2>&1 || true
 grep -q "UDP 51820 *-> 192.168.77.2:51820" "$tmp/status.txt" || fail "status lacks the mapping: $(sed -n '/^Router/,/^$/p' "$tmp/status.txt")"
+
+# ---- no WireGuard interface: the router is left alone ------------------------------
+lines=$(wc -l <"$tmp/miniupnpd.log")
+ip netns exec $L "$SPARKMON" -c "$tmp/on.conf" check --only router --json >"$tmp/lan2.json" 2>/dev/null || true
+[ "$(jq -r .probes.router.status "$tmp/lan2.json")" = skipped ] &&
+	jq -r .probes.router.error "$tmp/lan2.json" | grep -q "^no WireGuard interface here: the router is not asked" &&
+	ok "no WireGuard interface: $(jq -r .probes.router.error "$tmp/lan2.json")" ||
+	fail "no WireGuard interface: $(jq -c .probes.router "$tmp/lan2.json")"
+tail -n +$((lines + 1)) "$tmp/miniupnpd.log" | grep -q "192.168.77.3" &&
+	fail "the router was asked from a host without WireGuard"
+
+# ---- the IPv6 way in ------------------------------------------------------------------
+expect endpoint.public_ip6 ok "home\.example resolves to this host's IPv6 address 2001:db8:77::2"
+[ "$(jq -r '.endpoint.ipv6.addresses | join(" ")' "$tmp/out.json")" = 2001:db8:77::2 ] ||
+	fail "endpoint.ipv6: $(jq -c .endpoint.ipv6 "$tmp/out.json")"
+grep -q "public IPv6: *2001:db8:77::2 (lan$$): Endpoint = \[2001:db8:77::2\]" "$tmp/status.txt" ||
+	fail "status lacks the IPv6 endpoint: $(sed -n '/^Endpoint/,/^$/p' "$tmp/status.txt")"
+printf '11.0.0.2 home.example\n2001:db8:77::99 home.example\n' >/etc/netns/$S/hosts
+check "$tmp/on.conf"
+expect endpoint.public_ip6 critical "home\.example resolves to 2001:db8:77::99 over IPv6, not to this host's 2001:db8:77::2"
+printf '11.0.0.2 home.example\n2001:db8:77::2 home.example\n' >/etc/netns/$S/hosts
 
 # ---- to another host, to another port --------------------------------------------
 upnpc_in_lan2 -d 51820 UDP

@@ -1,5 +1,6 @@
 /* The router.* checks of the verdict (monitor/routercheck.c), each status,
- * on built snapshots; the address kinds; the metrics' and JSON's states. */
+ * on built snapshots; the address kinds; the metrics' and JSON's states;
+ * endpoint.public_ip6, the IPv6 way in. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,12 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include <cmocka.h>
 
 #include "monitor/config.h"
 #include "monitor/routercheck.h"
 #include "monitor/snapshot.h"
 #include "monitor/verdict.h"
+#include "probes/endpoint6.h"
 #include "tests/unit/verdict_eval.h"
 #include "web/json.h"
 #include "web/prometheus.h"
@@ -239,6 +243,76 @@ static void test_cgnat_hidden(void **state)
 	free(s);
 }
 
+static void test_global6(void **state)
+{
+	static const char *const global[] = {"2001:db8::5", "2a01:4f8::1", "3fff::1"};
+	static const char *const other[] = {"fe80::1", "fd00::1", "fc00::1",         "::1",
+	                                    "ff02::1", "::",      "::ffff:192.0.2.1"};
+	uint8_t a[16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(global) / sizeof(global[0]); i++) {
+		assert_int_equal(inet_pton(AF_INET6, global[i], a), 1);
+		assert_true(endpoint6_is_global(a));
+	}
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		assert_int_equal(inet_pton(AF_INET6, other[i], a), 1);
+		assert_false(endpoint6_is_global(a));
+	}
+}
+
+static struct snapshot *new_snapshot6(struct config *cfg)
+{
+	struct snapshot *s = new_snapshot(cfg);
+	struct endpoint6 *e = &s->endpoint.v6;
+
+	s->probes[PROBE_ENDPOINT].status = PROBE_OK;
+	strcpy(e->ifname, "enP7s7");
+	strcpy(e->addresses[e->n_addresses++], "2001:db8:1::20");
+	return s;
+}
+
+static void test_public_ip6(void **state)
+{
+	struct config cfg;
+	struct snapshot *s = new_snapshot6(&cfg);
+	struct endpoint6 *e = &s->endpoint.v6;
+
+	(void)state;
+	verdict_is(&cfg, s, "endpoint.public_ip6", CHECK_OK,
+	           "this host's global IPv6 address is 2001:db8:1::20 (enP7s7): clients with IPv6 "
+	           "can use Endpoint = [2001:db8:1::20]:51820 (no port forward; the router's IPv6 "
+	           "firewall must let UDP 51820 in)",
+	           "");
+	strcpy(s->endpoint.hostname, "home.example.org");
+	strcpy(e->hostname_ips[e->n_hostname_ips++], "2001:db8:1::99");
+	verdict_is(&cfg, s, "endpoint.public_ip6", CHECK_CRITICAL,
+	           "home.example.org resolves to 2001:db8:1::99 over IPv6, not to this host's "
+	           "2001:db8:1::20: clients using IPv6 cannot connect",
+	           "update the AAAA record of home.example.org to 2001:db8:1::20");
+	strcpy(e->hostname_ips[e->n_hostname_ips++], "2001:db8:1::20");
+	verdict_is(&cfg, s, "endpoint.public_ip6", CHECK_OK,
+	           "home.example.org resolves to this host's IPv6 address 2001:db8:1::20: clients "
+	           "with IPv6 connect to it directly (no port forward; the router's IPv6 firewall "
+	           "must let UDP 51820 in)",
+	           "");
+	e->n_addresses = 0;
+	verdict_is(&cfg, s, "endpoint.public_ip6", CHECK_WARNING,
+	           "home.example.org has the AAAA record 2001:db8:1::99, 2001:db8:1::20, but this "
+	           "host has no global IPv6 address: clients that try IPv6 first cannot connect "
+	           "over it",
+	           "remove the AAAA record, or give this host a global IPv6 address (is IPv6 on "
+	           "at the router?)");
+	e->n_hostname_ips = 0;
+	verdict_absent(&cfg, s, "endpoint.public_ip6");
+	strcpy(e->hostname_error, "Temporary failure in name resolution");
+	verdict_is(&cfg, s, "endpoint.public_ip6", CHECK_WARNING,
+	           "the AAAA lookup of home.example.org failed: Temporary failure in name "
+	           "resolution",
+	           "check the DNS record: getent ahostsv6 home.example.org");
+	free(s);
+}
+
 /* What the metrics and the JSON area carry of it; nothing when no router
  * answered. */
 static void test_outputs(void **state)
@@ -289,6 +363,8 @@ int main(void)
 	    cmocka_unit_test(test_cgnat),
 	    cmocka_unit_test(test_cgnat_hidden),
 	    cmocka_unit_test(test_outputs),
+	    cmocka_unit_test(test_global6),
+	    cmocka_unit_test(test_public_ip6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
