@@ -591,11 +591,14 @@ function formatValue(name, v) {
   return v === null || v === undefined || Number.isNaN(v) ? '–' : unitOf(name)(v);
 }
 
-// Round axis bounds: 1, 2 or 5 times a power of the unit's base.
+// Round axis bounds: 1, 2 or 5 times a power of ten; in binary units a
+// power of two times a power of 1024 (1 GiB, not 1000 MiB).
 function niceCeil(v, base) {
   if (!(v > 0)) return 1;
   const p = Math.pow(base, Math.floor(Math.log(v) / Math.log(base)));
-  for (const m of [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]) if (m * p >= v) return m * p;
+  const steps = base === 1024 ? [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+    : [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+  for (const m of steps) if (m * p >= v) return m * p;
   return v;
 }
 
