@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "monitor/config.h"
@@ -68,6 +69,20 @@ static int read_uplink(struct router *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* A WireGuard link: the kernel's kind, or a userspace device's TUN link
+ * beside its UAPI socket (a TUN of that name without one is not). */
+static bool is_wireguard(const struct config *cfg, const struct rtnl_link *l)
+{
+	char abs[64], path[CONFIG_PATH_MAX + 64];
+	struct stat st;
+
+	if (strcmp(l->kind, "wireguard") == 0)
+		return true;
+	snprintf(abs, sizeof(abs), "/var/run/wireguard/%s.sock", l->name);
+	return config_path(cfg, abs, path, sizeof(path)) == 0 && stat(path, &st) == 0 &&
+	       S_ISSOCK(st.st_mode);
+}
+
 /* Whether a watched WireGuard interface exists in this network namespace
  * (a userspace one's socket is seen from every namespace, its link only
  * in its own). */
@@ -80,8 +95,11 @@ static bool wireguard_here(const struct config *cfg)
 	if (rtnl_dump_links(&links, NETLINK_DEFAULT_TIMEOUT_MS) < 0)
 		return false;
 	wireguard_discover(cfg, &links, &names);
-	for (size_t i = 0; i < names.count && !found; i++)
-		found = rtnl_links_find(&links, names.names[i]) != NULL;
+	for (size_t i = 0; i < names.count && !found; i++) {
+		const struct rtnl_link *l = rtnl_links_find(&links, names.names[i]);
+
+		found = l && is_wireguard(cfg, l);
+	}
 	rtnl_links_free(&links);
 	return found;
 }
