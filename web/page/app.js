@@ -13,7 +13,7 @@ const SEVERITY = { ok: 0, warning: 1, unknown: 2, critical: 3 };
 const BY_SEVERITY = ['ok', 'warning', 'unknown', 'critical'];
 
 // What the page last received, for redrawing on a resize or a range change.
-const state = { doc: null, history: null, range: 3600, openHop: null, chosenHop: false };
+const state = { doc: null, history: null, range: 3600, openHop: null, chosenHop: false, cursor: null };
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -640,20 +640,30 @@ function valueAt(s, t, tol) {
   return i >= 0 && i < n ? s.values[i] : null;
 }
 
-function readoutOn(svgEl, f, cursorTop, cursorBottom, describe, out) {
+// The readout of a plot: where the pointer is, or was last tapped; a tap
+// stays shown across the refreshes (state.cursor) until the pointer leaves.
+function readoutOn(key, svgEl, f, cursorTop, cursorBottom, describe, out) {
   const cursor = svg('line', { x1: -10, y1: cursorTop, x2: -10, y2: cursorBottom, class: 'cursor' });
   svgEl.appendChild(cursor);
-  const show = e => {
-    const r = svgEl.getBoundingClientRect();
-    const px = (e.clientX - r.left) * (f.width / r.width);
-    if (px < f.left || px > f.width - f.right) return;
-    const t = f.tAt(px);
+  const at = t => {
+    const px = f.x(t);
     cursor.setAttribute('x1', px);
     cursor.setAttribute('x2', px);
     out.textContent = clock(t, true) + ' · ' + describe(t, 4 * (f.t1 - f.t0) / (f.width - f.left - f.right));
   };
+  const show = e => {
+    const r = svgEl.getBoundingClientRect();
+    const px = (e.clientX - r.left) * (f.width / r.width);
+    if (px < f.left || px > f.width - f.right) return;
+    state.cursor = { key, t: f.tAt(px) };
+    at(state.cursor.t);
+  };
   svgEl.addEventListener('pointermove', show);
   svgEl.addEventListener('click', show);
+  svgEl.addEventListener('pointerleave', e => {
+    if (e.pointerType === 'mouse' && state.cursor && state.cursor.key === key) state.cursor = null;
+  });
+  if (state.cursor && state.cursor.key === key && state.cursor.t >= f.t0) at(state.cursor.t);
 }
 
 function rangeLabel() {
@@ -701,7 +711,7 @@ function linePlot(title, key, list, width) {
     legend.push(el('span', { class: 'line' + k }, s.arrow + formatValue(s.name, own.length ? own[own.length - 1] : null)));
   });
   const out = el('span', { class: 'readout' }, ...legend);
-  readoutOn(g, f, top, bottom, (t, tol) => list.map(s => s.arrow + formatValue(s.name, valueAt(s, t, tol))).join('  '), out);
+  readoutOn(key, g, f, top, bottom, (t, tol) => list.map(s => s.arrow + formatValue(s.name, valueAt(s, t, tol))).join('  '), out);
   return el('div', { class: 'plot', 'data-series': key },
     el('div', { class: 'title' }, el('span', {}, title + ' · ' + rangeLabel()), out), g);
 }
@@ -731,7 +741,7 @@ function bandPlot(title, key, rows, classOf, nameOf, width) {
   });
   timeAxis(g, f, bottom);
   const out = el('span', { class: 'readout' }, last ? nameOf(last) : '–');
-  readoutOn(g, f, top, bottom, (t, tol) => rows.map(r => {
+  readoutOn(key, g, f, top, bottom, (t, tol) => rows.map(r => {
     const v = valueAt(r.series, t, tol);
     return (rows.length > 1 ? r.label + ' ' : '') + (v === null ? 'no data' : nameOf(classOf(v)));
   }).join('  '), out);

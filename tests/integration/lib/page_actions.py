@@ -7,7 +7,8 @@ phone would, and checks what the page does (tests/integration/page.sh):
 - given a router area (and a router check that fails), the router hop is
   drawn between the public IP and the uplink NIC, red, naming the gateway;
   without one it is not;
-- tapping a plot gives its readout (local time and the value with its unit);
+- tapping a plot gives its readout (local time and the value with its unit),
+  which stays through a refresh;
   the status band's readout at the right end names the current status;
 - one tap on a fix's copy button puts the command on the clipboard, with
   the clipboard API and, where it is missing, with the fallback;
@@ -151,6 +152,9 @@ def act(c, url, check):
                         % q(plot + " .readout"), "the memory plot's readout")
     if not re.fullmatch(r"\d\d:\d\d:\d\d · [\d.]+ (B|[KMGT]iB)", memory):
         fail("memory readout %r" % memory)
+    again = c.js("drawPlots(), %s.textContent" % q(plot + " .readout"))
+    if again != memory:
+        fail("the memory readout did not survive a redraw: %r, then %r" % (memory, again))
     x, y = last_point(c, '.plot[data-series="status"] rect.band')
     c.click(x, y)
     band = c.wait_for("(() => { const t = %s.textContent; return /·/.test(t) && t; })()"
