@@ -19,7 +19,7 @@ ASAN      := $(BUILD)-asan
 FUZZ      := $(BUILD)-fuzz
 
 CC        ?= cc
-PKGS      := libmnl libmicrohttpd json-c inih hogweed libseccomp miniupnpc libdeflate
+PKGS      := libmnl libmicrohttpd json-c inih hogweed libseccomp miniupnpc zlib
 WERROR    ?= -Werror
 WARN       = -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2

@@ -98,15 +98,19 @@ static enum route find_route(const char *url, size_t *asset)
 }
 
 /* The published output in SLOT, or its gzip copy in GZ_SLOT when the
- * client accepts gzip and the copy is there. */
+ * client accepts gzip and the copy is there. A client that accepts gzip
+ * sets WANTED: from the next rendering on, the copy is made. */
 static enum MHD_Result serve_published(struct server *s, struct MHD_Connection *c,
                                        struct MHD_Response *const *slot,
-                                       struct MHD_Response *const *gz_slot)
+                                       struct MHD_Response *const *gz_slot, atomic_bool *wanted)
 {
 	bool gz = gzip_accepted(
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
 	struct MHD_Response *r;
 	enum MHD_Result ret;
+
+	if (gz && !atomic_load_explicit(wanted, memory_order_relaxed))
+		atomic_store_explicit(wanted, true, memory_order_relaxed);
 
 	/* Queued under the lock: publishing cannot drop the response between
 	 * reading the pointer and the library taking its own reference. */
@@ -231,10 +235,12 @@ enum MHD_Result routes_on_request(void *cls, struct MHD_Connection *c, const cha
 
 		enum prometheus_format f = prometheus_negotiate(accept);
 
-		return serve_published(s, c, &s->metrics[f], &s->metrics_gz[f]);
+		return serve_published(s, c, &s->metrics[f], &s->metrics_gz[f],
+		                       &s->metrics_gz_wanted[f]);
 	}
 	case ROUTE_STATUS:
-		return serve_published(s, c, &s->status_json, &s->status_json_gz);
+		return serve_published(s, c, &s->status_json, &s->status_json_gz,
+		                       &s->status_json_gz_wanted);
 	case ROUTE_HISTORY:
 		return serve_history(s, c);
 	case ROUTE_EVENTS:

@@ -304,11 +304,9 @@ void server_reload(struct server *s, const struct config *cfg)
 	free_key(old_key);
 }
 
-/* Swaps in the gzip copy of a fresh output; the old one is freed by
- * libmicrohttpd once the last connection sending it is done. A copy that
- * could not be made (NULL) drops the previous one too, which would be
- * older than the plain text. */
-static void swap_in_gzip(struct server *s, struct MHD_Response **slot, struct MHD_Response *fresh)
+/* Puts FRESH (NULL: nothing) in SLOT; the old response is freed by
+ * libmicrohttpd once the last connection sending it is done. */
+static void swap(struct server *s, struct MHD_Response **slot, struct MHD_Response *fresh)
 {
 	struct MHD_Response *old;
 
@@ -320,33 +318,40 @@ static void swap_in_gzip(struct server *s, struct MHD_Response **slot, struct MH
 		MHD_destroy_response(old);
 }
 
-/* Swaps in a fresh response; the old one is freed by libmicrohttpd once
- * the last connection sending it is done. A NULL fresh response (out of
- * memory) keeps the previous output being served. */
+/* Swaps in a fresh response. A NULL one (out of memory) keeps the
+ * previous output being served. */
 static void swap_in(struct server *s, struct MHD_Response **slot, struct MHD_Response *fresh)
 {
 	if (fresh)
-		swap_in_gzip(s, slot, fresh);
+		swap(s, slot, fresh);
 }
 
-/* The gzip copy of the N pieces of an output of this type, or NULL. */
-static struct MHD_Response *gzip_response(const struct iovec *pieces, size_t n, const char *type)
+/* Publishes in SLOT the gzip copy of the N pieces of an output just
+ * published, when a client has asked for one (WANTED): no memory nor time
+ * goes to copies nobody reads. The previous copy goes first, so that two
+ * are never kept at once, nor one older than the plain text; meanwhile,
+ * and when the copy cannot be made, clients get the plain text, which is
+ * always allowed. */
+static void publish_gzip(struct server *s, struct MHD_Response **slot, const atomic_bool *wanted,
+                         const struct iovec *pieces, size_t n, const char *type)
 {
 	struct MHD_Response *r;
 	size_t len;
 	void *buf;
 
-	if (gzip_compress(pieces, n, &buf, &len) < 0)
-		return NULL;
+	swap(s, slot, NULL);
+	if (!atomic_load_explicit(wanted, memory_order_relaxed) || !pieces ||
+	    gzip_compress(pieces, n, &buf, &len) < 0)
+		return;
 	r = MHD_create_response_from_buffer_with_free_callback(len, buf, free);
 	if (!r) {
 		free(buf);
-		return NULL;
+		return;
 	}
 	routes_add_headers(r, type);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
-	return r;
+	swap(s, slot, r);
 }
 
 void server_publish_json(struct server *s, const char *text, size_t len, void (*release)(void *arg),
@@ -357,7 +362,6 @@ void server_publish_json(struct server *s, const char *text, size_t len, void (*
 
 	if (!text)
 		return;
-	swap_in_gzip(s, &s->status_json_gz, gzip_response(&whole, 1, "application/json"));
 	r = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)(uintptr_t)text,
 	                                                           release, arg);
 	if (!r) {
@@ -367,6 +371,10 @@ void server_publish_json(struct server *s, const char *text, size_t len, void (*
 	routes_add_headers(r, "application/json");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	swap_in(s, &s->status_json, r);
+	/* The text lives as long as the response in the slot, which only this
+	 * thread replaces. */
+	publish_gzip(s, &s->status_json_gz, &s->status_json_gz_wanted, &whole, 1,
+	             "application/json");
 }
 
 /* Both metrics responses send the one exposition; it goes when both have. */
@@ -385,26 +393,28 @@ static void shared_exposition_release(void *arg)
 	}
 }
 
-/* The OpenMetrics response, and its gzip copy in *ret_gz (NULL when it
- * could not be made). */
-static struct MHD_Response *openmetrics_response(struct shared_exposition *sx,
-                                                 struct MHD_Response **ret_gz)
+/* The OpenMetrics body's pieces (malloc'ed, *ret_n of them), or NULL. */
+static struct iovec *openmetrics_pieces(const struct shared_exposition *sx, size_t *ret_n)
 {
-	size_t max = PROMETHEUS_PIECES_MAX(&sx->x), n;
-	struct iovec *pieces = malloc(max * sizeof(*pieces));
-	struct MHD_IoVec *iov = malloc(max * sizeof(*iov));
+	struct iovec *pieces = malloc(PROMETHEUS_PIECES_MAX(&sx->x) * sizeof(*pieces));
+
+	if (pieces)
+		*ret_n = prometheus_openmetrics_pieces(&sx->x, pieces);
+	return pieces;
+}
+
+static struct MHD_Response *openmetrics_response(struct shared_exposition *sx,
+                                                 const struct iovec *pieces, size_t n)
+{
+	struct MHD_IoVec *iov = malloc((n ? n : 1) * sizeof(*iov));
 	struct MHD_Response *r = NULL;
 
-	*ret_gz = NULL;
 	if (pieces && iov) {
-		n = prometheus_openmetrics_pieces(&sx->x, pieces);
-		*ret_gz = gzip_response(pieces, n, PROMETHEUS_OPENMETRICS_CONTENT_TYPE);
 		for (size_t i = 0; i < n; i++)
 			iov[i] = (struct MHD_IoVec){pieces[i].iov_base, pieces[i].iov_len};
 		/* libmicrohttpd copies the array, not the memory it points to. */
 		r = MHD_create_response_from_iovec(iov, (unsigned)n, shared_exposition_release, sx);
 	}
-	free(pieces);
 	free(iov);
 	if (r) {
 		routes_add_headers(r, PROMETHEUS_OPENMETRICS_CONTENT_TYPE);
@@ -416,8 +426,9 @@ static struct MHD_Response *openmetrics_response(struct shared_exposition *sx,
 void server_publish_metrics(struct server *s, struct prometheus_exposition *x)
 {
 	struct shared_exposition *sx = malloc(sizeof(*sx));
-	struct MHD_Response *text, *om, *om_gz;
-	struct iovec whole;
+	struct MHD_Response *text, *om;
+	struct iovec whole, *pieces;
+	size_t n = 0;
 
 	if (!sx) {
 		prometheus_exposition_free(x);
@@ -427,8 +438,7 @@ void server_publish_metrics(struct server *s, struct prometheus_exposition *x)
 	memset(x, 0, sizeof(*x));
 	atomic_init(&sx->refs, 2);
 	whole = (struct iovec){sx->x.text, sx->x.text_len};
-	swap_in_gzip(s, &s->metrics_gz[PROMETHEUS_TEXT],
-	             gzip_response(&whole, 1, PROMETHEUS_TEXT_CONTENT_TYPE));
+	pieces = openmetrics_pieces(sx, &n);
 	text = MHD_create_response_from_buffer_with_free_callback_cls(
 	    sx->x.text_len, sx->x.text, shared_exposition_release, sx);
 	if (text) {
@@ -437,12 +447,22 @@ void server_publish_metrics(struct server *s, struct prometheus_exposition *x)
 	} else {
 		shared_exposition_release(sx);
 	}
-	om = openmetrics_response(sx, &om_gz);
+	om = openmetrics_response(sx, pieces, n);
 	if (!om)
 		shared_exposition_release(sx);
-	swap_in_gzip(s, &s->metrics_gz[PROMETHEUS_OPENMETRICS], om_gz);
 	swap_in(s, &s->metrics[PROMETHEUS_TEXT], text);
 	swap_in(s, &s->metrics[PROMETHEUS_OPENMETRICS], om);
+	/* The exposition lives as long as a response in a slot sends it, and
+	 * only this thread replaces them. */
+	if (text)
+		publish_gzip(s, &s->metrics_gz[PROMETHEUS_TEXT],
+		             &s->metrics_gz_wanted[PROMETHEUS_TEXT], &whole, 1,
+		             PROMETHEUS_TEXT_CONTENT_TYPE);
+	if (om)
+		publish_gzip(s, &s->metrics_gz[PROMETHEUS_OPENMETRICS],
+		             &s->metrics_gz_wanted[PROMETHEUS_OPENMETRICS], pieces, n,
+		             PROMETHEUS_OPENMETRICS_CONTENT_TYPE);
+	free(pieces);
 }
 
 /* The first configured listener's address (a reload may have moved it). */

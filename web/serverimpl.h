@@ -103,10 +103,12 @@ struct server {
 	char *tls_cert, *tls_key;
 
 	/* Current outputs; swapped by server_publish_json/_metrics(). Each
-	 * has its gzip copy beside it (NULL when it could not be made). */
+	 * has its gzip copy beside it once a client has asked for that output
+	 * gzip'ed (the flag; NULL until then or when it could not be made). */
 	pthread_mutex_t out_lock;
 	struct MHD_Response *status_json, *status_json_gz;
 	struct MHD_Response *metrics[2], *metrics_gz[2]; /* by enum prometheus_format */
+	atomic_bool status_json_gz_wanted, metrics_gz_wanted[2];
 
 	/* Allowed client networks: configured, and from WireGuard. */
 	pthread_rwlock_t acl_lock;
