@@ -2,12 +2,19 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define NS_PER_S 1000000000LL
+
+/* Names and keys are copied whole from the peer list. */
+_Static_assert(sizeof(((struct wgclock_seen *)0)->device) ==
+                   sizeof(((struct wireguard_device *)0)->name),
+               "device name sizes differ");
+_Static_assert(sizeof(((struct wgclock_seen *)0)->key) ==
+                   sizeof(((struct wireguard_peer *)0)->public_key),
+               "key sizes differ");
 
 static int64_t timespec_ns(const struct timespec *ts)
 {
@@ -24,37 +31,78 @@ int64_t wgclock_offset_now(void)
 {
 	struct timespec real, mono;
 
+	int64_t offset;
+
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &real);
-	return timespec_ns(&real) - timespec_ns(&mono);
+	if (__builtin_sub_overflow(timespec_ns(&real), timespec_ns(&mono), &offset))
+		return real.tv_sec < 0 ? INT64_MIN : INT64_MAX;
+	return offset;
 }
 
-static int compare_seen(const void *a, const void *b)
+static int compare_to(const struct wgclock_seen *s, const char *device, const char *key)
 {
-	const struct wgclock_seen *x = a, *y = b;
-	int c = strcmp(x->device, y->device);
+	int c = strcmp(s->device, device);
 
-	return c ? c : strcmp(x->key, y->key);
+	return c ? c : strcmp(s->key, key);
 }
 
-static const struct wgclock_seen *find_seen(const struct wgclock *clk, const char *device,
+static int compare_indices(const void *a, const void *b, void *arg)
+{
+	const struct wgclock_seen *seen = arg, *y = &seen[*(const size_t *)b];
+
+	return compare_to(&seen[*(const size_t *)a], y->device, y->key);
+}
+
+/* The previous read's entries by device and key, sorted once per read
+ * at most, and only when a peer is not where it was. */
+static int sort_seen(struct wgclock *clk)
+{
+	if (clk->sorted || !clk->n)
+		return 0;
+	clk->sorted = malloc(clk->n * sizeof(*clk->sorted));
+	if (!clk->sorted)
+		return -ENOMEM;
+	for (size_t i = 0; i < clk->n; i++)
+		clk->sorted[i] = i;
+	qsort_r(clk->sorted, clk->n, sizeof(*clk->sorted), compare_indices, clk->seen);
+	return 0;
+}
+
+/* The previous read's entry of this peer, or NULL. Implementations list
+ * peers in a stable order, so the entry is usually at the same position
+ * (pos, among the peers with a handshake): a read of an unchanged device
+ * costs O(n), one whose peers changed O(n log n). */
+static const struct wgclock_seen *find_seen(struct wgclock *clk, size_t pos, const char *device,
                                             const char *key)
 {
-	struct wgclock_seen probe;
+	size_t lo = 0, hi = clk->n;
 
-	if (!clk->n)
-		return NULL;
-	snprintf(probe.device, sizeof(probe.device), "%s", device);
-	snprintf(probe.key, sizeof(probe.key), "%s", key);
-	return bsearch(&probe, clk->seen, clk->n, sizeof(*clk->seen), compare_seen);
+	if (pos < clk->n && compare_to(&clk->seen[pos], device, key) == 0)
+		return &clk->seen[pos];
+	if (sort_seen(clk) < 0)
+		return NULL; /* taken as a new handshake: not moved */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct wgclock_seen *s = &clk->seen[clk->sorted[mid]];
+		int c = compare_to(s, device, key);
+
+		if (c == 0)
+			return s;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 /* The offset to measure this handshake from: the one when its value was
  * first seen, or now for a value not seen before. */
-static int64_t offset_then(const struct wgclock *clk, const char *device,
+static int64_t offset_then(struct wgclock *clk, size_t pos, const char *device,
                            const struct wireguard_peer *p, int64_t offset_ns)
 {
-	const struct wgclock_seen *s = find_seen(clk, device, p->public_key);
+	const struct wgclock_seen *s = find_seen(clk, pos, device, p->public_key);
 
 	if (s && s->handshake == p->last_handshake && s->handshake_nsec == p->last_handshake_nsec)
 		return s->offset_ns;
@@ -89,7 +137,7 @@ static size_t count_handshakes(const struct wireguard *wg)
 
 int wgclock_apply(struct wgclock *clk, struct wireguard *wg, int64_t offset_ns)
 {
-	size_t total = count_handshakes(wg), n = 0;
+	size_t total = count_handshakes(wg), n = 0, pos = 0;
 	struct wgclock_seen *next = total ? malloc(total * sizeof(*next)) : NULL;
 
 	for (size_t i = 0; i < wg->n_devices; i++) {
@@ -101,12 +149,12 @@ int wgclock_apply(struct wgclock *clk, struct wireguard *wg, int64_t offset_ns)
 
 			if (p->last_handshake <= 0)
 				continue;
-			then = offset_then(clk, dev->name, p, offset_ns);
+			then = offset_then(clk, pos++, dev->name, p, offset_ns);
 			if (next) {
 				struct wgclock_seen *s = &next[n++];
 
-				snprintf(s->device, sizeof(s->device), "%s", dev->name);
-				snprintf(s->key, sizeof(s->key), "%s", p->public_key);
+				memcpy(s->device, dev->name, sizeof(s->device));
+				memcpy(s->key, p->public_key, sizeof(s->key));
 				s->handshake = p->last_handshake;
 				s->handshake_nsec = p->last_handshake_nsec;
 				s->offset_ns = then;
@@ -118,9 +166,7 @@ int wgclock_apply(struct wgclock *clk, struct wireguard *wg, int64_t offset_ns)
 	}
 	if (total && !next)
 		return -ENOMEM;
-	if (n > 1)
-		qsort(next, n, sizeof(*next), compare_seen);
-	free(clk->seen);
+	wgclock_free(clk);
 	clk->seen = next;
 	clk->n = n;
 	return 0;
@@ -131,7 +177,9 @@ void wgclock_free(struct wgclock *clk)
 	if (!clk)
 		return;
 	free(clk->seen);
+	free(clk->sorted);
 	clk->seen = NULL;
+	clk->sorted = NULL;
 	clk->n = 0;
 }
 

@@ -33,11 +33,12 @@ struct wgclock_seen {
 	int64_t offset_ns;
 };
 
-/* What the previous read saw, sorted by device and key. Zero it before
- * the first use. Not thread-safe: the caller serializes. */
+/* What the previous read saw, in its order. Zero it before the first
+ * use. Not thread-safe: the caller serializes. */
 struct wgclock {
 	struct wgclock_seen *seen;
 	size_t n;
+	size_t *sorted; /* seen's indices by device and key; NULL until needed */
 };
 
 /* CLOCK_REALTIME - CLOCK_MONOTONIC now, in nanoseconds. */
@@ -46,7 +47,8 @@ int64_t wgclock_offset_now(void);
 /* Moves every peer's last_handshake in wg by the change of the offset
  * since its value was first seen (offset_ns is the offset now), and
  * remembers the peers of this read in place of the previous ones.
- * O(n log n) in the number of peers. Returns 0, or -ENOMEM when the peers
+ * O(n) in the number of peers while the peer list stays as it was, else
+ * O(n log n). Returns 0, or -ENOMEM when the peers
  * could not be remembered (the times are moved all the same, from what
  * was remembered before). */
 int wgclock_apply(struct wgclock *clk, struct wireguard *wg, int64_t offset_ns);
