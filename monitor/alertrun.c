@@ -239,7 +239,7 @@ static bool send_one(const struct alertrun *run, const char *helper, uint32_t i,
 	uint64_t key = alert_url_key(cfg->alert_notify[i]);
 	struct alert_event *events = malloc(ALERT_PENDING_MAX * sizeof(*events));
 	struct alert_message *m = malloc(sizeof(*m));
-	char shown[CONFIG_NOTIFY_URL_MAX + 8], error[256] = "no attempt within the deadline";
+	char shown[CONFIG_NOTIFY_URL_MAX + 8], error[256] = "";
 	enum post_result res = POST_LATER;
 	long long backoff = ALERTRUN_BACKOFF_MS;
 	size_t n = 0;
@@ -258,8 +258,12 @@ static bool send_one(const struct alertrun *run, const char *helper, uint32_t i,
 		free(m);
 		return n == 0;
 	}
-	while (attempt < ALERTRUN_ATTEMPTS &&
-	       now_ms() + (long long)cfg->alert_timeout_ms + ALERTRUN_MARGIN_MS <= deadline) {
+	/* The first attempt always, so that a receiver that hangs cannot
+	 * starve the ones after it; more only within the round's deadline. */
+	while (attempt == 0 ||
+	       (attempt < ALERTRUN_ATTEMPTS &&
+	        now_ms() + backoff + (long long)cfg->alert_timeout_ms + ALERTRUN_MARGIN_MS <=
+	            deadline)) {
 		if (attempt++ > 0) {
 			usleep((useconds_t)backoff * 1000);
 			backoff *= 2;

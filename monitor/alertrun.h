@@ -37,7 +37,8 @@ struct alertrun {
 
 /* Compares the verdict with what was last reported, records and prints
  * the changes, queues them for every notify URL and sends what each has
- * not received, within about 3 * [alert] timeout. What cannot be sent
+ * not received: one attempt per URL, then retries within about
+ * 3 * [alert] timeout. What cannot be sent
  * stays in the state file for the next round, with a log line. A missing
  * state file means nothing was reported yet; a corrupt one is logged,
  * ignored and replaced. Returns the number of notifications still

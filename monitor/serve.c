@@ -380,6 +380,8 @@ static void reload(struct serve_state *st, int read_result, const char *text, si
 		log_config_errors(&errors);
 		goto out;
 	}
+	/* The collector sends the notifications (monitor/alerter.h). */
+	config_forget_secrets(fresh);
 	server_reload(st->server, fresh);
 	if (fresh->history_memory != st->cfg.history_memory ||
 	    fresh->history_retention_ms != st->cfg.history_retention_ms ||
@@ -393,8 +395,6 @@ static void reload(struct serve_state *st, int read_result, const char *text, si
 		pthread_mutex_unlock(&st->history_lock);
 		log_info("reload: history restarted with the new sizes");
 	}
-	/* The collector sends the notifications (monitor/alerter.h). */
-	config_forget_secrets(fresh);
 	st->cfg = *fresh;
 	apply_limits(st);
 	log_info("reload: configuration reloaded");
@@ -585,6 +585,9 @@ static int apply_frames(struct serve_state *st)
 
 			wire_config_of(frame, &read_result, &text, &len);
 			reload(st, read_result, text, len);
+			/* Its notify URLs must not linger in the buffer. */
+			if (len)
+				explicit_bzero(st->rx + (text - st->rx), len);
 			notify_send("READY=1");
 		} else {
 			changed = 1;
