@@ -82,6 +82,37 @@ run -c "$tmp/unknown.conf" check -q $only
 expect_rc 3 "check -q UNKNOWN"
 expect_out "^SPARKMON UNKNOWN - " "check -q on UNKNOWN prints"
 
+# ---- --changes ---------------------------------------------------------------
+# Each root's configuration with one state folder: a change is printed once.
+mkdir "$tmp/changes"
+for r in ok critical; do
+	printf '[general]\nroot = %s/cli-%s\nstate_dir = %s/changes\n' "$roots" "$r" "$tmp" \
+		>"$tmp/changes-$r.conf"
+done
+run -c "$tmp/changes-critical.conf" check --changes $only
+expect_rc 2 "--changes, ip_forward 0"
+expect_out "^CRITICAL forwarding.ipv4: .* \(fix: sysctl -w net.ipv4.ip_forward=1\)$" "--changes news"
+[ "$(wc -l <"$tmp/out")" = 1 ] || fail "--changes: more than the one change: $(cat "$tmp/out")"
+run -c "$tmp/changes-critical.conf" check --changes $only
+expect_rc 2 "--changes, unchanged"
+expect_no_out "--changes, unchanged"
+expect_no_err "--changes, unchanged"
+run -c "$tmp/changes-ok.conf" check --changes $only
+expect_rc 0 "--changes, recovered"
+expect_out "^RECOVERED forwarding.ipv4 \(was CRITICAL for [0-9]+s\): " "--changes recovery"
+run -c "$tmp/changes-ok.conf" check --changes --json
+expect_rc 3 "--changes --json"
+expect_err "--changes prints text" "--changes --json says why"
+# A state folder that is a file: the changes are still printed, the exit
+# code is the check's, and stderr says what cannot be remembered.
+: >"$tmp/not-a-folder"
+printf '[general]\nroot = %s/cli-critical\nstate_dir = %s/not-a-folder\n' "$roots" "$tmp" \
+	>"$tmp/changes-broken.conf"
+run -c "$tmp/changes-broken.conf" check --changes $only
+expect_rc 2 "--changes, unusable state folder"
+expect_out "^CRITICAL forwarding.ipv4: " "--changes, unusable state folder"
+expect_err "not-a-folder/alerts" "--changes, unusable state folder"
+
 # ---- --only -------------------------------------------------------------------
 run -c "$tmp/critical.conf" check --only memory
 expect_rc 0 "--only memory ignores forwarding"
