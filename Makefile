@@ -204,9 +204,14 @@ $(FUZZ)/seeds_netlink: tests/fuzz/seeds_netlink.c
 	@echo "  LD $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDLIBS)
 
-.PHONY: fuzz fuzz-build fuzz-replay fuzz-coverage fuzz-seeds
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-coverage fuzz-seeds fuzz-capture
 fuzz-seeds: $(FUZZ)/seeds_netlink
 	@tests/fuzz/seeds.sh $(FUZZ)/seeds $<
+# Real captures merged into the corpora (tests/fuzz/capture-seeds.sh; root,
+# QEMU): the kernel's WireGuard dumps in the kernel test's VM, wireguard-go's
+# UAPI answer, Docker's and wg-quick's rules from iptables-save and nft -j.
+fuzz-capture: all $(BUILD)/bench/wgpoll $(FUZZ_BIN)
+	@tests/fuzz/capture-seeds.sh $(FUZZ)/captures $(BUILD) $(FUZZ)
 fuzz-build: $(FUZZ_BIN)
 fuzz-replay: $(FUZZ_BIN)
 	@tests/fuzz/replay.sh $^

@@ -25,6 +25,13 @@
  *       allowed IP (at the tail of the device's list), then sleeps PAUSE_US
  *       microseconds; one WG_CMD_SET_DEVICE each, as `wg set` sends, but
  *       without a process per change. Prints the number of changes.
+ *   wgpoll capture IFNAME FILE MAX
+ *       one read of the device, as the probe does it, with every message the
+ *       reader's callback gets written to FILE as it came (the last try's,
+ *       when the kernel interrupted a dump), at most MAX of them (0: all),
+ *       then an NLMSG_DONE carrying NLM_F_DUMP_INTR when the dump was:
+ *       a reply that netlink_replay() and the wgkernel fuzzing harness
+ *       run. Prints the result.
  *   wgpoll race IFNAME FIFO
  *       finds the device, opens FIFO for reading (the writer, which deletes
  *       the device meanwhile, is released by that open), reads one line, then
@@ -76,6 +83,16 @@ static void cpu_s(int who, double *user, double *sys)
 	*sys = tv_s(ru.ru_stime);
 }
 
+/* The generic netlink family of WireGuard, or a message and -1. */
+static int family_or_say(uint16_t *family)
+{
+	int r = wgkernel_family(family, TIMEOUT_MS);
+
+	if (r < 0)
+		fprintf(stderr, "wgpoll: wireguard family: %s\n", strerror(-r));
+	return r < 0 ? -1 : 0;
+}
+
 static size_t count_allowed_ips(const struct wireguard_device *dev)
 {
 	size_t n = 0;
@@ -100,11 +117,8 @@ static int cmd_poll(const char *ifname, long n)
 	uint16_t family;
 	int r;
 
-	r = wgkernel_family(&family, TIMEOUT_MS);
-	if (r < 0) {
-		fprintf(stderr, "wgpoll: wireguard family: %s\n", strerror(-r));
+	if (family_or_say(&family) < 0)
 		return 1;
-	}
 	cpu_s(RUSAGE_SELF, &user0, &sys0);
 	cpu0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
 	wall0 = now_s(CLOCK_MONOTONIC);
@@ -290,12 +304,14 @@ static int cmd_churn(const char *ifname, const char *path, long pause_us, const 
 	struct mnl_socket *nl;
 	unsigned long changes = 0;
 	uint16_t family;
-	int r;
+	int r = 0;
 
-	if (n == 0 || (r = wgkernel_family(&family, TIMEOUT_MS)) < 0) {
-		fprintf(stderr, "wgpoll: no peers in %s, or no wireguard family\n", path);
+	if (n == 0) {
+		fprintf(stderr, "wgpoll: no peers in %s\n", path);
 		return 1;
 	}
+	if (family_or_say(&family) < 0)
+		return 1;
 	nl = mnl_socket_open(NETLINK_GENERIC);
 	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		perror("wgpoll: netlink");
@@ -318,6 +334,87 @@ static int cmd_churn(const char *ifname, const char *path, long pause_us, const 
 	free(peers);
 	printf("churn if=%s changes=%lu\n", ifname, changes);
 	return r < 0 ? 1 : 0;
+}
+
+/* The messages of one try, as the reader's callback got them. */
+static struct {
+	char *buf;
+	size_t len, cap;
+	long max, count;
+	bool interrupted;
+	mnl_cb_t cb;
+} capture;
+
+static void capture_put(const void *p, size_t len)
+{
+	if (capture.len + len > capture.cap) {
+		capture.cap = (capture.len + len) * 2;
+		capture.buf = realloc(capture.buf, capture.cap);
+		if (!capture.buf)
+			abort();
+	}
+	memcpy(capture.buf + capture.len, p, len);
+	capture.len += len;
+}
+
+static int capture_message(const struct nlmsghdr *nlh, void *data)
+{
+	static const char pad[MNL_ALIGNTO];
+
+	if (capture.max == 0 || capture.count < capture.max) {
+		capture_put(nlh, nlh->nlmsg_len);
+		capture_put(pad, MNL_ALIGN(nlh->nlmsg_len) - nlh->nlmsg_len);
+		capture.interrupted |= (nlh->nlmsg_flags & NLM_F_DUMP_INTR) != 0;
+		capture.count++;
+	}
+	return capture.cb(nlh, data);
+}
+
+static int capture_talk(int bus, struct nlmsghdr *req, mnl_cb_t cb, void *data, unsigned timeout_ms)
+{
+	int r;
+
+	capture.len = 0;
+	capture.count = 0;
+	capture.interrupted = false;
+	capture.cb = cb;
+	r = netlink_talk(bus, req, capture_message, data, timeout_ms);
+	/* The kernel may flag only its NLMSG_DONE, which no callback gets. */
+	capture.interrupted |= r == -EINTR;
+	return r;
+}
+
+static int cmd_capture(const char *ifname, const char *path, long max)
+{
+	struct nlmsghdr done = {.nlmsg_len = NLMSG_HDRLEN + sizeof(int32_t),
+	                        .nlmsg_type = NLMSG_DONE};
+	struct wireguard_device dev;
+	int32_t ok = 0;
+	uint16_t family;
+	FILE *f;
+	int r;
+
+	if (family_or_say(&family) < 0)
+		return 1;
+	capture.max = max;
+	memset(&dev, 0, sizeof(dev));
+	snprintf(dev.name, sizeof(dev.name), "%s", ifname);
+	r = wgkernel_read_device_with(capture_talk, family, &dev, TIMEOUT_MS);
+	done.nlmsg_flags = NLM_F_MULTI | (capture.interrupted ? NLM_F_DUMP_INTR : 0);
+	capture_put(&done, sizeof(done));
+	capture_put(&ok, sizeof(ok));
+	f = fopen(path, "w");
+	if (!f || fwrite(capture.buf, 1, capture.len, f) != capture.len || fclose(f) != 0) {
+		perror(path);
+		return 1;
+	}
+	printf(
+	    "capture if=%s result=%d interrupted=%u peers=%zu messages=%ld flagged=%d bytes=%zu\n",
+	    ifname, r, dev.interrupted_dumps, dev.n_peers, capture.count, capture.interrupted,
+	    capture.len);
+	wireguard_device_free(&dev);
+	free(capture.buf);
+	return 0;
 }
 
 static int cmd_spawn(long n, char **argv)
@@ -368,11 +465,8 @@ static int cmd_race(const char *ifname, const char *fifo)
 	FILE *f;
 	int r;
 
-	r = wgkernel_family(&family, TIMEOUT_MS);
-	if (r < 0) {
-		fprintf(stderr, "wgpoll: wireguard family: %s\n", strerror(-r));
+	if (family_or_say(&family) < 0)
 		return 1;
-	}
 	if (if_nametoindex(ifname) == 0) {
 		fprintf(stderr, "wgpoll: %s not found before the dump\n", ifname);
 		return 1;
@@ -404,10 +498,13 @@ int main(int argc, char **argv)
 		return cmd_spawn(atol(argv[2]), argv + 3);
 	if (argc == 6 && strcmp(argv[1], "churn") == 0)
 		return cmd_churn(argv[2], argv[3], atol(argv[4]), argv[5]);
+	if (argc == 5 && strcmp(argv[1], "capture") == 0)
+		return cmd_capture(argv[2], argv[3], atol(argv[4]));
 	if (argc == 4 && strcmp(argv[1], "race") == 0)
 		return cmd_race(argv[2], argv[3]);
 	fputs("usage: wgpoll poll IFNAME N | probe N | reads N | spawn N PROG [ARG...] |"
-	      " churn IFNAME PEERS PAUSE_US STOPFILE | race IFNAME FIFO\n",
+	      " churn IFNAME PEERS PAUSE_US STOPFILE | capture IFNAME FILE MAX |"
+	      " race IFNAME FIFO\n",
 	      stderr);
 	return 2;
 }

@@ -133,6 +133,18 @@ if [ -x /usr/bin/sparkmon ]; then
 	done
 fi
 
+# With sparkmon_capture=1 on the kernel command line (tests/fuzz/
+# capture-seeds.sh): the replies to the probe's dumps, as its reader got
+# them, for the fuzzing corpus; base64, as the results port carries text.
+capture() { # ns ifname name max
+	ip netns exec "$1" wgpoll capture "$2" "/tmp/$3" "$4" >>"$out/capture.log" 2>&1 &&
+		base64 "/tmp/$3" >"$out/$3.b64"
+}
+if [ -n "${sparkmon_capture:-}" ] && [ -x /usr/bin/wgpoll ]; then
+	capture a wg0 wgkernel-wg0 0
+	capture b wg1 wgkernel-wg1 0
+fi
+
 # A device that goes away between discovery and dump: wgpoll looks it up,
 # waits until it is deleted, then dumps it.
 if [ -x /usr/bin/wgpoll ]; then
@@ -227,6 +239,13 @@ churn_phase() { # name until-pattern changer...
 		churn_reads "$name.$batch"
 		grep -q -- "$until" /tmp/churn-batch && break
 	done
+	# The first messages of a dump the changes interrupted.
+	if [ -n "${sparkmon_capture:-}" ] && [ "$name" = fast ]; then
+		for _ in 1 2 3 4 5; do
+			capture c wgc wgkernel-interrupted 2
+			tail -n 1 "$out/capture.log" | grep -q 'flagged=1' && break
+		done
+	fi
 	touch /tmp/churn-stop
 	wait "$churner"
 	echo "$name $?" >>"$out/churn.rc"
@@ -244,6 +263,7 @@ if [ -x /usr/bin/wgpoll ]; then
 	run ip -n c link set wgc up
 	: >"$out/churn.txt"
 	: >"$out/churn.err"
+	echo "churn: start at $(cut -d' ' -f1 /proc/uptime) s"
 	cat >/tmp/churn.sh <<'CHURN'
 n=0
 while :; do
@@ -258,6 +278,7 @@ done
 CHURN
 	churn_phase slow 'interrupted=[1-9].* error=-$' sh /tmp/churn.sh
 	churn_phase fast ' error=[^-]' wgpoll churn wgc /tmp/churn-peers 0 /tmp/churn-stop
+	echo "churn: end at $(cut -d' ' -f1 /proc/uptime) s"
 fi
 
 echo "scenario done"
