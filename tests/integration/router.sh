@@ -21,7 +21,7 @@ set -eu
 : "${SPARKMON:?path of the sparkmon binary}"
 . "$(dirname "$0")/lib/common.sh"
 need_root "network namespaces, miniupnpd"
-need_tools ip nft miniupnpd upnpc jq python3 wireguard-go
+need_tools ip nft miniupnpd upnpc jq python3 wireguard-go curl
 tmpdir router
 fake=$(dirname "$0")/lib/fakerouter.py
 S=smrs$$ L=smrl$$ R=smrr$$ C=smrc$$ I=smri$$
@@ -161,6 +161,25 @@ expect router.cgnat ok "external address 11\.0\.0\.2 is public and the one the i
 	fail "router area: $(jq -c .router "$tmp/out.json")"
 ip netns exec $S "$SPARKMON" -c "$tmp/on.conf" status >"$tmp/status.txt" 2>&1 || true
 grep -q "UDP 51820 *-> 192.168.77.2:51820" "$tmp/status.txt" || fail "status lacks the mapping: $(sed -n '/^Router/,/^$/p' "$tmp/status.txt")"
+
+# The daemon: the router area crosses from the collector to the web process.
+printf '[http]\nlisten = 127.0.0.1:19586\n' | cat "$tmp/on.conf" - >"$tmp/serve.conf"
+serve "$tmp/serve.conf" "$tmp/serve.log" $S
+for _ in $(seq 50); do
+	ip netns exec $S curl -s --max-time 2 http://127.0.0.1:19586/metrics >"$tmp/metrics" 2>/dev/null &&
+		grep -q "^sparkmon_router_port_mapping_ok" "$tmp/metrics" && break
+	sleep 0.2
+done
+grep -q '^sparkmon_router_port_mapping_ok{port="51820"} 1$' "$tmp/metrics" &&
+	grep -q '^sparkmon_router_cgnat 0$' "$tmp/metrics" &&
+	grep -q '^sparkmon_router_external_ip_info{address="11.0.0.2",kind="public"} 1$' "$tmp/metrics" &&
+	ok "sparkmon serve: $(grep '^sparkmon_router_' "$tmp/metrics" | tr '\n' ' ')" ||
+	fail "sparkmon serve's metrics: $(grep router "$tmp/metrics" | head -5) $(tail -3 "$tmp/serve.log")"
+ip netns exec $S curl -s --max-time 2 http://127.0.0.1:19586/status.json |
+	jq -e '.router.mapping.internal_client == "192.168.77.2" and .router.port_mapping_ok' >/dev/null ||
+	fail "sparkmon serve's /status.json lacks the router area"
+kill "$serve_pid"
+wait "$serve_pid" 2>/dev/null || true
 
 # ---- no WireGuard interface: the router is left alone ------------------------------
 lines=$(wc -l <"$tmp/miniupnpd.log")
