@@ -278,10 +278,11 @@ changes() {
 		.body | fromjson | .changes[] | select(.check == $id and .kind == $k)] | length' \
 		"$tmp/rx.log"
 }
-# wait_change ID KIND: up to 10 s for the daemon to send it.
+# wait_change ID KIND [N]: up to 10 s for the daemon to have sent it N
+# times (1).
 wait_change() {
 	for _ in $(seq 100); do
-		[ "$(changes "$1" "$2")" -ge 1 ] && return 0
+		[ "$(changes "$1" "$2")" -ge "${3:-1}" ] && return 0
 		sleep 0.1
 	done
 	die "the daemon sent no '$2' of $1"
@@ -305,6 +306,17 @@ done
 grep -q "notification sent to http://$rx/… " "$tmp/serve.log" ||
 	fail "the daemon logged no notification"
 ok "daemon: the required peer removed and back, ip_forward off and on: one message each"
+
+# cron beside the daemon, on the daemon's state: what the daemon reported
+# is not reported again.
+ip netns exec "$srv" sh -c 'echo 0 >/proc/sys/net/ipv4/ip_forward'
+wait_change forwarding.ipv4 new 2
+before=$(wc -l <"$tmp/rx.log")
+run "$tmp/serve.conf"
+[ -z "$out" ] && [ "$(wc -l <"$tmp/rx.log")" = "$before" ] ||
+	fail "cron on the daemon's state reported again: '$out'"
+ip netns exec "$srv" sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward'
+ok "cron on the daemon's state file: nothing the daemon reported goes out twice"
 
 # ---- no token anywhere ----------------------------------------------------------------
 ip netns exec "$srv" curl -s http://127.0.0.1:19586/status.json >"$tmp/status.json"
