@@ -350,6 +350,7 @@ int alertrun_round(const struct alertrun *run)
 	struct alert_state *st = calloc(1, sizeof(*st));
 	struct alert_event *events = calloc(ALERTRUN_EVENTS_MAX, sizeof(*events));
 	uint64_t keys[CONFIG_NOTIFY_MAX];
+	uint64_t dropped;
 	bool corrupt;
 	struct files f;
 	size_t n;
@@ -377,7 +378,14 @@ int alertrun_round(const struct alertrun *run)
 	               events, ALERTRUN_EVENTS_MAX);
 	for (uint32_t i = 0; i < cfg->n_alert_notify; i++)
 		keys[i] = alert_url_key(cfg->alert_notify[i]);
+	dropped = st->dropped;
 	alert_queue(st, keys, cfg->n_alert_notify, events, n);
+	if (st->dropped != dropped)
+		log_warning(
+		    "alerts: %llu undelivered notification%s dropped, the oldest: more than "
+		    "%d are never kept",
+		    (unsigned long long)(st->dropped - dropped),
+		    st->dropped - dropped == 1 ? "" : "s", ALERT_PENDING_MAX);
 	/* Recorded before anything is printed or sent: a run killed while
 	 * sending leaves the changes pending, not forgotten. */
 	r = n || corrupt ? write_state(&f, st) : 0;
