@@ -341,8 +341,9 @@ static bool read_entry(const char *body, size_t len, struct router *r)
 	for (size_t i = 0; i < 4; i++) {
 		int e = routermsg_soap_value(body, len, wants[i], v[i], sizeof(v[i]), NULL);
 
-		/* A description is optional. */
-		if (e == -ENODATA && i == 3)
+		/* A description is optional, and only shown: one that is
+		 * missing or too long to keep whole is left out. */
+		if ((e == -ENODATA || e == -E2BIG) && i == 3)
 			v[i][0] = '\0';
 		else if (e < 0) {
 			snprintf(
