@@ -251,7 +251,7 @@ static bool send_one(const struct alertrun *run, const char *helper, uint32_t i,
 			events[n++] = st->pending[p].event;
 	if (!events || !m || n == 0 ||
 	    alert_render(cfg->alert_notify_format[i], run->host, events, n, m) < 0) {
-		if (n && (!events || !m))
+		if (n)
 			log_error("notification to %s: out of memory; kept for the next run",
 			          shown);
 		free(events);

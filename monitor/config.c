@@ -557,6 +557,7 @@ struct parse_state {
 	 * its keys under a cut name, so they are refused at the header. */
 	bool section_cut;
 	bool notify_own_format[CONFIG_NOTIFY_MAX]; /* "FORMAT URL" rather than "URL" */
+	int notify_line[CONFIG_NOTIFY_MAX];
 };
 
 static const struct key_def *find_key(const char *section, const char *name, size_t *index)
@@ -791,8 +792,16 @@ static void set_notify(struct parse_state *st, const struct key_def *key, const 
 		           key->name, CONFIG_NOTIFY_URL_MAX);
 		return;
 	}
+	for (uint32_t i = 0; i < c->n_alert_notify; i++) {
+		if (strcmp(c->alert_notify[i], url) == 0) {
+			errors_add(st->errors, st->name, st->line, "%s: the same URL as line %d",
+			           key->name, st->notify_line[i]);
+			return;
+		}
+	}
 	/* A URL without a format of its own takes [alert] format's, which
 	 * may come later in the file (validate). */
+	st->notify_line[c->n_alert_notify] = st->line;
 	st->notify_own_format[c->n_alert_notify] = blank != NULL;
 	memcpy(c->alert_notify[c->n_alert_notify], url, len + 1);
 	c->alert_notify_format[c->n_alert_notify++] = f;

@@ -469,10 +469,13 @@ static void test_config_notify(void **state)
 
 	assert_int_equal(config_load_string("[alert]\nnotify = ftp://x.example/SECRET3\n"
 	                                    "notify = mail https://x.example/SECRET4\n"
-	                                    "notify = https:///SECRET5\n",
+	                                    "notify = https:///SECRET5\n"
+	                                    "notify = https://x.example/SECRET6\n"
+	                                    "notify = https://x.example/SECRET6\n",
 	                                    "t.conf", cfg, &errors),
 	                 -EINVAL);
-	assert_int_equal(errors.count, 3);
+	assert_int_equal(errors.count, 4);
+	assert_non_null(strstr(errors.text, "t.conf:6: notify: the same URL as line 5"));
 	assert_null(strstr(errors.text, "SECRET"));
 	assert_non_null(strstr(errors.text, "t.conf:3: notify: the word before the URL"));
 	config_errors_free(&errors);
