@@ -478,18 +478,7 @@ static int check_ssh(struct cursor *c, const struct ssh *s)
 
 static int check_router(struct cursor *c, const struct router *r)
 {
-	if ((unsigned)r->natpmp > ROUTER_REFUSED || (unsigned)r->upnp > ROUTER_REFUSED ||
-	    (unsigned)r->mapping > ROUTER_MAPPING_FOUND || r->prefix > 32 ||
-	    r->mappings_listed > ROUTER_MAPPINGS_MAX)
-		return bad(c, "router facts out of range");
-	if (!TERMINATED(r->ifname) || !TERMINATED(r->address) || !TERMINATED(r->gateway) ||
-	    !TERMINATED(r->natpmp_ip) || !TERMINATED(r->natpmp_error) ||
-	    !TERMINATED(r->upnp_location) || !TERMINATED(r->upnp_service) ||
-	    !TERMINATED(r->upnp_ip) || !TERMINATED(r->upnp_error) ||
-	    !TERMINATED(r->mapping_client) || !TERMINATED(r->mapping_description) ||
-	    !TERMINATED(r->mapping_error) || !TERMINATED(r->external_ip))
-		return bad(c, "router text is not terminated");
-	return 0;
+	return router_valid(r) ? 0 : bad(c, "router facts out of range or not terminated");
 }
 
 static bool decisions_valid(const struct firewall_decision *d, size_t n)
@@ -660,11 +649,13 @@ int wire_apply(const void *frame, size_t len, struct snapshot *snap, struct wire
 		return 0;
 	}
 	if (h.type == WIRE_CONFIG) {
-		int32_t rr;
+		int32_t rr = 0;
 
 		if (c.left < sizeof(rr) || c.left - sizeof(rr) > CONFIG_FILE_MAX)
 			return bad(&c, "a configuration of %zu bytes", c.left);
-		take_into(&c, &rr, sizeof(rr), "the read result");
+		r = take_into(&c, &rr, sizeof(rr), "the read result");
+		if (r < 0)
+			return r;
 		/* 0, or an errno the reader can have seen. */
 		if (rr > 0 || rr < -4095 || (rr < 0 && c.left))
 			return bad(&c, "a configuration read result of %d", (int)rr);
