@@ -10,13 +10,18 @@
  * over its address's cap, and at the global cap makes room by closing the
  * oldest connection that has not been answered yet, from an address that
  * holds more connections than the newcomer's. A thread closes connections
- * whose headers are late. Closing is shutdown(2) on the socket, which
+ * whose headers are late, and those whose client has gone while no
+ * request of theirs is being answered: libmicrohttpd 0.9.75 (epoll, edge
+ * triggered) takes a read shorter than its buffer for "nothing more", so
+ * a client's close that came with its last bytes would go unseen until a
+ * deadline. Closing is shutdown(2) on the socket, which
  * libmicrohttpd's event loop sees at once and follows with its own close;
  * the slot is free from that moment. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -145,6 +150,7 @@ void connlimit_started(struct connlimit *cl, struct MHD_Connection *c, void **so
 		slot->c = c;
 		slot->fd = fd->connect_fd;
 		slot->served = false;
+		slot->departed = false;
 		slot->accepted_ms = now;
 		slot->deadline_ms = now + cl->request_ms;
 		connlimit_addr_key(who->client_addr, &slot->addr);
@@ -228,6 +234,41 @@ void connlimit_answered(struct connlimit *cl, struct MHD_Connection *c)
 	pthread_mutex_unlock(&cl->lock);
 }
 
+/* Closes connections whose client has closed its side, has nothing
+ * unread, and is not being answered (its headers not whole yet, or its
+ * answer sent): no request can come of them. Seen twice, a tick apart,
+ * so that bytes the event loop has just read are looked at first. The
+ * caller holds the lock, so that every descriptor polled is open. */
+static void drop_departed(struct connlimit *cl)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cl->top; i++) {
+		if (!cl->slots[i].c || cl->slots[i].deadline_ms == UINT64_MAX)
+			continue;
+		cl->polls[n] = (struct pollfd){.fd = cl->slots[i].fd, .events = POLLRDHUP};
+		cl->polled[n++] = i;
+	}
+	if (n == 0 || poll(cl->polls, n, 0) <= 0)
+		return;
+	for (size_t k = 0; k < n; k++) {
+		struct conn_slot *s = &cl->slots[cl->polled[k]];
+		int unread = 0;
+		bool gone = cl->polls[k].revents & (POLLRDHUP | POLLHUP | POLLERR);
+
+		if (gone && ioctl(s->fd, FIONREAD, &unread) == 0 && unread == 0) {
+			if (s->departed) {
+				log_debug("http: closed a connection whose client had left");
+				drop(cl, s);
+				continue;
+			}
+			s->departed = true;
+		} else {
+			s->departed = false;
+		}
+	}
+}
+
 static void *reaper(void *arg)
 {
 	struct connlimit *cl = arg;
@@ -245,6 +286,7 @@ static void *reaper(void *arg)
 				drop(cl, s);
 			}
 		}
+		drop_departed(cl);
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += CONNLIMIT_TICK_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
@@ -267,6 +309,16 @@ void connlimit_apply(struct connlimit *cl, const struct config *cfg)
 	pthread_mutex_unlock(&cl->lock);
 }
 
+static void free_tables(struct connlimit *cl)
+{
+	free(cl->slots);
+	free(cl->polls);
+	free(cl->polled);
+	cl->slots = NULL;
+	cl->polls = NULL;
+	cl->polled = NULL;
+}
+
 int connlimit_start(struct connlimit *cl, const struct config *cfg)
 {
 	pthread_condattr_t attr;
@@ -277,8 +329,12 @@ int connlimit_start(struct connlimit *cl, const struct config *cfg)
 	 * two listeners at once; only the slots used are touched. */
 	cl->cap = CONNLIMIT_SLOTS;
 	cl->slots = calloc(cl->cap, sizeof(*cl->slots));
-	if (!cl->slots)
+	cl->polls = calloc(cl->cap, sizeof(*cl->polls));
+	cl->polled = calloc(cl->cap, sizeof(*cl->polled));
+	if (!cl->slots || !cl->polls || !cl->polled) {
+		free_tables(cl);
 		return -ENOMEM;
+	}
 	pthread_mutex_init(&cl->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -289,8 +345,7 @@ int connlimit_start(struct connlimit *cl, const struct config *cfg)
 	if (r != 0) {
 		pthread_cond_destroy(&cl->wake);
 		pthread_mutex_destroy(&cl->lock);
-		free(cl->slots);
-		cl->slots = NULL;
+		free_tables(cl);
 		return -r;
 	}
 	cl->running = true;
@@ -310,6 +365,5 @@ void connlimit_stop(struct connlimit *cl)
 	}
 	pthread_cond_destroy(&cl->wake);
 	pthread_mutex_destroy(&cl->lock);
-	free(cl->slots);
-	cl->slots = NULL;
+	free_tables(cl);
 }

@@ -6,6 +6,7 @@
 #define SPARKMON_SERVERIMPL_H
 
 #include <microhttpd.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -43,6 +44,7 @@ struct conn_slot {
 	struct MHD_Connection *c; /* NULL: free */
 	int fd;
 	bool served;          /* a request was answered on it */
+	bool departed;        /* its client had closed, with nothing unread, at the last look */
 	uint64_t accepted_ms; /* CLOCK_MONOTONIC */
 	uint64_t deadline_ms; /* its request's headers by then, or it is closed */
 	struct conn_addr addr;
@@ -53,6 +55,8 @@ struct connlimit {
 	pthread_cond_t wake;
 	struct conn_slot *slots;
 	size_t cap, top, used; /* slots in use lie below top */
+	struct pollfd *polls;  /* the reaper's, one per slot */
+	size_t *polled;        /* the slot of each of polls */
 	uint32_t max, max_per_addr;
 	uint64_t request_ms, idle_ms;
 	pthread_t reaper;
