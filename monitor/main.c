@@ -17,6 +17,7 @@
 #include "monitor/serve.h"
 #include "monitor/verdict.h"
 #include "monitor/wgdump.h"
+#include "probes/routerask.h"
 #include "web/json.h"
 
 /* monitoring-plugins exit code for "could not tell", also used for usage errors. */
@@ -349,6 +350,9 @@ int main(int argc, char **argv)
 			return commands[i].run(config_path, argc, argv);
 		}
 	}
+	/* Not for people, so not in the help: the router probe's child. */
+	if (strcmp(argv[optind], ROUTERASK_COMMAND) == 0)
+		return routerask_main(argc - optind, argv + optind);
 	fprintf(stderr, "sparkmon: unknown command '%s' (try sparkmon --help)\n", argv[optind]);
 	return EXIT_USAGE;
 }

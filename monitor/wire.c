@@ -478,18 +478,7 @@ static int check_ssh(struct cursor *c, const struct ssh *s)
 
 static int check_router(struct cursor *c, const struct router *r)
 {
-	if ((unsigned)r->natpmp > ROUTER_REFUSED || (unsigned)r->upnp > ROUTER_REFUSED ||
-	    (unsigned)r->mapping > ROUTER_MAPPING_FOUND || r->prefix > 32 ||
-	    r->mappings_listed > ROUTER_MAPPINGS_MAX)
-		return bad(c, "router facts out of range");
-	if (!TERMINATED(r->ifname) || !TERMINATED(r->address) || !TERMINATED(r->gateway) ||
-	    !TERMINATED(r->natpmp_ip) || !TERMINATED(r->natpmp_error) ||
-	    !TERMINATED(r->upnp_location) || !TERMINATED(r->upnp_service) ||
-	    !TERMINATED(r->upnp_ip) || !TERMINATED(r->upnp_error) ||
-	    !TERMINATED(r->mapping_client) || !TERMINATED(r->mapping_description) ||
-	    !TERMINATED(r->mapping_error) || !TERMINATED(r->external_ip))
-		return bad(c, "router text is not terminated");
-	return 0;
+	return router_valid(r) ? 0 : bad(c, "router facts out of range or not terminated");
 }
 
 static bool decisions_valid(const struct firewall_decision *d, size_t n)

@@ -10,6 +10,7 @@
 
 #include "monitor/config.h"
 #include "probes/netlink.h"
+#include "probes/routerask.h"
 #include "probes/routerhttp.h"
 #include "probes/routerpmp.h"
 #include "probes/routerupnp.h"
@@ -115,13 +116,62 @@ static void pick_external(struct router *r)
 	snprintf(r->external_ip, sizeof(r->external_ip), "%s", ip);
 }
 
-int router_read(const struct config *cfg, uint16_t port, struct router *ret, char *err,
-                size_t errlen)
+bool router_valid(const struct router *r)
+{
+#define TERMINATED(a) (memchr((a), '\0', sizeof(a)) != NULL)
+	return (unsigned)r->natpmp <= ROUTER_REFUSED && (unsigned)r->upnp <= ROUTER_REFUSED &&
+	       (unsigned)r->mapping <= ROUTER_MAPPING_FOUND && r->prefix <= 32 &&
+	       r->mappings_listed <= ROUTER_MAPPINGS_MAX && TERMINATED(r->ifname) &&
+	       TERMINATED(r->address) && TERMINATED(r->gateway) && TERMINATED(r->natpmp_ip) &&
+	       TERMINATED(r->natpmp_error) && TERMINATED(r->upnp_location) &&
+	       TERMINATED(r->upnp_service) && TERMINATED(r->upnp_ip) && TERMINATED(r->upnp_error) &&
+	       TERMINATED(r->mapping_client) && TERMINATED(r->mapping_description) &&
+	       TERMINATED(r->mapping_error) && TERMINATED(r->external_ip);
+#undef TERMINATED
+}
+
+int router_converse(uint16_t port, unsigned timeout_ms, struct router *ret, char *err,
+                    size_t errlen)
 {
 	struct router r;
 	struct in_addr gw;
 	long long start;
 	int fd, e;
+
+	memset(&r, 0, sizeof(r));
+	r.port = port;
+	if ((e = read_uplink(&r, err, errlen)) < 0)
+		return e;
+	inet_pton(AF_INET, r.gateway, &gw);
+	/* The search first: its answers queue on the socket while NAT-PMP is
+	 * asked, so that a router answering neither costs one timeout. */
+	start = routerhttp_now_ms();
+	fd = routerupnp_search(&r);
+	routerpmp_ask(gw, start + (long long)timeout_ms, &r);
+	routerupnp_ask(fd, start + (long long)timeout_ms,
+	               routerhttp_now_ms() + (long long)timeout_ms, &r);
+	if (fd >= 0)
+		close(fd);
+	pick_external(&r);
+	if (r.natpmp != ROUTER_ANSWERED && r.upnp != ROUTER_ANSWERED) {
+		if (r.natpmp == ROUTER_REFUSED || r.upnp == ROUTER_REFUSED) {
+			snprintf(err, errlen, "%s%s%s", r.natpmp_error,
+			         r.natpmp_error[0] && r.upnp_error[0] ? "; " : "", r.upnp_error);
+			return -EPROTO;
+		}
+		snprintf(err, errlen,
+		         "no router answered NAT-PMP or UPnP on %s (gateway %s) within %u ms",
+		         r.ifname, r.gateway, timeout_ms);
+		return -EHOSTUNREACH;
+	}
+	*ret = r;
+	return 0;
+}
+
+int router_read(const struct config *cfg, uint16_t port, struct router *ret, char *err,
+                size_t errlen)
+{
+	int e;
 
 	if (cfg->router_enabled == CONFIG_SWITCH_NO) {
 		snprintf(err, errlen, "turned off ([router] enabled = no)");
@@ -135,32 +185,10 @@ int router_read(const struct config *cfg, uint16_t port, struct router *ret, cha
 		         "yes asks it anyway)");
 		return -ENOENT;
 	}
-	memset(&r, 0, sizeof(r));
-	r.port = port;
-	if ((e = read_uplink(&r, err, errlen)) < 0)
-		return cfg->router_enabled == CONFIG_SWITCH_AUTO ? -ENOENT : e;
-	inet_pton(AF_INET, r.gateway, &gw);
-	/* The search first: its answers queue on the socket while NAT-PMP is
-	 * asked, so that a router answering neither costs one timeout. */
-	start = routerhttp_now_ms();
-	fd = routerupnp_search(&r);
-	routerpmp_ask(gw, start + (long long)cfg->router_timeout_ms, &r);
-	routerupnp_ask(fd, start + (long long)cfg->router_timeout_ms,
-	               routerhttp_now_ms() + (long long)cfg->router_timeout_ms, &r);
-	if (fd >= 0)
-		close(fd);
-	pick_external(&r);
-	if (r.natpmp != ROUTER_ANSWERED && r.upnp != ROUTER_ANSWERED) {
-		if (r.natpmp == ROUTER_REFUSED || r.upnp == ROUTER_REFUSED) {
-			snprintf(err, errlen, "%s%s%s", r.natpmp_error,
-			         r.natpmp_error[0] && r.upnp_error[0] ? "; " : "", r.upnp_error);
-			return -EPROTO;
-		}
-		snprintf(err, errlen,
-		         "no router answered NAT-PMP or UPnP on %s (gateway %s) within %llu ms",
-		         r.ifname, r.gateway, (unsigned long long)cfg->router_timeout_ms);
-		return cfg->router_enabled == CONFIG_SWITCH_AUTO ? -ENOENT : -EHOSTUNREACH;
-	}
-	*ret = r;
-	return 0;
+	e = routerask_run(port, (unsigned)cfg->router_timeout_ms, ret, err, errlen);
+	/* No router, or no route to one: absent with auto. */
+	if (cfg->router_enabled == CONFIG_SWITCH_AUTO &&
+	    (e == -EHOSTUNREACH || e == -ENETUNREACH || e == -ENOENT || e == -EADDRNOTAVAIL))
+		return -ENOENT;
+	return e;
 }

@@ -69,15 +69,30 @@ struct router {
 	char external_ip[INET_ADDRSTRLEN];
 };
 
-/* Asks the router. Returns 0 when at least one protocol answered; -EPROTO
+/* Asks the router, in a child process (probes/routerask.h): the answers
+ * of devices on the LAN are parsed with no capability and no memory of
+ * the daemon's. Returns 0 when at least one protocol answered; -EPROTO
  * with the reasons in err when every answer was refused; -ENOENT with an
  * informational line in err when enabled = no, when enabled = auto and no
- * watched WireGuard interface exists in this network namespace, and when
- * none answered or there is no IPv4 default route with enabled = auto;
- * with enabled = yes those last two are -EHOSTUNREACH and the route
- * lookup's error. port: the WireGuard port. */
+ * watched WireGuard interface exists in this network namespace, and, with
+ * enabled = auto, when none answered or there is no IPv4 default route;
+ * with enabled = yes those are -EHOSTUNREACH and the route lookup's
+ * error; -ETIMEDOUT when the child overran its deadline. port: the
+ * WireGuard port. */
 int router_read(const struct config *cfg, uint16_t port, struct router *ret, char *err,
                 size_t errlen);
+
+/* The conversation itself, in the calling process: the uplink (the IPv4
+ * default route), NAT-PMP and UPnP, each wait at most timeout_ms. Returns
+ * 0, -EPROTO (every answer refused), -EHOSTUNREACH (none answered), or
+ * the uplink's error (-ENETUNREACH without a default route through a
+ * gateway, -EADDRNOTAVAIL without an address on it); err says which. */
+int router_converse(uint16_t port, unsigned timeout_ms, struct router *ret, char *err,
+                    size_t errlen);
+
+/* Whether the facts are in range and every text is NUL-terminated (what
+ * crosses a process boundary is checked before use). */
+bool router_valid(const struct router *r);
 
 /* "no answer", "answered", "refused"; "unknown", "none", "found". */
 const char *router_answer_name(enum router_answer a);
