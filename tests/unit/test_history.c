@@ -1,6 +1,7 @@
 /* monitor/history.c: the rings (sizing under the budget, gaps, averaging
- * into steps, counters as rates, rings handed over), the choice of peers
- * that get series, and the budget with a thousand peers. */
+ * into steps, counters as rates, rings handed over, all resident from
+ * the start), the choice of peers that get series, and the budget with a
+ * thousand peers. */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
