@@ -29,13 +29,12 @@ static int64_t timespec_ns(const struct timespec *ts)
 
 int64_t wgclock_offset_now(void)
 {
-	struct timespec real, mono;
-
+	struct timespec real, boot;
 	int64_t offset;
 
-	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
 	clock_gettime(CLOCK_REALTIME, &real);
-	if (__builtin_sub_overflow(timespec_ns(&real), timespec_ns(&mono), &offset))
+	if (__builtin_sub_overflow(timespec_ns(&real), timespec_ns(&boot), &offset))
 		return real.tv_sec < 0 ? INT64_MIN : INT64_MAX;
 	return offset;
 }

@@ -7,8 +7,10 @@
  * a day forward makes every peer look a day old until its next handshake,
  * an hour back puts handshakes in the future.
  *
- * A step shows as a change of CLOCK_REALTIME - CLOCK_MONOTONIC (the
- * "offset"); slewing moves both clocks alike and leaves it. Per peer, the
+ * A step shows as a change of CLOCK_REALTIME - CLOCK_BOOTTIME (the
+ * "offset"); slewing moves both clocks alike and leaves it, and so does a
+ * suspend (CLOCK_MONOTONIC would stop during one, and a handshake from
+ * before it would look younger by the time asleep). Per peer, the
  * offset when its handshake value was first seen is remembered; the value
  * reported is moved by how much the offset changed since, so that a
  * handshake keeps its true age across a step, and one stamped after the
@@ -41,7 +43,7 @@ struct wgclock {
 	size_t *sorted; /* seen's indices by device and key; NULL until needed */
 };
 
-/* CLOCK_REALTIME - CLOCK_MONOTONIC now, in nanoseconds. */
+/* CLOCK_REALTIME - CLOCK_BOOTTIME now, in nanoseconds. */
 int64_t wgclock_offset_now(void);
 
 /* Moves every peer's last_handshake in wg by the change of the offset

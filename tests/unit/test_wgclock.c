@@ -27,7 +27,7 @@
 #define KEY_A "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
 #define KEY_B "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0="
 
-/* The machine: its wall clock at monotonic time `mono` is mono + offset. */
+/* The machine: its wall clock at CLOCK_BOOTTIME `mono` is mono + offset. */
 struct machine {
 	int64_t offset; /* seconds */
 	int64_t mono;
@@ -293,12 +293,34 @@ static void test_many_peers(void **state)
 	machine_free(&m);
 }
 
+/* The process's own state on the real clocks, which no test steps: the
+ * offset holds still between reads and nothing is moved. */
+static void test_process_unstepped(void **state)
+{
+	const char *keys[] = {KEY_A, KEY_B};
+	int64_t stamps[2] = {T_2023, 0}, a = wgclock_offset_now(), b;
+	struct machine m;
+
+	(void)state;
+	machine_init(&m, T_2023, 5000);
+	for (int i = 0; i < 3; i++) {
+		read_device(&m, keys, stamps, 2);
+		assert_int_equal(wgclock_apply_process(&m.wg), 0);
+		assert_int_equal(m.dev.peers[0].last_handshake, T_2023);
+		assert_int_equal(m.dev.peers[1].last_handshake, 0);
+	}
+	b = wgclock_offset_now();
+	assert_true(b - a < WGCLOCK_MIN_STEP_NS && a - b < WGCLOCK_MIN_STEP_NS);
+	machine_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_back_one_hour), cmocka_unit_test(test_forward_one_day),
-	    cmocka_unit_test(test_1970_then_ntp), cmocka_unit_test(test_jitter_moves_nothing),
-	    cmocka_unit_test(test_extremes),      cmocka_unit_test(test_many_peers),
+	    cmocka_unit_test(test_back_one_hour),     cmocka_unit_test(test_forward_one_day),
+	    cmocka_unit_test(test_1970_then_ntp),     cmocka_unit_test(test_jitter_moves_nothing),
+	    cmocka_unit_test(test_extremes),          cmocka_unit_test(test_many_peers),
+	    cmocka_unit_test(test_process_unstepped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
