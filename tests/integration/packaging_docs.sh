@@ -86,9 +86,11 @@ $(cat "$tmp/defaults.diff")"
 ids=$("$SPARKMON" --help | sed -n 's/^Check ids: *//p')
 [ -n "$ids" ] || fail "no 'Check ids:' line in sparkmon --help"
 undocumented=""
+# The section once, into a file: with pipefail, awk piped into grep -q
+# fails whenever grep finds the id before awk has written everything.
+awk '/^\.SH CHECKS/{on=1; next} /^\.SH/{on=0} on' "$pkg/man/sparkmon.8" >"$tmp/checks.man"
 for id in $ids; do
-	awk '/^\.SH CHECKS/{on=1; next} /^\.SH/{on=0} on' "$pkg/man/sparkmon.8" |
-		grep -qx "\.B $id" || undocumented="$undocumented $id"
+	grep -qx "\.B $id" "$tmp/checks.man" || undocumented="$undocumented $id"
 done
 [ -z "$undocumented" ] && ok "sparkmon.8 describes all $(echo $ids | wc -w) check ids" ||
 	fail "packaging/man/sparkmon.8 section CHECKS lacks:$undocumented"
