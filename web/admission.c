@@ -8,18 +8,25 @@
 #include "monitor/log.h"
 #include "web/serverimpl.h"
 
-enum MHD_Result admission_on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+bool admission_allowed(struct server *s, const struct sockaddr *addr)
 {
-	struct server *s = cls;
 	bool ok = false;
 
-	(void)addrlen;
 	pthread_rwlock_rdlock(&s->acl_lock);
 	for (size_t i = 0; i < s->n_nets && !ok; i++)
 		ok = netaddr_net_contains(&s->nets[i], addr);
 	for (size_t i = 0; i < s->n_dyn_nets && !ok; i++)
 		ok = netaddr_net_contains(&s->dyn_nets[i], addr);
 	pthread_rwlock_unlock(&s->acl_lock);
+	return ok;
+}
+
+enum MHD_Result admission_on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct server *s = cls;
+	bool ok = admission_allowed(s, addr);
+
+	(void)addrlen;
 	if (!ok) {
 		char who[80];
 

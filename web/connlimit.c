@@ -13,10 +13,11 @@
  * whose headers are late, and those whose client has gone while no
  * request of theirs is being answered: libmicrohttpd 0.9.75 (epoll, edge
  * triggered) takes a read shorter than its buffer for "nothing more", so
- * a client's close that came with its last bytes would go unseen until a
- * deadline. Closing is shutdown(2) on the socket, which
- * libmicrohttpd's event loop sees at once and follows with its own close;
- * the slot is free from that moment. */
+ * a client's close that came with its last bytes (as on a connection
+ * handed over by web/acceptor.c with its first bytes waiting) would go
+ * unseen until a deadline. Closing is shutdown(2) on the socket, which
+ * libmicrohttpd's event loop sees at once and follows with its own
+ * close; the slot is free from that moment. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>

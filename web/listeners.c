@@ -1,8 +1,13 @@
 /* Listening sockets, one libmicrohttpd daemon (one epoll thread) per
  * address, so that WireGuard addresses can come and go without touching
- * the others; and the limits each connection is held to. */
+ * the others; and the limits each connection is held to. A plain-HTTP
+ * address's socket is accepted on by web/acceptor.c, which hands the
+ * daemon its connections; a TLS daemon accepts on its own. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -67,43 +72,91 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		connlimit_answered(&s->conns, c);
 }
 
+/* A listening socket on ep as libmicrohttpd would make it: beside others
+ * on the same address (SO_REUSEPORT, for a replacement), IPv6 only on an
+ * IPv6 address. Returns it, or -1. */
+static int listen_on(const struct netaddr_endpoint *ep)
+{
+	int fd = socket(ep->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int on = 1;
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) < 0 ||
+	    (ep->sa.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0) ||
+	    bind(fd, (const struct sockaddr *)&ep->sa, ep->len) < 0 || listen(fd, SOMAXCONN) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 struct MHD_Daemon *listeners_start(struct server *s, const struct netaddr_endpoint *ep)
 {
 	struct MHD_OptionItem opts[20];
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 	                 MHD_ALLOW_SUSPEND_RESUME;
 	size_t n = 0;
-	uint16_t port;
+	uint16_t port = 0;
+	struct MHD_Daemon *d;
+	int fd = -1;
 
-	if (ep->sa.ss_family == AF_INET6) {
-		flags |= MHD_USE_IPv6;
-		port = ntohs(((const struct sockaddr_in6 *)&ep->sa)->sin6_port);
-	} else {
-		port = ntohs(((const struct sockaddr_in *)&ep->sa)->sin_port);
-	}
 #define OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){o, (intptr_t)(v), p}
-	OPT(MHD_OPTION_SOCK_ADDR, 0, (void *)(uintptr_t)&ep->sa);
 	/* libmicrohttpd's defaults are "unlimited" or "never": set them all. */
 	/* The caps are the connection table's, across all listeners
 	 * (web/connlimit.c); this one is never reached before them. */
 	OPT(MHD_OPTION_CONNECTION_LIMIT, CONNLIMIT_SLOTS, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, (s->cfg.http_timeout_ms + 999) / 1000, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->cfg.http_memory_limit, NULL);
-	OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
 	OPT(MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL);
 	OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, s);
 	OPT(MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, s);
 	if (s->tls_cert) {
 		flags |= MHD_USE_TLS;
+		if (ep->sa.ss_family == AF_INET6) {
+			flags |= MHD_USE_IPv6;
+			port = ntohs(((const struct sockaddr_in6 *)&ep->sa)->sin6_port);
+		} else {
+			port = ntohs(((const struct sockaddr_in *)&ep->sa)->sin_port);
+		}
+		OPT(MHD_OPTION_SOCK_ADDR, 0, (void *)(uintptr_t)&ep->sa);
+		OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
 		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert);
 		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key);
 		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, LISTENERS_TLS_PRIORITIES);
+	} else {
+		fd = listen_on(ep);
+		if (fd < 0)
+			return NULL;
+		/* Connections come from web/acceptor.c, signalled to the
+		 * daemon's thread through its inter-thread channel. */
+		flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
 	}
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
-	return MHD_start_daemon(flags, port, admission_on_accept, s, routes_on_request, s,
-	                        MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	d = MHD_start_daemon(flags, port, admission_on_accept, s, routes_on_request, s,
+	                     MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (fd >= 0 && (!d || acceptor_add(&s->acceptor, fd, d) < 0)) {
+		close(fd);
+		if (d)
+			MHD_stop_daemon(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* Stops a daemon; its listening socket (if the acceptor's) goes first,
+ * with the connections the acceptor had not handed over yet. */
+static void stop_daemon(struct server *s, struct MHD_Daemon *d)
+{
+	acceptor_remove(&s->acceptor, d);
+	MHD_stop_daemon(d);
 }
 
 static bool same_endpoint(const struct netaddr_endpoint *a, const struct netaddr_endpoint *b)
@@ -128,7 +181,7 @@ void listeners_set_dynamic(struct server *s, const struct netaddr_endpoint *list
 			continue;
 		}
 		netaddr_format_endpoint((const struct sockaddr *)&l->ep.sa, where, sizeof(where));
-		MHD_stop_daemon(l->daemon);
+		stop_daemon(s, l->daemon);
 		log_info("http: stopped listening on %s (address gone)", where);
 		*l = s->listeners[--s->n_listeners];
 	}
@@ -175,18 +228,24 @@ void listeners_set_dynamic(struct server *s, const struct netaddr_endpoint *list
 void listeners_stop_all(struct server *s)
 {
 	for (size_t i = 0; i < s->n_listeners; i++)
-		MHD_stop_daemon(s->listeners[i].daemon);
+		stop_daemon(s, s->listeners[i].daemon);
 	s->n_listeners = 0;
 }
 
 /* Stops a replaced daemon: it stops accepting at once (its listening
  * socket closed, so that the kernel hands every new connection to the
  * daemon that replaces it), and the requests it is answering may finish. */
-static void retire(struct MHD_Daemon *old)
+static void retire(struct server *s, struct MHD_Daemon *old)
 {
-	MHD_socket fd = MHD_quiesce_daemon(old);
 	struct timespec step = {0, 50 * 1000 * 1000};
+	MHD_socket fd;
 
+	/* A plain-HTTP listening socket is the acceptor's, a TLS one the
+	 * daemon's. Connections just handed over count once its thread has
+	 * taken them. */
+	if (acceptor_remove(&s->acceptor, old))
+		nanosleep(&step, NULL);
+	fd = MHD_quiesce_daemon(old);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	for (int waited = 0; waited < LISTENERS_DRAIN_MS; waited += 50) {
@@ -215,7 +274,7 @@ static void replace(struct server *s, struct listener *l)
 		    where);
 		return;
 	}
-	retire(l->daemon);
+	retire(s, l->daemon);
 	l->daemon = d;
 	log_info("http: listening on %s with the new settings", where);
 }
@@ -260,7 +319,7 @@ void listeners_reload(struct server *s, const struct netaddr_endpoint *eps, size
 			continue;
 		}
 		netaddr_format_endpoint((const struct sockaddr *)&l->ep.sa, where, sizeof(where));
-		retire(l->daemon);
+		retire(s, l->daemon);
 		log_info("http: stopped listening on %s (no longer in [http] listen)", where);
 		*l = s->listeners[--s->n_listeners];
 	}

@@ -82,6 +82,7 @@ static void server_free(struct server *s)
 	                                    s->status_json_gz, s->metrics_gz[0], s->metrics_gz[1]};
 
 	authpool_free(&s->auth_pool);
+	acceptor_stop(&s->acceptor);
 	connlimit_stop(&s->conns);
 	routes_free(s);
 	for (size_t i = 0; i < sizeof(published) / sizeof(published[0]); i++)
@@ -148,6 +149,11 @@ int server_start(const struct config *cfg, const struct server_hooks *hooks, str
 	s->hooks = *hooks;
 	memcpy(s->hostnames, cfg->http_hostnames, sizeof(s->hostnames));
 	r = connlimit_start(&s->conns, cfg);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot start: %s", strerror(-r));
+		goto fail;
+	}
+	r = acceptor_start(&s->acceptor, s);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot start: %s", strerror(-r));
 		goto fail;

@@ -1,7 +1,8 @@
 /* The HTTP server's parts, shared by its files and nothing else:
  * web/server.c (lifecycle, publishing), web/listeners.c (listening sockets
- * and connection limits), web/admission.c (allow-list, Host, basic
- * authentication) and web/routes.c (what each path answers). */
+ * and connection limits), web/acceptor.c (accepting plain-HTTP
+ * connections, answering garbage), web/admission.c (allow-list, Host,
+ * basic authentication) and web/routes.c (what each path answers). */
 #ifndef SPARKMON_SERVERIMPL_H
 #define SPARKMON_SERVERIMPL_H
 
@@ -11,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "monitor/config.h"
@@ -96,6 +98,39 @@ struct authpool {
 	struct auth_backoff table[AUTHPOOL_ADDRESSES];
 };
 
+/* Connections whose first line web/acceptor.c is looking at, in all and
+ * from one client address. */
+#define ACCEPTOR_CONNS_MAX      64
+#define ACCEPTOR_CONNS_PER_ADDR 4
+
+struct acceptor_port {
+	int fd; /* a listening socket; -1: free */
+	struct MHD_Daemon *daemon;
+};
+
+struct acceptor_conn {
+	int fd;        /* -1: free */
+	bool watched;  /* in the epoll set */
+	bool answered; /* 400 sent: waits for the client to close */
+	struct MHD_Daemon *daemon;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	struct conn_addr key;
+	uint64_t deadline_ms; /* handed over (or closed, when answered) then */
+};
+
+struct acceptor {
+	pthread_mutex_t lock;
+	pthread_t thread;
+	int epfd, wakefd;
+	bool running, stopping;
+	struct server *server;
+	uint64_t paused_until_ms; /* out of descriptors: not accepting */
+	struct acceptor_port ports[SERVER_LISTENERS_MAX];
+	struct acceptor_conn conns[ACCEPTOR_CONNS_MAX];
+	size_t n_conns;
+};
+
 struct auth_entry {
 	uint64_t tag;
 	time_t expires;
@@ -129,6 +164,7 @@ struct server {
 	size_t n_failed;
 
 	struct connlimit conns;
+	struct acceptor acceptor;
 
 	/* Basic authentication: successes are remembered as keyed hashes. */
 	atomic_bool auth;
@@ -186,7 +222,19 @@ void authpool_forgive(struct authpool *p, const struct conn_addr *addr);
 /* The answer of a job the worker resumed; records it and frees the job. */
 bool authpool_finish(struct authpool *p, struct auth_job *job, uint64_t now);
 
+/* web/acceptor.c: the thread that accepts on plain-HTTP listeners. */
+int acceptor_start(struct acceptor *a, struct server *s);
+/* Joins the thread; the listeners were removed before. */
+void acceptor_stop(struct acceptor *a);
+/* Accepts on the listening socket fd (taken over) for daemon d. */
+int acceptor_add(struct acceptor *a, int fd, struct MHD_Daemon *d);
+/* Closes d's listening socket and hands d the connections not judged
+ * yet (returns how many); after it returns, nothing more is handed to d. */
+size_t acceptor_remove(struct acceptor *a, struct MHD_Daemon *d);
+
 /* web/admission.c */
+/* Whether addr is in the allow-list (configured or from WireGuard). */
+bool admission_allowed(struct server *s, const struct sockaddr *addr);
 enum MHD_Result admission_on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
 /* Whether the Host header names this server (anti DNS rebinding): absent,
  * localhost, a configured name, or the IP address the client connected

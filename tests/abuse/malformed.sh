@@ -1,7 +1,8 @@
 #!/bin/sh
-# Bad requests get their status at once and cost nothing after: garbage,
-# a 1 MB header, a 100 KB URL, Content-Length 10^12 on a GET, HTTP/0.9, a
-# bad header line, pipelined requests, a request sent one byte per packet.
+# Bad requests get their status at once and cost nothing after: garbage
+# (a first line that is no request line: 400), a 1 MB header, a 100 KB
+# URL, Content-Length 10^12 on a GET, HTTP/0.9, a bad header line,
+# pipelined requests, a request sent one byte per packet.
 # After each, the next request is served, and nothing a client sent comes
 # back in an answer. Host names (DNS rebinding): a wrong Host is 421; the
 # address connected to (IPv4, [IPv6], with or without the port),
@@ -12,7 +13,9 @@ need_tools ip
 ip -6 addr show dev lo | grep -q '::1' || die "no ::1 on lo: the IPv6 listener cannot be tested"
 port=$(free_port)
 listen="127.0.0.1:$port, [::1]:$port"
-extra_http="hostnames = sparkmon.example, GPU-box"
+# 127.61.0.0/16 is outside the allow-list: it gets no answer at all.
+extra_http="hostnames = sparkmon.example, GPU-box
+allow = 127.0.0.1/32, 127.60.0.0/16, ::1/128"
 abuse_setup malformed
 base=http://127.0.0.1:$port
 
@@ -55,20 +58,31 @@ req 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz HTTP/1.1\r\nHo
 next_served "pipelined requests"
 req "$ok_req" | expect_raw "a request one byte per packet" "200 closed" 127.60.0.1 3000 bytewise
 next_served "a request one byte per packet"
-# Garbage: libmicrohttpd closes a request line it cannot parse without
-# an answer; at once all the same.
-req 'garbage\r\n\r\n' | expect_raw "garbage" "closed" 127.60.0.1 2000
+# Garbage: a first line that can be no request line is 400 and closed at
+# once, whatever the HTTP library would make of it.
+req 'garbage\r\n\r\n' | expect_raw "garbage" "400 closed" 127.60.0.1 2000
 next_served "garbage"
-# A line that starts with a NUL reads to libmicrohttpd as an empty line,
-# which may come before a request: the request deadline (5 s) closes it.
-req '\000\001\002garbage\r\n\r\n' | expect_raw "garbage after a NUL" "closed" 127.60.0.1 6500
+req '\000\001\002garbage\r\n\r\n' | expect_raw "garbage after a NUL" "400 closed" 127.60.0.1 2000
 next_served "garbage after a NUL"
+req '\001\002\003\004\005\006\007\010\013\014\016\r\n\r\n' |
+	expect_raw "a line of control bytes" "400 closed" 127.60.0.1 2000
+next_served "a line of control bytes"
+req 'get\r\n\r\n' | expect_raw "a lowercase method alone" "400 closed" 127.60.0.1 2000
+next_served "a lowercase method alone"
+{
+	head -c 2048 /dev/zero | tr '\0' g
+	printf '\r\n\r\n'
+} | expect_raw "a line of 2 KiB without a space" "400 closed" 127.60.0.1 2000
+next_served "a line of 2 KiB without a space"
+# A client outside the allow-list gets nothing, garbage or not.
+req 'garbage\r\n\r\n' | expect_raw "garbage from a refused address" "closed" 127.61.0.1 2000
+req "$ok_req" | expect_raw "a request from a refused address" "closed" 127.61.0.1 2000
 
 # Nothing sent is echoed: a marker in each part of a bad request.
 for r in 'GET /ECHOMARK HTTP/1.1\r\nHost: 127.0.0.1\r\nX-ECHOMARK: ECHOMARK\r\n\r\n' \
 	'GET /healthz HTTP/1.1\r\nHost: ECHOMARK.example\r\n\r\n' \
 	'GET /ECHOMARK FOO/1.1\r\nECHOMARK\r\n\r\n' \
-	'ECHOMARK ECHOMARK ECHOMARK\r\n\r\n'; do
+	'ECHOMARK ECHOMARK ECHOMARK\r\n\r\n' '\000ECHOMARK\r\n\r\n' 'ECHOMARK\r\n\r\n'; do
 	printf '%b' "$r" | "$abuse" raw 127.0.0.1 "$port" 127.60.0.1 2000 dump >>"$tmp/answers"
 done
 grep -q 'HTTP/1.1 4' "$tmp/answers" || fail "no answers to look at"
