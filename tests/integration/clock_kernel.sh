@@ -12,7 +12,8 @@
 #     (neither in the future after the step back nor a day old after the
 #     step forward, and not 55 years old after the 1970 start);
 #   - every /api/history reply: values in bounds (status 0-3, handshake age
-#     0-200 s, no rate spike), the overall status never changing, no point
+#     0-200 s, no rate spike; before the jumps, the pings measured), the
+#     overall status never changing, no point
 #     after the latest clock reading seen, the start within the retention and
 #     never moving back (beyond the alignment of a coarser step);
 #   - no alert storm: no check's state changes, in the log or in /api/events,
@@ -113,6 +114,8 @@ def bound($n): if ($n | endswith(".handshake_age_seconds")) then 200
    | if $len == 0 then "\($x.name): no values"
      elif ($v | length) == 0 then "\($x.name): only nulls"
      elif bound($x.name) == null then "\($x.name): not asked for"
+     elif $traffic and ($x.name | endswith("_bytes_per_second")) and ($v | max) == 0 then
+       "\($x.name): no traffic measured"
      elif ($v | min) < 0 or ($v | max) > bound($x.name) then
        "\($x.name): values \($v | min)..\($v | max) out of 0..\(bound($x.name))"
      elif $x.name == "status" and ($v | min) != ($v | max) then
@@ -127,6 +130,11 @@ def bound($n): if ($n | endswith(".handshake_age_seconds")) then 200
 prev=0
 for run in "back:pre back" "fwd:pre back fwd" "boot1970:boot1970" "ntp:boot1970 ntp"; do
 	phase=${run%%:*}
+	# The replies before a jump forward are at the poll interval: the
+	# pings show in the rates (a reply after one spreads its few points
+	# over wide steps).
+	traffic=false
+	case "$phase" in back | boot1970) traffic=true ;; esac
 	[ "$phase" = boot1970 ] && prev=0 # a new daemon
 	f=$out/$phase.history.json
 	if [ ! -s "$f" ]; then
@@ -137,6 +145,7 @@ for run in "back:pre back" "fwd:pre back fwd" "boot1970:boot1970" "ntp:boot1970 
 	# shellcheck disable=SC2086 # the phases, one word each
 	clock=$(max_clock ${run#*:})
 	r=$(jq -r --argjson now "$now" --argjson clock "$clock" --argjson prev "$prev" \
+		--argjson traffic "$traffic" \
 		"$JQ_HISTORY" "$f" 2>&1) || r="unreadable: $r"
 	case "$r" in
 	"ok "*)

@@ -3,8 +3,9 @@
 # the guest's clock is its own.
 #
 # A kernel WireGuard pair (wg0 in namespace "a", wg1 in "b", a real
-# handshake, persistent keepalive), `sparkmon serve` in "a" watching wg0
-# with wg1's peer required, polling every second. Two runs of the daemon:
+# handshake, persistent keepalive, pings through it twice a second),
+# `sparkmon serve` in "a" watching wg0 with wg1's peer required, polling
+# every second. Two runs of the daemon:
 #   steps: started at today's time; the clock goes back an hour, then
 #          forward a day;
 #   1970:  the clock set to 1970 before the devices are made and the daemon
@@ -146,12 +147,17 @@ start_daemon() { # log
 	# $! would be that shell rather than the daemon.
 	/usr/sbin/ip netns exec a sparkmon -c /tmp/serve.conf serve >>"$log" 2>&1 &
 	daemon=$!
+	# Traffic through the tunnel, for the history's rates.
+	/usr/sbin/ip netns exec b ping -q -i 0.5 -s 400 10.97.0.1 >/dev/null 2>&1 &
+	pinger=$!
 }
 
 stop_daemon() {
+	kill "$pinger"
 	kill "$daemon"
 	wait "$daemon"
 	echo $? >"$log.rc"
+	wait "$pinger"
 }
 
 # ---- steps while serving ---------------------------------------------------
