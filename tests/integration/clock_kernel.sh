@@ -45,7 +45,8 @@ fi
 echo "clock_kernel: VM ran in $(cat "$out/wall-seconds") s"
 
 # ---- /status.json samples ---------------------------------------------------
-# One line per sample: phase n clock handshake age state peers-check.
+# Per sample, four words: the peer's handshake (Unix time), its age, its
+# state, and the status of wireguard.peers.
 JQ_SAMPLE='[(.wireguard.interfaces[] | select(.name == "wg0") | .peers[0] |
 	(.latest_handshake, (.latest_handshake_age_seconds // "null"), .state)),
 	(.checks[] | select(.id == "wireguard.peers") | .status)] | map(tostring) | join(" ")'
