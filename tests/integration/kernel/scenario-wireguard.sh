@@ -252,6 +252,7 @@ churn_phase() { # name until-pattern changer...
 }
 
 if [ -x /usr/bin/wgpoll ]; then
+	echo "churn: start at $(cut -d' ' -f1 /proc/uptime) s"
 	run ip netns add c
 	run ip -n c link set lo up
 	run ip -n c link add wgc type wireguard
@@ -263,7 +264,6 @@ if [ -x /usr/bin/wgpoll ]; then
 	run ip -n c link set wgc up
 	: >"$out/churn.txt"
 	: >"$out/churn.err"
-	echo "churn: start at $(cut -d' ' -f1 /proc/uptime) s"
 	cat >/tmp/churn.sh <<'CHURN'
 n=0
 while :; do
