@@ -38,7 +38,8 @@ struct files {
 };
 
 /* Waits for the lock up to wait_ms: another round (the daemon's, or a
- * slow cron run) holds it at most while it sends, about 3 timeouts. */
+ * slow cron run) holds it at most while it sends: one attempt per URL,
+ * retries within 3 timeouts (see send_pending). */
 static int take_lock(struct files *f, long long wait_ms)
 {
 	long long until = now_ms() + wait_ms;
@@ -366,7 +367,8 @@ int alertrun_round(const struct alertrun *run)
 		log_error("alerts: state_dir path too long");
 		goto out;
 	}
-	r = take_lock(&f, 3 * (long long)cfg->alert_timeout_ms + 5000);
+	r = take_lock(&f, (CONFIG_NOTIFY_MAX + 1) *
+	                      ((long long)cfg->alert_timeout_ms + ALERTRUN_MARGIN_MS));
 	if (r < 0)
 		log_error("%s: %s; the changes below are reported again next time", f.lock,
 		          r == -EWOULDBLOCK ? "held by another run for too long" : strerror(-r));
