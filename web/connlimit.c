@@ -77,16 +77,37 @@ static size_t count_from(const struct connlimit *cl, const struct conn_addr *add
 	return n;
 }
 
+/* What a slot holds between the admission of a connection and its start:
+ * libmicrohttpd starts it later, on another thread when web/acceptor.c
+ * handed it over, and it counts toward the caps from its admission. */
+static char pending_mark;
+#define PENDING ((struct MHD_Connection *)(void *)&pending_mark)
+
+static void release(struct connlimit *cl, struct conn_slot *slot)
+{
+	slot->c = NULL;
+	cl->used--;
+	while (cl->top && !cl->slots[cl->top - 1].c)
+		cl->top--;
+}
+
 /* Closes the slot's connection and frees the slot; the caller holds the
  * lock (so libmicrohttpd, which tells of a close before closing the
  * socket, cannot have closed it yet). */
 static void drop(struct connlimit *cl, struct conn_slot *slot)
 {
-	shutdown(slot->fd, SHUT_RDWR);
-	slot->c = NULL;
-	cl->used--;
-	while (cl->top && !cl->slots[cl->top - 1].c)
-		cl->top--;
+	if (slot->c != PENDING)
+		shutdown(slot->fd, SHUT_RDWR);
+	release(cl, slot);
+}
+
+/* A free slot, or NULL; the caller holds the lock. */
+static struct conn_slot *free_slot(struct connlimit *cl)
+{
+	for (size_t i = 0; i < cl->top; i++)
+		if (!cl->slots[i].c)
+			return &cl->slots[i];
+	return cl->top < cl->cap ? &cl->slots[cl->top++] : NULL;
 }
 
 /* The oldest connection not answered yet from an address with more open
@@ -98,7 +119,8 @@ static struct conn_slot *victim(struct connlimit *cl, size_t mine)
 	for (size_t i = 0; i < cl->top; i++) {
 		struct conn_slot *s = &cl->slots[i];
 
-		if (!s->c || s->served || (best && s->accepted_ms >= best->accepted_ms))
+		if (!s->c || s->c == PENDING || s->served ||
+		    (best && s->accepted_ms >= best->accepted_ms))
 			continue;
 		if (count_from(cl, &s->addr) > mine)
 			best = s;
@@ -109,7 +131,7 @@ static struct conn_slot *victim(struct connlimit *cl, size_t mine)
 bool connlimit_admit(struct connlimit *cl, const struct sockaddr *sa)
 {
 	struct conn_addr addr;
-	struct conn_slot *v;
+	struct conn_slot *v, *slot;
 	size_t mine;
 	bool ok = true;
 
@@ -125,8 +147,35 @@ bool connlimit_admit(struct connlimit *cl, const struct sockaddr *sa)
 		else
 			ok = false;
 	}
+	slot = ok ? free_slot(cl) : NULL;
+	if (slot) {
+		uint64_t now = connlimit_now_ms();
+
+		*slot = (struct conn_slot){.c = PENDING,
+		                           .fd = -1,
+		                           .accepted_ms = now,
+		                           .deadline_ms = now + cl->request_ms,
+		                           .addr = addr};
+		cl->used++;
+	}
 	pthread_mutex_unlock(&cl->lock);
-	return ok;
+	return slot != NULL;
+}
+
+/* The oldest slot reserved for a connection from addr; the caller holds
+ * the lock. */
+static struct conn_slot *reserved(struct connlimit *cl, const struct conn_addr *addr)
+{
+	struct conn_slot *best = NULL;
+
+	for (size_t i = 0; i < cl->top; i++) {
+		struct conn_slot *s = &cl->slots[i];
+
+		if (s->c == PENDING && same_addr(&s->addr, addr) &&
+		    (!best || s->accepted_ms < best->accepted_ms))
+			best = s;
+	}
+	return best;
 }
 
 void connlimit_started(struct connlimit *cl, struct MHD_Connection *c, void **socket_context)
@@ -135,30 +184,32 @@ void connlimit_started(struct connlimit *cl, struct MHD_Connection *c, void **so
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	const union MHD_ConnectionInfo *who =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	struct conn_slot *slot = NULL;
+	struct conn_slot *slot;
+	struct conn_addr addr;
 	uint64_t now = connlimit_now_ms();
 
 	*socket_context = NULL;
 	if (!fd || !who)
 		return;
+	connlimit_addr_key(who->client_addr, &addr);
 	pthread_mutex_lock(&cl->lock);
-	for (size_t i = 0; i < cl->top && !slot; i++)
-		if (!cl->slots[i].c)
-			slot = &cl->slots[i];
-	if (!slot && cl->top < cl->cap)
-		slot = &cl->slots[cl->top++];
+	/* The slot its admission reserved (its request deadline runs from
+	 * then), or one of its own when that one's time ran out. */
+	slot = reserved(cl, &addr);
+	if (!slot) {
+		slot = free_slot(cl);
+		if (slot) {
+			*slot = (struct conn_slot){
+			    .accepted_ms = now, .deadline_ms = now + cl->request_ms, .addr = addr};
+			cl->used++;
+		}
+	}
 	if (slot) {
 		slot->c = c;
 		slot->fd = fd->connect_fd;
-		slot->served = false;
-		slot->departed = false;
-		slot->accepted_ms = now;
-		slot->deadline_ms = now + cl->request_ms;
-		connlimit_addr_key(who->client_addr, &slot->addr);
-		cl->used++;
 		*socket_context = slot;
 	} else {
-		/* Two listeners admitted at once past the cap: not this one. */
+		/* Its reservation ran out and the table is full: not this one. */
 		shutdown(fd->connect_fd, SHUT_RDWR);
 	}
 	pthread_mutex_unlock(&cl->lock);
@@ -172,12 +223,8 @@ void connlimit_closed(struct connlimit *cl, struct MHD_Connection *c, void **soc
 		return;
 	pthread_mutex_lock(&cl->lock);
 	/* An evicted or late connection's slot may already be another's. */
-	if (slot->c == c) {
-		slot->c = NULL;
-		cl->used--;
-		while (cl->top && !cl->slots[cl->top - 1].c)
-			cl->top--;
-	}
+	if (slot->c == c)
+		release(cl, slot);
 	pthread_mutex_unlock(&cl->lock);
 	*socket_context = NULL;
 }
@@ -245,7 +292,8 @@ static void drop_departed(struct connlimit *cl)
 	size_t n = 0;
 
 	for (size_t i = 0; i < cl->top; i++) {
-		if (!cl->slots[i].c || cl->slots[i].deadline_ms == UINT64_MAX)
+		if (!cl->slots[i].c || cl->slots[i].c == PENDING ||
+		    cl->slots[i].deadline_ms == UINT64_MAX)
 			continue;
 		cl->polls[n] = (struct pollfd){.fd = cl->slots[i].fd, .events = POLLRDHUP};
 		cl->polled[n++] = i;
@@ -283,7 +331,10 @@ static void *reaper(void *arg)
 			struct conn_slot *s = &cl->slots[i];
 
 			if (s->c && s->deadline_ms <= now) {
-				log_debug("http: closed a connection whose request was late");
+				/* A reservation never taken: nothing to close. */
+				if (s->c != PENDING)
+					log_debug(
+					    "http: closed a connection whose request was late");
 				drop(cl, s);
 			}
 		}
