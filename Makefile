@@ -25,6 +25,10 @@ WARN       = -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2
 CPPFLAGS  += -D_GNU_SOURCE -DSPARKMON_VERSION='"$(VERSION)"' -I. -MMD -MP
 CFLAGS    ?= -O2 -g
+# glibc's checked functions and its warn_unused_result attributes, as the
+# Debian package build has them, so that no warning shows up only there
+# (they need an optimizing build; the sanitizer builds go without).
+FORTIFY   := $(if $(filter -O -O1 -O2 -O3 -Os,$(CFLAGS)),-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2)
 CFLAGS    += -std=c11 $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libnatpmp ships no pkg-config file.
 LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnatpmp -lcrypt -lpthread
@@ -68,7 +72,7 @@ deps-build:
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $@"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(FORTIFY) $(CFLAGS) -c -o $@ $<
 
 $(ASAN)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

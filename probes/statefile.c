@@ -39,13 +39,16 @@ static int open_folder(const char *path)
 
 /* Root (cron's `sparkmon check`) writing into the folder of the daemon's
  * user (systemd's StateDirectory under DynamicUser) gives the file to
- * that user, so that the daemon can still read and replace it. */
-static void give_to_folder_owner(int fd, int dir_fd)
+ * that user, so that the daemon can still read and replace it. A file it
+ * could not give away is not written: the daemon would be locked out. */
+static int give_to_folder_owner(int fd, int dir_fd)
 {
 	struct stat st;
 
-	if (geteuid() == 0 && dir_fd >= 0 && fstat(dir_fd, &st) == 0 && st.st_uid != 0)
-		(void)fchown(fd, st.st_uid, st.st_gid);
+	if (geteuid() == 0 && dir_fd >= 0 && fstat(dir_fd, &st) == 0 && st.st_uid != 0 &&
+	    fchown(fd, st.st_uid, st.st_gid) < 0)
+		return -errno;
+	return 0;
 }
 
 int statefile_write(const char *path, const char *buf, size_t len, unsigned mode)
@@ -63,8 +66,9 @@ int statefile_write(const char *path, const char *buf, size_t len, unsigned mode
 		r = -errno;
 		goto out;
 	}
-	give_to_folder_owner(fd, dir_fd);
-	r = write_all(fd, buf, len);
+	r = give_to_folder_owner(fd, dir_fd);
+	if (r == 0)
+		r = write_all(fd, buf, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
