@@ -16,10 +16,13 @@ for bin in "$dir"/fuzz_*; do
 	config) files=monitor/config.c ;;
 	query) files=monitor/history.c ;;
 	wire) files=monitor/wire.c ;;
+	alert) files=monitor/alert.c ;;
+	requestline) files=web/requestline.c ;;
+	router) files=probes/routermsg.c ;;
 	iptables) files=probes/iptsave.c ;;
 	sysctl) files="probes/sysctld.c probes/bootfwd.c probes/forwarding.c" ;;
 	fetch | state) files=probes/endpoint.c ;;
-	wgkernel | rtnl) files="probes/$name.c probes/netlink.c" ;;
+	wgkernel | rtnl | sockdiag) files="probes/$name.c probes/netlink.c" ;;
 	*) files=probes/$name.c ;;
 	esac
 	rm -f "$dir/$name.profraw"

@@ -5,6 +5,24 @@
 #include "monitor/wire.h"
 #include "tests/fuzz/fuzz.h"
 
+/* A configuration is handed on as the web process reloads it: the text
+ * must lie within the frame, and is read to its end. */
+static void read_config(const char *frame, size_t n)
+{
+	int read_result;
+	const char *text;
+	size_t len;
+	volatile char sum = 0;
+
+	wire_config_of(frame, &read_result, &text, &len);
+	if (text < frame || len > n || (size_t)(text - frame) != n - len)
+		abort();
+	if (read_result < 0 && len)
+		abort();
+	for (size_t i = 0; i < len; i++)
+		sum = (char)(sum ^ text[i]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct snapshot *snap = calloc(1, sizeof(*snap));
@@ -25,7 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!frame)
 			abort();
 		memcpy(frame, data + used, (size_t)n);
-		wire_apply(frame, (size_t)n, snap, &hb, &type, err, sizeof(err));
+		if (wire_apply(frame, (size_t)n, snap, &hb, &type, err, sizeof(err)) == 0 &&
+		    type == WIRE_CONFIG)
+			read_config(frame, (size_t)n);
 		free(frame);
 		used += (size_t)n;
 	}
