@@ -1,4 +1,6 @@
 #!/bin/sh
+# integration: alone (a QEMU guest under TCG takes a whole core, and its
+# deadlines assume it gets one)
 # The wall clock stepped under `sparkmon serve`, for real: inside the
 # kernel test VM (Debian's 6.1 kernel under QEMU TCG, whose clock is its
 # own), kernel scenario-clock.sh steps the clock back an hour and forward a

@@ -2,7 +2,7 @@
 # Runs every integration test (tests/integration/*.sh) against the binary
 # given. Each test sets up what it needs (namespaces, servers, names with
 # its own tag and pid) and tears it down itself, so tests can run side by
-# side: INTEGRATION_JOBS at once (default 1; most of a test's time is
+# side: INTEGRATION_JOBS at once (default 2; most of a test's time is
 # spent waiting on deadlines and daemons, not on the CPU). A test whose
 # timing bounds need the machine to itself (a QEMU guest, a benchmark-like
 # load) says so with a line "# integration: alone" and runs with nothing
@@ -14,7 +14,7 @@ set -u
 bin=$(realpath "$1")
 shift
 dir=$(dirname "$0")
-jobs=${INTEGRATION_JOBS:-1}
+jobs=${INTEGRATION_JOBS:-2}
 out=$(mktemp -d /tmp/sparkmon-integration.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 failed=""

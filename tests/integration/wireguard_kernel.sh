@@ -1,4 +1,6 @@
 #!/bin/sh
+# integration: alone (a QEMU guest under TCG takes a whole core, and its
+# deadlines assume it gets one)
 # Kernel WireGuard, for real: this machine's kernel has no WireGuard module,
 # so Debian's own 6.1 kernel boots under QEMU (TCG) with a busybox initramfs
 # (tests/integration/kernel/) and runs scenario-wireguard.sh inside: two
