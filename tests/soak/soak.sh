@@ -140,7 +140,12 @@ put_conf() {
 	mv "$tmp/sparkmon.conf.new" "$tmp/sparkmon.conf"
 }
 put_conf 85
+# The daemon's environment as the unit gives it (its malloc settings).
+GLIBC_TUNABLES=$(sed -n 's/^Environment=GLIBC_TUNABLES=//p' "$here/../../packaging/systemd/sparkmon.service")
+[ -n "$GLIBC_TUNABLES" ] || die "no GLIBC_TUNABLES in packaging/systemd/sparkmon.service"
+export GLIBC_TUNABLES
 serve "$tmp/sparkmon.conf" "$tmp/sparkmon.log" "$vp_server"
+unset GLIBC_TUNABLES
 web=$serve_pid
 url=http://127.0.0.1:$port
 wait_http -n "$vp_server" "$url/healthz" -f
